@@ -1,0 +1,1 @@
+#include "kstreams/runtime/clients.h"

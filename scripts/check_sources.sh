@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Keeps third-party engines inside their modules (ARCHITECTURE.md, "Modules, one direction"):
+#   - RocksDB headers only in state/src and state's own tests;
+#   - librdkafka, cpp-httplib and prometheus-cpp headers only in runtime/src and runtime's own tests;
+#   - no public header (*/include/**) includes any of them;
+#   - no module includes a module above it (common < state < topology < runtime < apps).
+# Exit 1 with one line per violation.
+set -euo pipefail
+root=${1:-$(cd "$(dirname "$0")/.." && pwd)}
+cd "$root"
+fail=0
+report() { echo "check_sources: $1" >&2; fail=1; }
+
+files=$(git ls-files -co --exclude-standard -- '*.h' '*.cc' '*.hpp' '*.cpp' 2>/dev/null || find . -name '*.h' -o -name '*.cc')
+for f in $files; do
+  [ -f "$f" ] || continue
+  case "$f" in build*/*|*/build/*) continue ;; esac
+  incs=$(grep -hoE '^\s*#\s*include\s*[<"][^>"]+[>"]' "$f" | sed -E 's/.*[<"]([^>"]+)[>"]/\1/' || true)
+  for inc in $incs; do
+    case "$inc" in
+      rocksdb/*)
+        case "$f" in state/src/*|tests/unit/state/*|bench/*state*) ;; *) report "$f includes <$inc>: RocksDB belongs to state/src" ;; esac ;;
+      librdkafka/*|rdkafka*.h)
+        case "$f" in runtime/src/*) ;; *) report "$f includes <$inc>: librdkafka belongs to runtime/src" ;; esac ;;
+      httplib.h|prometheus/*)
+        case "$f" in runtime/src/*) ;; *) report "$f includes <$inc>: HTTP/Prometheus libraries belong to runtime/src" ;; esac ;;
+      kstreams/state/*)
+        case "$f" in common/*) report "$f includes <$inc>: common may not depend on state" ;; esac ;;
+      kstreams/topology/*)
+        case "$f" in common/*|state/*) report "$f includes <$inc>: a lower module may not depend on topology" ;; esac ;;
+      kstreams/runtime/*|kstreams/kstreams.h)
+        case "$f" in common/*|state/*|topology/*) report "$f includes <$inc>: a lower module may not depend on runtime" ;; esac ;;
+    esac
+  done
+done
+exit $fail

@@ -1,0 +1,117 @@
+// Per-task state: creating the task's stores, the transactional commit of their writes, restoration
+// from changelog topics, and the state directory.
+//
+// The commit protocol (ARCHITECTURE.md, "Transactional state"):
+//   1. During a commit interval, store writes are buffered (RocksDB WriteBatchWithIndex / an overlay
+//      map) and visible to the owning thread's reads; each logged write is also appended to the
+//      changelog through ChangelogWriter, inside the Kafka transaction.
+//   2. After the Kafka transaction commits, commit(offsets) applies every store's buffered writes
+//      together with the changelog offsets they correspond to, in one atomic batch.
+//   3. If the transaction aborts, abort() drops the buffered writes.
+// A crash at any point leaves each store exactly at a committed state; restoration resumes from the
+// stored offset (read_committed), never from a wiped store.
+//
+// Thread-safety: a ProcessorStateManager belongs to one stream thread. StateDirectory is thread-safe.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kstreams/common/metrics.h"
+#include "kstreams/common/record.h"
+#include "kstreams/common/status.h"
+#include "kstreams/common/types.h"
+#include "kstreams/state/store.h"
+
+namespace kstreams::state {
+
+// Receives every logged store write. Declared here, implemented above (runtime's RecordCollector
+// sends to `<application.id>-<store>-changelog` at the task's partition; the TopologyTestDriver
+// records them). Called on the stream thread only.
+class ChangelogWriter {
+ public:
+  virtual ~ChangelogWriter() = default;
+  // value == nullopt is a tombstone.
+  virtual void append(const std::string& store, std::string_view key, std::optional<std::string_view> value,
+                      TimestampMs timestamp) = 0;
+};
+
+// The instance-wide RocksDB memory budget: one block cache and one write-buffer manager shared by
+// every store of every task, so memory does not grow with the number of stores. Thread-safe.
+class StoreResources {
+ public:
+  virtual ~StoreResources() = default;
+  // total_bytes is split between block cache and memtables (write buffers count against the cache).
+  static std::unique_ptr<StoreResources> create(size_t total_bytes);
+  [[nodiscard]] virtual size_t budget_bytes() const = 0;
+  [[nodiscard]] virtual size_t usage_bytes() const = 0;
+};
+
+struct StateManagerOptions {
+  TaskId task;
+  std::filesystem::path task_dir;     // <state.dir>/<application.id>/<task id>; created if missing
+  ChangelogWriter* changelog = nullptr;  // not owned; null means no store is logged
+  StoreResources* resources = nullptr;   // not owned; null means private default-sized resources
+  MetricsRegistry* metrics = nullptr;    // not owned; may be null
+};
+
+class ProcessorStateManager {
+ public:
+  virtual ~ProcessorStateManager() = default;
+
+  // Opens (creating when missing) every store in `specs` under options.task_dir.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<ProcessorStateManager>> open(
+      const StateManagerOptions& options, const std::vector<StoreSpec>& specs);
+
+  // Stores by name; null when there is none of that name and kind. Valid until close().
+  [[nodiscard]] virtual StateStore* store(std::string_view name) = 0;
+  [[nodiscard]] virtual KeyValueBytesStore* key_value_store(std::string_view name) = 0;
+  [[nodiscard]] virtual WindowBytesStore* window_store(std::string_view name) = 0;
+  [[nodiscard]] virtual SessionBytesStore* session_store(std::string_view name) = 0;
+  [[nodiscard]] virtual const std::vector<StoreSpec>& specs() const = 0;
+
+  // The timestamp given to changelog records of the writes that follow (the current record's).
+  virtual void set_record_timestamp(TimestampMs ts) = 0;
+
+  // Restoration. The changelog offset to resume from (the next offset to read) for a logged store;
+  // nullopt when the store has never committed (restore from the beginning).
+  [[nodiscard]] virtual std::optional<int64_t> restore_offset(std::string_view store) const = 0;
+  // Applies changelog records (read with read_committed) to `store` without logging them again,
+  // and records `next_offset` as the store's changelog position, atomically with the data.
+  // A record that cannot be decoded is a kDataLoss error naming the store, topic and offset.
+  [[nodiscard]] virtual absl::Status restore_batch(std::string_view store, const std::vector<RawRecord>& records,
+                                                   int64_t next_offset) = 0;
+
+  // Commit phase 2 (after the Kafka transaction committed): applies every store's buffered writes
+  // and the given changelog positions (store -> next offset) in one atomic batch.
+  [[nodiscard]] virtual absl::Status commit(const std::map<std::string, int64_t>& changelog_next_offsets) = 0;
+  // The transaction aborted: drops every buffered write, stores return to the last commit.
+  virtual void abort() = 0;
+  // True when there are buffered writes not yet committed.
+  [[nodiscard]] virtual bool has_uncommitted_writes() const = 0;
+
+  // Closes the stores. Buffered writes are dropped (commit first for a clean close).
+  [[nodiscard]] virtual absl::Status close() = 0;
+};
+
+// `<state.dir>/<application.id>/<task id>` with an exclusive lock per task directory, so that two
+// instances (or two threads) never open the same task's stores.
+class StateDirectory {
+ public:
+  virtual ~StateDirectory() = default;
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<StateDirectory>> open(const std::filesystem::path& state_dir,
+                                                                            const std::string& application_id);
+  [[nodiscard]] virtual std::filesystem::path task_dir(TaskId task) const = 0;
+  // kFailedPrecondition if another owner (process or thread) holds the lock.
+  [[nodiscard]] virtual absl::Status lock(TaskId task) = 0;
+  virtual void unlock(TaskId task) = 0;
+  // Removes the task's directory (for a reset); the task must be locked by the caller.
+  [[nodiscard]] virtual absl::Status wipe(TaskId task) = 0;
+};
+
+}  // namespace kstreams::state

@@ -1,0 +1,1 @@
+#include "kstreams/topology/topology_exception.h"
