@@ -110,6 +110,9 @@ class ConsumerClient {
   [[nodiscard]] virtual absl::StatusOr<std::pair<int64_t, int64_t>> watermarks(const std::string& topic,
                                                                                int32_t partition,
                                                                                milliseconds timeout) = 0;
+  // With `enable.partition.eof=true`: true once the position reached the partition's end (the last
+  // stable offset under read_committed) and no record arrived from it since.
+  [[nodiscard]] virtual bool at_end(const std::string& topic, int32_t partition) const = 0;
   // Leaves the group (commits nothing).
   virtual void close() = 0;
 };

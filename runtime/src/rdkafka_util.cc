@@ -1,0 +1,111 @@
+#include "rdkafka_util.h"
+
+#include <cstring>
+
+namespace kstreams::runtime::rdk {
+
+absl::StatusOr<Conf> make_conf(const Properties& props) {
+  Conf conf(rd_kafka_conf_new());
+  char err[512];
+  for (const auto& [key, value] : props) {
+    if (rd_kafka_conf_set(conf.get(), key.c_str(), value.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+      return absl::InvalidArgumentError("kafka property '" + key + "': " + err);
+    }
+  }
+  return conf;
+}
+
+absl::Status to_status(rd_kafka_resp_err_t err, const std::string& context) {
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return absl::OkStatus();
+  const std::string msg = context + ": " + rd_kafka_err2str(err);
+  switch (err) {
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__QUEUE_FULL:
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR_NOT_COORDINATOR:
+    case RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS:
+    case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION:
+      return absl::UnavailableError(msg);
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+      return absl::NotFoundError(msg);
+    case RD_KAFKA_RESP_ERR__INVALID_ARG:
+    case RD_KAFKA_RESP_ERR_INVALID_CONFIG:
+    case RD_KAFKA_RESP_ERR_INVALID_PARTITIONS:
+    case RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR:
+      return absl::InvalidArgumentError(msg);
+    case RD_KAFKA_RESP_ERR__FENCED:
+    case RD_KAFKA_RESP_ERR_PRODUCER_FENCED:
+    case RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH:
+    case RD_KAFKA_RESP_ERR__FATAL:
+      return absl::FailedPreconditionError(msg);
+    default:
+      return absl::InternalError(msg);
+  }
+}
+
+absl::Status to_status(rd_kafka_error_t* error, const std::string& context) {
+  if (error == nullptr) return absl::OkStatus();
+  Error owned(error);
+  const std::string msg = context + ": " + rd_kafka_error_string(error);
+  if (rd_kafka_error_is_fatal(error)) return absl::FailedPreconditionError(msg);
+  if (rd_kafka_error_txn_requires_abort(error)) return absl::AbortedError(msg);
+  if (rd_kafka_error_is_retriable(error)) return absl::UnavailableError(msg);
+  return to_status(rd_kafka_error_code(error), context);
+}
+
+void to_raw_record(const rd_kafka_message_t* msg, RawRecord* out) {
+  out->topic = rd_kafka_topic_name(msg->rkt);
+  out->partition = Partition(msg->partition);
+  out->offset = Offset(msg->offset);
+  rd_kafka_timestamp_type_t ts_type;
+  out->timestamp = rd_kafka_message_timestamp(msg, &ts_type);
+  if (msg->key != nullptr) {
+    out->key.emplace(static_cast<const char*>(msg->key), msg->key_len);
+  } else {
+    out->key.reset();
+  }
+  if (msg->payload != nullptr) {
+    out->value.emplace(static_cast<const char*>(msg->payload), msg->len);
+  } else {
+    out->value.reset();
+  }
+  out->headers.clear();
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (rd_kafka_message_headers(msg, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs != nullptr) {
+    const char* name = nullptr;
+    const void* val = nullptr;
+    size_t size = 0;
+    for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
+      out->headers.add(name, val != nullptr ? std::string(static_cast<const char*>(val), size) : std::string());
+    }
+  }
+}
+
+rd_kafka_resp_err_t produce(rd_kafka_t* rk, const RawRecord& record, void* opaque) {
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (!record.headers.empty()) {
+    hdrs = rd_kafka_headers_new(record.headers.size());
+    for (const auto& [k, v] : record.headers.entries()) {
+      rd_kafka_header_add(hdrs, k.data(), static_cast<ssize_t>(k.size()), v.data(), static_cast<ssize_t>(v.size()));
+    }
+  }
+  const int32_t partition = record.partition.value() < 0 ? RD_KAFKA_PARTITION_UA : record.partition.value();
+  const void* key = record.key ? record.key->data() : nullptr;
+  const size_t key_len = record.key ? record.key->size() : 0;
+  void* value = record.value ? const_cast<char*>(record.value->data()) : nullptr;
+  const size_t value_len = record.value ? record.value->size() : 0;
+  rd_kafka_resp_err_t err = rd_kafka_producev(
+      rk, RD_KAFKA_V_TOPIC(record.topic.c_str()), RD_KAFKA_V_PARTITION(partition),
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE(value, value_len),
+      RD_KAFKA_V_TIMESTAMP(record.timestamp >= 0 ? record.timestamp : 0), RD_KAFKA_V_HEADERS(hdrs),
+      RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR && hdrs != nullptr) rd_kafka_headers_destroy(hdrs);
+  return err;
+}
+
+}  // namespace kstreams::runtime::rdk

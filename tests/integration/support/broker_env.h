@@ -1,0 +1,19 @@
+// Shared helpers of the integration tier: where the broker is and unique names per test run.
+#pragma once
+
+#include <string>
+
+#include "kstreams/runtime/clients.h"
+
+namespace kstreams::testing {
+
+// KSTREAMS_BOOTSTRAP (CTest sets it for the `kafka` fixture), else 127.0.0.1:19092.
+std::string bootstrap();
+// `<prefix>-<pid>-<counter>-<random>`: topics and groups never collide between tests or runs.
+std::string unique_name(const std::string& prefix);
+// Client properties for the test broker, plus `extra`.
+runtime::Properties client_props(const runtime::Properties& extra = {});
+// Creates a topic with `partitions` partitions (replication 1); fails the test on error.
+void create_topic(const std::string& topic, int partitions, const runtime::Properties& configs = {});
+
+}  // namespace kstreams::testing
