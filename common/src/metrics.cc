@@ -62,13 +62,15 @@ void InMemoryMetrics::remove_matching(const Labels&) {
 double InMemoryMetrics::total(const std::string& name, const Labels& labels) const {
   std::lock_guard lock(mu_);
   double sum = 0;
-  for (const auto& [key, series] : series_) {
-    if (key.first != name) continue;
-    const bool match = std::all_of(labels.begin(), labels.end(), [&](const auto& kv) {
-      auto it = key.second.find(kv.first);
-      return it != key.second.end() && it->second == kv.second;
+  for (const auto& entry : series_) {
+    const auto& [series_name, series_labels] = entry.first;
+    if (series_name != name) continue;
+    const bool match = std::all_of(labels.begin(), labels.end(), [&series_labels](const auto& kv) {
+      auto it = series_labels.find(kv.first);
+      return it != series_labels.end() && it->second == kv.second;
     });
-    if (match) sum += series->kind == 2 ? static_cast<double>(series->count()) : series->value();
+    const Series& series = *entry.second;
+    if (match) sum += series.kind == 2 ? static_cast<double>(series.count()) : series.value();
   }
   return sum;
 }

@@ -32,7 +32,8 @@ class RdAdminClient final : public AdminClient {
     std::vector<rd_kafka_NewTopic_t*> new_topics;
     char err[512];
     for (const auto& t : topics) {
-      rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(t.name.c_str(), t.partitions, t.replication_factor, err, sizeof(err));
+      rd_kafka_NewTopic_t* nt =
+          rd_kafka_NewTopic_new(t.name.c_str(), t.partitions, t.replication_factor, err, sizeof(err));
       if (nt == nullptr) {
         for (auto* n : new_topics) rd_kafka_NewTopic_destroy(n);
         return absl::InvalidArgumentError("topic '" + t.name + "': " + err);
@@ -109,7 +110,8 @@ class RdAdminClient final : public AdminClient {
     if (!ev) return absl::UnavailableError("admin request timed out");
     if (rd_kafka_event_type(ev.get()) != type) return absl::InternalError("unexpected admin event");
     if (rd_kafka_event_error(ev.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return rdk::to_status(rd_kafka_event_error(ev.get()), std::string("admin: ") + rd_kafka_event_error_string(ev.get()));
+      return rdk::to_status(rd_kafka_event_error(ev.get()),
+                            std::string("admin: ") + rd_kafka_event_error_string(ev.get()));
     }
     return ev;
   }
@@ -150,7 +152,8 @@ class RdProducerClient final : public ProducerClient {
   absl::Status send_offsets_to_transaction(const std::vector<TopicPartitionOffset>& offsets,
                                            const std::string& group_id, milliseconds timeout) override {
     rdk::TopicPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
-    for (const auto& o : offsets) rd_kafka_topic_partition_list_add(list.get(), o.topic.c_str(), o.partition)->offset = o.offset;
+    for (const auto& o : offsets)
+      rd_kafka_topic_partition_list_add(list.get(), o.topic.c_str(), o.partition)->offset = o.offset;
     rdk::GroupMetadata md(rd_kafka_consumer_group_metadata_new(group_id.c_str()));
     return rdk::to_status(rd_kafka_send_offsets_to_transaction(rk_.get(), list.get(), md.get(), timeout_ms(timeout)),
                           "send_offsets_to_transaction");
@@ -189,7 +192,8 @@ class RdConsumerClient final : public ConsumerClient {
   }
   absl::Status assign(const std::vector<TopicPartitionOffset>& partitions) override {
     rdk::TopicPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
-    for (const auto& p : partitions) rd_kafka_topic_partition_list_add(list.get(), p.topic.c_str(), p.partition)->offset = p.offset;
+    for (const auto& p : partitions)
+      rd_kafka_topic_partition_list_add(list.get(), p.topic.c_str(), p.partition)->offset = p.offset;
     return rdk::to_status(rd_kafka_assign(rk_.get(), list.get()), "assign");
   }
   absl::StatusOr<std::vector<RawRecord>> poll(milliseconds timeout, size_t max_records) override {
@@ -219,24 +223,25 @@ class RdConsumerClient final : public ConsumerClient {
     }
     return out;
   }
-  absl::Status commit() override {
-    return rdk::to_status(rd_kafka_commit(rk_.get(), nullptr, /*async=*/0), "commit");
-  }
+  absl::Status commit() override { return rdk::to_status(rd_kafka_commit(rk_.get(), nullptr, /*async=*/0), "commit"); }
   std::vector<TopicPartitionOffset> assignment() override {
     rd_kafka_topic_partition_list_t* raw = nullptr;
     std::vector<TopicPartitionOffset> out;
     if (rd_kafka_assignment(rk_.get(), &raw) != RD_KAFKA_RESP_ERR_NO_ERROR) return out;
     rdk::TopicPartitionList list(raw);
-    for (int i = 0; i < list->cnt; ++i) out.push_back({list->elems[i].topic, list->elems[i].partition, list->elems[i].offset});
+    for (int i = 0; i < list->cnt; ++i)
+      out.push_back({list->elems[i].topic, list->elems[i].partition, list->elems[i].offset});
     return out;
   }
   absl::StatusOr<std::vector<TopicPartitionOffset>> committed(const std::vector<TopicPartitionOffset>& partitions,
                                                               milliseconds timeout) override {
     rdk::TopicPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
     for (const auto& p : partitions) rd_kafka_topic_partition_list_add(list.get(), p.topic.c_str(), p.partition);
-    KSTREAMS_RETURN_IF_ERROR(rdk::to_status(rd_kafka_committed(rk_.get(), list.get(), timeout_ms(timeout)), "committed"));
+    KSTREAMS_RETURN_IF_ERROR(
+        rdk::to_status(rd_kafka_committed(rk_.get(), list.get(), timeout_ms(timeout)), "committed"));
     std::vector<TopicPartitionOffset> out;
-    for (int i = 0; i < list->cnt; ++i) out.push_back({list->elems[i].topic, list->elems[i].partition, list->elems[i].offset});
+    for (int i = 0; i < list->cnt; ++i)
+      out.push_back({list->elems[i].topic, list->elems[i].partition, list->elems[i].offset});
     return out;
   }
   absl::StatusOr<std::pair<int64_t, int64_t>> watermarks(const std::string& topic, int32_t partition,
@@ -302,7 +307,8 @@ absl::StatusOr<std::vector<RawRecord>> read_all(const Properties& config, const 
                                                 milliseconds timeout) {
   KSTREAMS_ASSIGN_OR_RETURN(auto admin, AdminClient::create(config));
   KSTREAMS_ASSIGN_OR_RETURN(auto counts, admin->partition_counts(topics, timeout));
-  KSTREAMS_ASSIGN_OR_RETURN(auto consumer, ConsumerClient::create(with_default(config, "enable.partition.eof", "true")));
+  KSTREAMS_ASSIGN_OR_RETURN(auto consumer,
+                            ConsumerClient::create(with_default(config, "enable.partition.eof", "true")));
   std::vector<TopicPartitionOffset> parts;
   for (const auto& [topic, n] : counts) {
     for (int32_t p = 0; p < n; ++p) {

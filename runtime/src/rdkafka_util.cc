@@ -99,11 +99,11 @@ rd_kafka_resp_err_t produce(rd_kafka_t* rk, const RawRecord& record, void* opaqu
   const size_t key_len = record.key ? record.key->size() : 0;
   void* value = record.value ? const_cast<char*>(record.value->data()) : nullptr;
   const size_t value_len = record.value ? record.value->size() : 0;
-  rd_kafka_resp_err_t err = rd_kafka_producev(
-      rk, RD_KAFKA_V_TOPIC(record.topic.c_str()), RD_KAFKA_V_PARTITION(partition),
-      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE(value, value_len),
-      RD_KAFKA_V_TIMESTAMP(record.timestamp >= 0 ? record.timestamp : 0), RD_KAFKA_V_HEADERS(hdrs),
-      RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+  rd_kafka_resp_err_t err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(record.topic.c_str()),
+                                              RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                              RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE(value, value_len),
+                                              RD_KAFKA_V_TIMESTAMP(record.timestamp >= 0 ? record.timestamp : 0),
+                                              RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR && hdrs != nullptr) rd_kafka_headers_destroy(hdrs);
   return err;
 }

@@ -19,7 +19,8 @@ std::string bootstrap() {
 std::string unique_name(const std::string& prefix) {
   static std::atomic<int> counter{0};
   static const uint32_t salt = std::random_device{}();
-  return prefix + "-" + std::to_string(getpid()) + "-" + std::to_string(counter++) + "-" + std::to_string(salt % 100000);
+  return prefix + "-" + std::to_string(getpid()) + "-" + std::to_string(counter++) + "-" +
+         std::to_string(salt % 100000);
 }
 
 runtime::Properties client_props(const runtime::Properties& extra) {

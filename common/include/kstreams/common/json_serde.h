@@ -15,9 +15,7 @@ namespace kstreams {
 template <typename T>
 class JsonSerde final : public Serde<T> {
  public:
-  void serialize(const T& v, std::string* out) const override {
-    *out = nlohmann::json(v).dump();
-  }
+  void serialize(const T& v, std::string* out) const override { *out = nlohmann::json(v).dump(); }
   [[nodiscard]] absl::Status deserialize(std::string_view b, T* out) const override {
     nlohmann::json j = nlohmann::json::parse(b.begin(), b.end(), nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded()) return absl::DataLossError("malformed JSON");
@@ -43,8 +41,7 @@ template <typename T, typename = void>
 struct HasJson : std::false_type {};
 template <typename T>
 struct HasJson<T, std::void_t<decltype(nlohmann::json(std::declval<const T&>())),
-                              decltype(std::declval<const nlohmann::json&>().template get<T>())>>
-    : std::true_type {};
+                              decltype(std::declval<const nlohmann::json&>().template get<T>())>> : std::true_type {};
 }  // namespace detail
 
 // JSON is the default serde for class types that nlohmann can convert (not for the built-ins).

@@ -13,20 +13,19 @@
 #include "absl/status/statusor.h"
 
 // Evaluates `expr` (an absl::Status) and returns it from the calling function if it is not ok.
-#define KSTREAMS_RETURN_IF_ERROR(expr)            \
-  do {                                            \
-    ::absl::Status _ks_status = (expr);           \
-    if (!_ks_status.ok()) return _ks_status;      \
+#define KSTREAMS_RETURN_IF_ERROR(expr)       \
+  do {                                       \
+    ::absl::Status _ks_status = (expr);      \
+    if (!_ks_status.ok()) return _ks_status; \
   } while (0)
 
 #define KSTREAMS_CONCAT_INNER_(a, b) a##b
 #define KSTREAMS_CONCAT_(a, b) KSTREAMS_CONCAT_INNER_(a, b)
 
 // `KSTREAMS_ASSIGN_OR_RETURN(auto x, f())`: unwraps a StatusOr or returns its error.
-#define KSTREAMS_ASSIGN_OR_RETURN(lhs, expr)                                             \
-  auto KSTREAMS_CONCAT_(_ks_or_, __LINE__) = (expr);                                     \
-  if (!KSTREAMS_CONCAT_(_ks_or_, __LINE__).ok())                                         \
-    return KSTREAMS_CONCAT_(_ks_or_, __LINE__).status();                                 \
+#define KSTREAMS_ASSIGN_OR_RETURN(lhs, expr)                                                          \
+  auto KSTREAMS_CONCAT_(_ks_or_, __LINE__) = (expr);                                                  \
+  if (!KSTREAMS_CONCAT_(_ks_or_, __LINE__).ok()) return KSTREAMS_CONCAT_(_ks_or_, __LINE__).status(); \
   lhs = std::move(*KSTREAMS_CONCAT_(_ks_or_, __LINE__))
 
 namespace kstreams {
@@ -36,7 +35,7 @@ namespace kstreams {
 
 }  // namespace kstreams
 
-#define KSTREAMS_CHECK(cond, msg) \
-  do {                            \
+#define KSTREAMS_CHECK(cond, msg)                                                \
+  do {                                                                           \
     if (!(cond)) ::kstreams::invariant_failed(#cond, __FILE__, __LINE__, (msg)); \
   } while (0)

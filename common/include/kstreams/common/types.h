@@ -37,9 +37,7 @@ struct TaskId {
   int32_t subtopology = 0;
   int32_t partition = 0;
   auto operator<=>(const TaskId&) const = default;
-  [[nodiscard]] std::string to_string() const {
-    return std::to_string(subtopology) + "_" + std::to_string(partition);
-  }
+  [[nodiscard]] std::string to_string() const { return std::to_string(subtopology) + "_" + std::to_string(partition); }
   // Parses "S_P"; returns false on malformed input.
   static bool parse(const std::string& text, TaskId* out);
 };

@@ -75,8 +75,7 @@ class ProducerClient {
   [[nodiscard]] virtual absl::Status begin_transaction() = 0;
   // Adds consumer offsets (next offsets to read) to the current transaction for `group_id`.
   [[nodiscard]] virtual absl::Status send_offsets_to_transaction(const std::vector<TopicPartitionOffset>& offsets,
-                                                                 const std::string& group_id,
-                                                                 milliseconds timeout) = 0;
+                                                                 const std::string& group_id, milliseconds timeout) = 0;
   [[nodiscard]] virtual absl::Status commit_transaction(milliseconds timeout) = 0;
   [[nodiscard]] virtual absl::Status abort_transaction(milliseconds timeout) = 0;
 
