@@ -27,8 +27,15 @@ tidy_one() {
   local f=$1 stamp
   stamp="$cache/$(echo "$f" | tr / _).$(cat "$f" | sha1sum | cut -c1-12).$config_hash"
   [ -f "$stamp" ] && return 0
-  if clang-tidy -p "$build" --quiet "$f" >"$stamp.log" 2>&1; then touch "$stamp"; rm -f "$stamp.log"; return 0; fi
-  echo "lint: clang-tidy errors in $f:" >&2; grep -E 'error:' "$stamp.log" | head -20 >&2; rm -f "$stamp.log"; return 1
+  clang-tidy -p "$build" --quiet "$f" >"$stamp.log" 2>&1 || true
+  # clang-tidy 14 (Debian 12) lacks C++20 features that GCC 12 compiles (capturing structured
+  # bindings in lambdas): those front-end errors are the tool's gap, not findings.
+  if ! grep -E 'error:' "$stamp.log" | grep -vE "reference to local binding|does not name a variable|clang-diagnostic-error.*structured binding" | grep -q .; then
+    touch "$stamp"; rm -f "$stamp.log"; return 0
+  fi
+  echo "lint: clang-tidy errors in $f:" >&2
+  grep -E 'error:' "$stamp.log" | grep -vE "reference to local binding|does not name a variable" | head -20 >&2
+  rm -f "$stamp.log"; return 1
 }
 export -f tidy_one; export build cache config_hash
 sources=$(printf '%s\n' "${files[@]}" | grep -E '^(common|state|topology|runtime|apps)/.*\.cc$' || true)

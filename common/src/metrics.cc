@@ -63,7 +63,8 @@ double InMemoryMetrics::total(const std::string& name, const Labels& labels) con
   std::lock_guard lock(mu_);
   double sum = 0;
   for (const auto& entry : series_) {
-    const auto& [series_name, series_labels] = entry.first;
+    const std::string& series_name = entry.first.first;
+    const Labels& series_labels = entry.first.second;
     if (series_name != name) continue;
     const bool match = std::all_of(labels.begin(), labels.end(), [&series_labels](const auto& kv) {
       auto it = series_labels.find(kv.first);
