@@ -305,7 +305,12 @@ absl::StatusOr<std::unique_ptr<ConsumerClient>> ConsumerClient::create(const Pro
 
 absl::StatusOr<std::vector<RawRecord>> read_all(const Properties& config, const std::vector<std::string>& topics,
                                                 milliseconds timeout) {
-  KSTREAMS_ASSIGN_OR_RETURN(auto admin, AdminClient::create(config));
+  Properties admin_config = config;
+  for (const char* consumer_only : {"isolation.level", "group.id", "enable.partition.eof", "auto.offset.reset",
+                                    "enable.auto.commit", "session.timeout.ms"}) {
+    admin_config.erase(consumer_only);
+  }
+  KSTREAMS_ASSIGN_OR_RETURN(auto admin, AdminClient::create(admin_config));
   KSTREAMS_ASSIGN_OR_RETURN(auto counts, admin->partition_counts(topics, timeout));
   KSTREAMS_ASSIGN_OR_RETURN(auto consumer,
                             ConsumerClient::create(with_default(config, "enable.partition.eof", "true")));
