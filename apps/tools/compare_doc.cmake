@@ -1,0 +1,8 @@
+execute_process(COMMAND ${GEN} OUTPUT_VARIABLE generated RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "kstreams_config_doc failed")
+endif()
+file(READ ${DOC} current)
+if(NOT generated STREQUAL current)
+  message(FATAL_ERROR "docs/configuration.md is out of date: run build/release/apps/tools/kstreams_config_doc > docs/configuration.md")
+endif()

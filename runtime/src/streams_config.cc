@@ -1,0 +1,367 @@
+#include "kstreams/runtime/streams_config.h"
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <sstream>
+
+#include "kstreams/common/logging.h"
+
+namespace kstreams::runtime {
+namespace {
+
+using namespace config;
+
+std::string host_port_rule(const std::string& v) {
+  if (v.empty()) return "";
+  const auto colon = v.rfind(':');
+  if (colon == std::string::npos || colon == 0) return "must be host:port";
+  int port = 0;
+  auto r = std::from_chars(v.data() + colon + 1, v.data() + v.size(), port);
+  if (r.ec != std::errc() || r.ptr != v.data() + v.size() || port <= 0 || port > 65535) {
+    return "port must be 1-65535";
+  }
+  return "";
+}
+
+std::string app_id_rule(const std::string& v) {
+  if (v.empty()) return "must not be empty";
+  for (char c : v) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-')) {
+      return "may contain only letters, digits, '.', '_' and '-' (it prefixes topic names)";
+    }
+  }
+  return "";
+}
+
+const std::vector<std::string> kHandlers = {"dead-letter", "continue", "fail"};
+
+std::vector<ConfigDef> make_defs() {
+  std::vector<ConfigDef> d;
+  auto add = [&d](ConfigDef def) { d.push_back(std::move(def)); };
+  add({kApplicationId,
+       ConfigType::kString,
+       std::nullopt,
+       "Identifies the application: consumer group id, prefix of internal topics and of the state directory.",
+       {},
+       app_id_rule});
+  add({kBootstrapServers, ConfigType::kList, std::nullopt, "Kafka brokers to bootstrap from (host:port,...)."});
+  add({kProcessingGuarantee,
+       ConfigType::kString,
+       std::string(kAtLeastOnce),
+       "at_least_once, or exactly_once_v2 (transactional producer per stream thread, read_committed, "
+       "transactional state stores).",
+       {kAtLeastOnce, kExactlyOnceV2}});
+  add({kCommitIntervalMs,
+       ConfigType::kLong,
+       std::nullopt,
+       "Upper bound between commits. Default 30000 under at_least_once, 100 under exactly_once_v2.",
+       {},
+       nullptr,
+       true});
+  add({kCommitWhenIdle, ConfigType::kBool, std::string("true"),
+       "Commit as soon as a thread has drained its input instead of waiting for commit.interval.ms (lower "
+       "end-to-end latency under exactly_once_v2; commits still batch under load)."});
+  add({kNumStreamThreads,
+       ConfigType::kInt,
+       std::string("1"),
+       "Stream threads per instance.",
+       {},
+       [](const std::string& v) { return std::stoll(v) >= 1 ? "" : "must be at least 1"; }});
+  add({kStateDir, ConfigType::kString, std::string("/tmp/kstreams"),
+       "Root of the state directories: <state.dir>/<application.id>/<task id>."});
+  add({kApplicationServer,
+       ConfigType::kString,
+       std::string(""),
+       "host:port this instance serves interactive queries, /metrics and /healthz on; empty disables HTTP.",
+       {},
+       host_port_rule});
+  add({kReplicationFactor, ConfigType::kInt, std::string("-1"),
+       "Replication factor of internal topics (-1: the broker default)."});
+  add({kStateStoreCacheMaxBytes,
+       ConfigType::kLong,
+       std::string("10485760"),
+       "Record cache of all stores of an instance, in bytes.",
+       {},
+       nullptr,
+       true});
+  add({kRocksDbMemoryBytes,
+       ConfigType::kLong,
+       std::string("268435456"),
+       "RocksDB memory budget of the instance (one shared block cache and write-buffer manager).",
+       {},
+       nullptr,
+       true});
+  add({kDeserializationHandler, ConfigType::kString, std::string("dead-letter"),
+       "What a record that cannot be deserialized does: dead-letter (send the original to the dead-letter topic "
+       "with headers saying why, go on), continue (drop and count), fail (stop the thread).",
+       kHandlers});
+  add({kProcessingHandler, ConfigType::kString, std::string("dead-letter"),
+       "What an error raised by a processor does: dead-letter, continue or fail.", kHandlers});
+  add({kProductionHandler, ConfigType::kString, std::string("fail"),
+       "What a record the broker refuses (e.g. too large) does: dead-letter, continue or fail.", kHandlers});
+  add({kDeadLetterTopic, ConfigType::kString, std::string(""),
+       "The dead-letter topic; empty means <application.id>-dead-letters."});
+  add({kBufferedRecordsPerPartition,
+       ConfigType::kInt,
+       std::string("1000"),
+       "Records buffered per input partition before the partition is paused.",
+       {},
+       nullptr,
+       true});
+  add({kPollMs,
+       ConfigType::kLong,
+       std::string("100"),
+       "How long a poll blocks when there is nothing to process.",
+       {},
+       nullptr,
+       true});
+  add({kMaxTaskIdleMs,
+       ConfigType::kLong,
+       std::string("0"),
+       "How long a task waits for data on all its partitions before processing out of timestamp order.",
+       {},
+       nullptr,
+       true});
+  add({kTransactionTimeoutMs,
+       ConfigType::kLong,
+       std::string("10000"),
+       "Transaction timeout under exactly_once_v2; kept below session.timeout.ms so a member kicked out of the "
+       "group cannot commit afterwards.",
+       {},
+       nullptr,
+       true});
+  add({kSessionTimeoutMs,
+       ConfigType::kLong,
+       std::string("45000"),
+       "Consumer group session timeout.",
+       {},
+       nullptr,
+       true});
+  add({kRestoreBatchRecords,
+       ConfigType::kInt,
+       std::string("10000"),
+       "Changelog records per restoration batch (one atomic store write each).",
+       {},
+       nullptr,
+       true});
+  add({kMetricsLatencyEnabled, ConfigType::kBool, std::string("true"),
+       "Record the end-to-end latency histogram (record timestamp to processed)."});
+  return d;
+}
+
+std::string check_type(const ConfigDef& def, const std::string& v) {
+  switch (def.type) {
+    case ConfigType::kInt:
+    case ConfigType::kLong: {
+      int64_t n = 0;
+      auto r = std::from_chars(v.data(), v.data() + v.size(), n);
+      if (v.empty() || r.ec != std::errc() || r.ptr != v.data() + v.size()) return "must be an integer";
+      if (def.type == ConfigType::kInt && (n < INT32_MIN || n > INT32_MAX)) return "out of int range";
+      if (def.at_least_zero && n < 0) return "must not be negative";
+      return "";
+    }
+    case ConfigType::kBool:
+      return v == "true" || v == "false" ? "" : "must be true or false";
+    case ConfigType::kDouble: {
+      try {
+        size_t pos = 0;
+        std::stod(v, &pos);
+        return pos == v.size() ? "" : "must be a number";
+      } catch (...) {
+        return "must be a number";
+      }
+    }
+    case ConfigType::kList:
+      return v.empty() ? "must not be empty" : "";
+    case ConfigType::kString:
+      return "";
+  }
+  return "";
+}
+
+bool passes_through(const std::string& key) {
+  for (const char* prefix : {"consumer.", "producer.", "admin.", "restore.consumer."}) {
+    if (key.rfind(prefix, 0) == 0) return true;
+  }
+  return false;
+}
+
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return "";
+  const auto e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+}  // namespace
+
+const std::vector<ConfigDef>& streams_config_defs() {
+  static const std::vector<ConfigDef> defs = make_defs();
+  return defs;
+}
+
+absl::StatusOr<StreamsConfig> StreamsConfig::from_map(const std::map<std::string, std::string>& values) {
+  StreamsConfig cfg;
+  cfg.values_ = values;
+  for (const auto& def : streams_config_defs()) {
+    auto it = cfg.values_.find(def.name);
+    if (it == cfg.values_.end()) {
+      if (def.name == kCommitIntervalMs) continue;  // derived below
+      if (!def.default_value) return absl::InvalidArgumentError("missing required setting '" + def.name + "'");
+      cfg.values_[def.name] = *def.default_value;
+      continue;
+    }
+    std::string problem = check_type(def, it->second);
+    if (problem.empty() && !def.allowed.empty() &&
+        std::find(def.allowed.begin(), def.allowed.end(), it->second) == def.allowed.end()) {
+      problem = "must be one of";
+      for (const auto& a : def.allowed) problem += " " + a;
+    }
+    if (problem.empty() && def.validator) problem = def.validator(it->second);
+    if (!problem.empty()) {
+      return absl::InvalidArgumentError("setting '" + def.name + "' = '" + it->second + "': " + problem);
+    }
+  }
+  if (cfg.values_.count(kCommitIntervalMs) == 0) {
+    cfg.values_[kCommitIntervalMs] = cfg.exactly_once() ? "100" : "30000";
+  }
+  if (cfg.exactly_once() && cfg.get_long(kTransactionTimeoutMs) >= cfg.get_long(kSessionTimeoutMs)) {
+    return absl::InvalidArgumentError("transaction.timeout.ms must be below session.timeout.ms under exactly_once_v2");
+  }
+  for (const auto& [key, value] : cfg.values_) {
+    const bool known = std::any_of(streams_config_defs().begin(), streams_config_defs().end(),
+                                   [&key](const ConfigDef& d) { return d.name == key; });
+    if (!known && !passes_through(key))
+      KS_LOG_DEBUG("config: '{}' is not a kstreams setting; kept for the application", key);
+  }
+  return cfg;
+}
+
+absl::StatusOr<std::map<std::string, std::string>> StreamsConfig::load_properties(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError("cannot read properties file '" + path + "'");
+  std::map<std::string, std::string> out;
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    const std::string t = trim(line);
+    if (t.empty() || t[0] == '#' || t[0] == '!') continue;
+    const auto sep = t.find_first_of("=:");
+    if (sep == std::string::npos || sep == 0) {
+      return absl::InvalidArgumentError(path + ":" + std::to_string(number) + ": expected key=value");
+    }
+    out[trim(t.substr(0, sep))] = trim(t.substr(sep + 1));
+  }
+  return out;
+}
+
+absl::StatusOr<StreamsConfig> StreamsConfig::from_args(int argc, const char* const* argv,
+                                                       std::vector<std::string>* rest) {
+  std::map<std::string, std::string> values;
+  std::map<std::string, std::string> overrides;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if ((arg == "--config" || arg == "--set") && i + 1 >= argc) {
+      return absl::InvalidArgumentError(arg + " needs a value");
+    }
+    if (arg == "--config") {
+      KSTREAMS_ASSIGN_OR_RETURN(auto file, load_properties(argv[++i]));
+      for (auto& [k, v] : file) values[k] = v;
+    } else if (arg == "--set") {
+      const std::string kv = argv[++i];
+      const auto eq = kv.find('=');
+      if (eq == std::string::npos || eq == 0)
+        return absl::InvalidArgumentError("--set expects key=value, got '" + kv + "'");
+      overrides[kv.substr(0, eq)] = kv.substr(eq + 1);
+    } else if (rest != nullptr) {
+      rest->push_back(arg);
+    } else {
+      return absl::InvalidArgumentError("unknown argument '" + arg + "' (expected --config FILE or --set key=value)");
+    }
+  }
+  for (auto& [k, v] : overrides) values[k] = v;
+  return from_map(values);
+}
+
+const std::string& StreamsConfig::get_string(const std::string& name) const {
+  auto it = values_.find(name);
+  KSTREAMS_CHECK(it != values_.end(), "StreamsConfig::get_string of a setting that has no value");
+  return it->second;
+}
+
+int64_t StreamsConfig::get_long(const std::string& name) const { return std::stoll(get_string(name)); }
+bool StreamsConfig::get_bool(const std::string& name) const { return get_string(name) == "true"; }
+double StreamsConfig::get_double(const std::string& name) const { return std::stod(get_string(name)); }
+
+std::string StreamsConfig::get_string_or(const std::string& name, const std::string& fallback) const {
+  auto it = values_.find(name);
+  return it == values_.end() ? fallback : it->second;
+}
+
+int64_t StreamsConfig::get_long_or(const std::string& name, int64_t fallback) const {
+  auto it = values_.find(name);
+  if (it == values_.end()) return fallback;
+  int64_t n = 0;
+  auto r = std::from_chars(it->second.data(), it->second.data() + it->second.size(), n);
+  return r.ec == std::errc() ? n : fallback;
+}
+
+std::string StreamsConfig::dead_letter_topic() const {
+  const std::string& t = get_string(kDeadLetterTopic);
+  return t.empty() ? application_id() + "-dead-letters" : t;
+}
+
+std::map<std::string, std::string> StreamsConfig::client_settings(const std::string& prefix) const {
+  std::map<std::string, std::string> out{{"bootstrap.servers", get_string(kBootstrapServers)}};
+  for (const auto& [k, v] : values_) {
+    if (k.rfind(prefix, 0) == 0) out[k.substr(prefix.size())] = v;
+  }
+  return out;
+}
+
+std::string StreamsConfig::to_markdown() {
+  std::ostringstream md;
+  md << "# Configuration reference\n\n"
+     << "Generated from the table in `runtime/src/streams_config.cc` (`kstreams_config_doc`); do not edit by hand.\n\n"
+     << "Settings come from `--config FILE` (Java properties) and `--set key=value` overrides. librdkafka settings "
+        "pass through with the prefixes `consumer.`, `producer.`, `admin.` and `restore.consumer.` "
+        "(for example `producer.linger.ms=5`). Other keys are kept for the application.\n\n"
+     << "| name | type | default | description |\n|---|---|---|---|\n";
+  for (const auto& d : streams_config_defs()) {
+    const char* type = "string";
+    switch (d.type) {
+      case ConfigType::kInt:
+        type = "int";
+        break;
+      case ConfigType::kLong:
+        type = "long";
+        break;
+      case ConfigType::kBool:
+        type = "boolean";
+        break;
+      case ConfigType::kDouble:
+        type = "double";
+        break;
+      case ConfigType::kList:
+        type = "list";
+        break;
+      case ConfigType::kString:
+        break;
+    }
+    std::string def = d.default_value ? "`" + *d.default_value + "`" : "(required)";
+    if (d.name == kCommitIntervalMs) def = "`30000` / `100` (EOS)";
+    if (d.default_value && d.default_value->empty()) def = "(empty)";
+    std::string doc = d.doc;
+    if (!d.allowed.empty()) {
+      doc += " One of:";
+      for (const auto& a : d.allowed) doc += " `" + a + "`";
+      doc += ".";
+    }
+    md << "| `" << d.name << "` | " << type << " | " << def << " | " << doc << " |\n";
+  }
+  return md.str();
+}
+
+}  // namespace kstreams::runtime
