@@ -1,0 +1,81 @@
+// The stream thread's producer: one per thread, transactional under exactly_once_v2, idempotent
+// under at_least_once. Sends task output, changelog and dead-letter records, tracks the offsets
+// of delivered changelog records (the positions transactional stores commit with), and runs the
+// producer half of the commit protocol.
+//
+// Thread-safety: owned by one stream thread; delivery callbacks run inside poll()/flush() on that
+// same thread, so no locking is needed.
+#pragma once
+
+#include <librdkafka/rdkafka.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "kstreams/common/metrics.h"
+#include "kstreams/common/record.h"
+#include "kstreams/runtime/streams_config.h"
+#include "rdkafka_util.h"
+
+namespace kstreams::runtime {
+
+using TopicPartitionKey = std::pair<std::string, int32_t>;
+
+class KafkaProducer {
+ public:
+  // `transactional_id` empty: a plain idempotent producer.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<KafkaProducer>> create(const StreamsConfig& config,
+                                                                             const std::string& transactional_id,
+                                                                             const std::string& client_id);
+  ~KafkaProducer();
+
+  [[nodiscard]] bool transactional() const { return transactional_; }
+
+  // Enqueues a record (partition < 0: murmur2 on the key). Begins the transaction first when needed.
+  // Synchronous refusals (e.g. message too large) are returned; asynchronous delivery failures
+  // surface in take_delivery_error().
+  [[nodiscard]] absl::Status send(const std::string& topic, int32_t partition, const std::optional<std::string>& key,
+                                  const std::optional<std::string>& value, const Headers& headers,
+                                  TimestampMs timestamp);
+  [[nodiscard]] absl::Status send(const RawRecord& record) {
+    return send(record.topic, record.partition.value(), record.key, record.value, record.headers, record.timestamp);
+  }
+
+  // Serves delivery reports without blocking.
+  void poll();
+  // Waits for every enqueued record; then take_delivery_error() tells whether one failed.
+  [[nodiscard]] absl::Status flush(std::chrono::milliseconds timeout);
+  // The first delivery failure since the last call (ok when none), and clears it.
+  [[nodiscard]] absl::Status take_delivery_error();
+
+  // EOS commit: offsets (next offsets to read) of the consumer's group, in the open transaction,
+  // then commit. With no open transaction and no offsets, does nothing. kAborted: abort and rewind;
+  // kFailedPrecondition: fenced/fatal, the producer is dead.
+  [[nodiscard]] absl::Status commit_transaction(const std::map<TopicPartitionKey, int64_t>& offsets,
+                                                rd_kafka_t* consumer);
+  [[nodiscard]] absl::Status abort_transaction();
+  [[nodiscard]] bool in_transaction() const { return in_transaction_; }
+  [[nodiscard]] absl::Status init_transactions();
+
+  // Next offset after the last delivered record, per changelog topic-partition, since the producer
+  // was created (only topics ending in "-changelog").
+  [[nodiscard]] const std::map<TopicPartitionKey, int64_t>& changelog_next_offsets() const { return changelog_next_; }
+  [[nodiscard]] int64_t sent_count() const { return sent_; }
+
+ private:
+  KafkaProducer() = default;
+  static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* msg, void* opaque);
+  [[nodiscard]] absl::Status ensure_transaction();
+
+  rdk::Handle rk_;
+  bool transactional_ = false;
+  bool in_transaction_ = false;
+  absl::Status delivery_error_;
+  std::map<TopicPartitionKey, int64_t> changelog_next_;
+  int64_t sent_ = 0;
+  std::chrono::milliseconds txn_timeout_{30000};
+};
+
+}  // namespace kstreams::runtime
