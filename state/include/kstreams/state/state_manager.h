@@ -54,7 +54,7 @@ class StoreResources {
 
 struct StateManagerOptions {
   TaskId task;
-  std::filesystem::path task_dir;     // <state.dir>/<application.id>/<task id>; created if missing
+  std::filesystem::path task_dir;        // <state.dir>/<application.id>/<task id>; created if missing
   ChangelogWriter* changelog = nullptr;  // not owned; null means no store is logged
   StoreResources* resources = nullptr;   // not owned; null means private default-sized resources
   MetricsRegistry* metrics = nullptr;    // not owned; may be null
@@ -65,8 +65,8 @@ class ProcessorStateManager {
   virtual ~ProcessorStateManager() = default;
 
   // Opens (creating when missing) every store in `specs` under options.task_dir.
-  [[nodiscard]] static absl::StatusOr<std::unique_ptr<ProcessorStateManager>> open(
-      const StateManagerOptions& options, const std::vector<StoreSpec>& specs);
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<ProcessorStateManager>> open(const StateManagerOptions& options,
+                                                                                   const std::vector<StoreSpec>& specs);
 
   // Stores by name; null when there is none of that name and kind. Valid until close().
   [[nodiscard]] virtual StateStore* store(std::string_view name) = 0;

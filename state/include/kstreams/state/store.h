@@ -26,6 +26,8 @@ namespace kstreams::state {
 
 // Forward iterator over (key, value) byte pairs. key()/value() views are valid until next().
 // A store must outlive its iterators. Iterators see a consistent snapshot taken at creation.
+// (Including the task's own uncommitted writes made before the iterator was created; writing while
+// iterating is allowed and does not affect an open iterator.)
 class KeyValueIterator {
  public:
   virtual ~KeyValueIterator() = default;
@@ -74,8 +76,7 @@ class KeyValueBytesStore : public StateStore {
   [[nodiscard]] virtual absl::Status remove(std::string_view key) = 0;
   // Keys in [from, to] inclusive, ascending / descending. An empty `to` means "no upper bound".
   [[nodiscard]] virtual std::unique_ptr<KeyValueIterator> range(std::string_view from, std::string_view to) = 0;
-  [[nodiscard]] virtual std::unique_ptr<KeyValueIterator> reverse_range(std::string_view from,
-                                                                        std::string_view to) = 0;
+  [[nodiscard]] virtual std::unique_ptr<KeyValueIterator> reverse_range(std::string_view from, std::string_view to) = 0;
   [[nodiscard]] virtual std::unique_ptr<KeyValueIterator> prefix_scan(std::string_view prefix) = 0;
   [[nodiscard]] virtual std::unique_ptr<KeyValueIterator> all() = 0;
   [[nodiscard]] virtual std::unique_ptr<KeyValueIterator> reverse_all() = 0;
@@ -100,6 +101,17 @@ class WindowIterator {
 
 // Windows keyed by (key, window start). Entries older than `stream time - retention` are dropped
 // (whole segments at a time in RocksDB); writes of expired windows are ignored.
+//
+// Details every implementation follows (tests/unit/state/window_store_contract_test.cc):
+// - window starts are >= 0 (a negative start is kInvalidArgument); retention_ms <= 0 keeps everything;
+// - a window is expired when start <= observed_stream_time() - retention; expired windows are
+//   neither returned nor written nor logged;
+// - single-key fetches are ascending by window start (backward_fetch: descending); multi-key
+//   fetches (fetch_range, fetch_all, all) are ascending by (window start, key); with
+//   retain_duplicates, entries of the same (key, start) come in insertion order;
+// - changelog key: key || be64(start) || be32(sequence) as Kafka Streams' WindowKeySchema
+//   (sequence 0 unless retain_duplicates);
+// - window iterators hold their results (bounded by the time range asked for).
 class WindowBytesStore : public StateStore {
  public:
   [[nodiscard]] StoreType type() const override { return StoreType::kWindow; }
@@ -111,12 +123,10 @@ class WindowBytesStore : public StateStore {
   // One key, window starts in [time_from, time_to], ascending by start.
   [[nodiscard]] virtual std::unique_ptr<WindowIterator> fetch(std::string_view key, TimestampMs time_from,
                                                               TimestampMs time_to) = 0;
-  [[nodiscard]] virtual std::unique_ptr<WindowIterator> backward_fetch(std::string_view key,
-                                                                       TimestampMs time_from,
+  [[nodiscard]] virtual std::unique_ptr<WindowIterator> backward_fetch(std::string_view key, TimestampMs time_from,
                                                                        TimestampMs time_to) = 0;
   // Keys in [key_from, key_to], window starts in [time_from, time_to].
-  [[nodiscard]] virtual std::unique_ptr<WindowIterator> fetch_range(std::string_view key_from,
-                                                                    std::string_view key_to,
+  [[nodiscard]] virtual std::unique_ptr<WindowIterator> fetch_range(std::string_view key_from, std::string_view key_to,
                                                                     TimestampMs time_from, TimestampMs time_to) = 0;
   // Every key, window starts in [time_from, time_to].
   [[nodiscard]] virtual std::unique_ptr<WindowIterator> fetch_all(TimestampMs time_from, TimestampMs time_to) = 0;
@@ -142,6 +152,10 @@ class SessionIterator {
   [[nodiscard]] virtual absl::Status status() const = 0;
 };
 
+// Sessions keyed by (key, start, end). Session times are >= 0 with start <= end (else
+// kInvalidArgument). A session is expired when end <= stream time - retention (stream time = the
+// highest session end seen). Iterators are ordered by (end, key, start). Changelog key:
+// key || be64(end) || be64(start) as Kafka Streams' SessionKeySchema.
 class SessionBytesStore : public StateStore {
  public:
   [[nodiscard]] StoreType type() const override { return StoreType::kSession; }

@@ -1,0 +1,59 @@
+// ProcessorStateManager: owns a task's stores and runs the transactional commit of their writes.
+//
+// In-memory stores keep their committed state in InMemoryTable; persistent stores share one RocksDB
+// instance per task directory (RocksDBTaskDb: a column family per store plus the changelog offsets),
+// so one WriteBatch commits every persistent store of the task together with its offsets.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kstreams/state/state_manager.h"
+#include "transactional_store.h"
+
+namespace kstreams::state::internal {
+
+class ProcessorStateManagerImpl final : public ProcessorStateManager {
+ public:
+  ProcessorStateManagerImpl(const StateManagerOptions& options, std::vector<StoreSpec> specs);
+  ~ProcessorStateManagerImpl() override;
+  [[nodiscard]] absl::Status init();
+
+  [[nodiscard]] StateStore* store(std::string_view name) override;
+  [[nodiscard]] KeyValueBytesStore* key_value_store(std::string_view name) override;
+  [[nodiscard]] WindowBytesStore* window_store(std::string_view name) override;
+  [[nodiscard]] SessionBytesStore* session_store(std::string_view name) override;
+  [[nodiscard]] const std::vector<StoreSpec>& specs() const override { return specs_; }
+  void set_record_timestamp(TimestampMs ts) override { context_.record_timestamp = ts; }
+  [[nodiscard]] std::optional<int64_t> restore_offset(std::string_view store) const override;
+  [[nodiscard]] absl::Status restore_batch(std::string_view store, const std::vector<RawRecord>& records,
+                                           int64_t next_offset) override;
+  [[nodiscard]] absl::Status commit(const std::map<std::string, int64_t>& changelog_next_offsets) override;
+  void abort() override;
+  [[nodiscard]] bool has_uncommitted_writes() const override;
+  [[nodiscard]] absl::Status close() override;
+
+ private:
+  struct Slot {
+    std::unique_ptr<StateStore> store;
+    TransactionalStore* txn = nullptr;
+  };
+
+  [[nodiscard]] Slot* find(std::string_view name);
+  // Applies the pending writes of `slots` and the offsets in one atomic step per backend.
+  [[nodiscard]] absl::Status apply(const std::vector<Slot*>& slots, const std::map<std::string, int64_t>& offsets,
+                                   bool restoring);
+  void drop_pending(Slot& slot);
+
+  StateManagerOptions options_;
+  std::vector<StoreSpec> specs_;
+  StoreContext context_;
+  std::vector<Slot> slots_;
+  std::map<std::string, size_t, std::less<>> index_;
+  std::map<std::string, int64_t, std::less<>> offsets_;  // committed changelog positions
+  bool closed_ = false;
+};
+
+}  // namespace kstreams::state::internal

@@ -1,0 +1,64 @@
+// Time segments of window and session stores (Kafka Streams' Segments): entries are stored under
+// be64(segment id) || changelog key, so one segment is one key range and expiry drops every
+// segment older than `stream time - retention` with a single range delete.
+//
+// Also keeps the store's metadata (observed stream time, the next duplicate sequence number, the
+// segments already dropped) in a reserved key of the same table, so that it commits and aborts
+// together with the data.
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "transactional_table.h"
+
+namespace kstreams::state::internal {
+
+class Segments {
+ public:
+  // retention_ms <= 0: nothing expires. segment_interval_ms <= 0: max(retention / 2, 60 s).
+  Segments(int64_t retention_ms, int64_t segment_interval_ms);
+
+  // Reads the committed metadata and the existing segments from the committed state.
+  [[nodiscard]] absl::Status load(TransactionalTable& table);
+
+  [[nodiscard]] int64_t retention_ms() const { return retention_ms_; }
+  [[nodiscard]] int64_t segment_of(int64_t timestamp) const { return timestamp / interval_ms_; }
+  [[nodiscard]] TimestampMs stream_time() const { return state_.stream_time; }
+  // The smallest timestamp that is not expired.
+  [[nodiscard]] int64_t earliest_live() const;
+  // Raises stream time, then drops segments that expired as a result.
+  void observe(TimestampMs timestamp, TransactionalTable& table);
+  // Records that `segment` (may) hold data.
+  void touch(int64_t segment) { segments_.insert(segment); }
+  // Existing segments in [first, last] (a superset: a segment may have become empty).
+  [[nodiscard]] std::vector<int64_t> between(int64_t first, int64_t last) const;
+  // The next sequence number for retain_duplicates; `seen` raises it past a restored one.
+  uint32_t next_seq() { return ++state_.seq; }
+  void saw_seq(uint32_t seq) { state_.seq = std::max(state_.seq, seq); }
+
+  void prepare_commit(TransactionalTable& table);
+  void on_commit() {
+    committed_ = state_;
+    segments_.erase(segments_.begin(), segments_.lower_bound(state_.dropped_below));
+  }
+  void on_abort() { state_ = committed_; }
+
+ private:
+  struct State {
+    TimestampMs stream_time = kNoTimestamp;
+    uint32_t seq = 0;
+    int64_t dropped_below = 0;  // every segment < this was dropped
+    bool operator==(const State&) const = default;
+  };
+
+  int64_t retention_ms_;
+  int64_t interval_ms_;
+  State state_;
+  State committed_;
+  std::set<int64_t> segments_;
+};
+
+}  // namespace kstreams::state::internal

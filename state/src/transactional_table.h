@@ -1,0 +1,93 @@
+// The transactional core shared by every store implementation.
+//
+// A CommittedTable is an ordered byte map holding the last committed state (an in-memory map or a
+// RocksDB column family). A TransactionalTable puts an overlay of pending writes (puts, deletes and
+// range deletes since the last commit) in front of it: reads merge the two, commit applies the
+// overlay to the committed table (in one atomic batch with the changelog offsets, see
+// ProcessorStateManagerImpl), abort drops it. Not thread-safe: one stream thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "kstreams/common/status.h"
+#include "kstreams/state/store.h"
+
+namespace kstreams::state::internal {
+
+class CommittedTable {
+ public:
+  enum class Kind { kInMemory, kRocksDB };
+  virtual ~CommittedTable() = default;
+  [[nodiscard]] virtual Kind kind() const = 0;
+  [[nodiscard]] virtual absl::StatusOr<std::optional<std::string>> get(std::string_view key) = 0;
+  // Keys in [lo, hi) (no upper bound when hi is nullopt), ascending or descending, over a consistent
+  // snapshot of the committed state taken now.
+  [[nodiscard]] virtual std::unique_ptr<KeyValueIterator> scan(std::string_view lo, std::optional<std::string_view> hi,
+                                                               bool reverse) = 0;
+  [[nodiscard]] virtual uint64_t approximate_num_entries() = 0;
+};
+
+// Writes buffered since the last commit. Range deletes apply before the point writes (a point write
+// made after a range delete removed the overlapping point writes from `writes`).
+struct PendingWrites {
+  std::map<std::string, std::optional<std::string>, std::less<>> writes;  // nullopt = delete
+  std::vector<std::pair<std::string, std::string>> range_deletes;         // [begin, end)
+  [[nodiscard]] bool empty() const { return writes.empty() && range_deletes.empty(); }
+  void clear() {
+    writes.clear();
+    range_deletes.clear();
+  }
+};
+
+class TransactionalTable {
+ public:
+  explicit TransactionalTable(std::unique_ptr<CommittedTable> base) : base_(std::move(base)) {}
+
+  [[nodiscard]] absl::StatusOr<std::optional<std::string>> get(std::string_view key);
+  void put(std::string_view key, std::string_view value);
+  void remove(std::string_view key);
+  void delete_range(std::string_view begin, std::string_view end);
+  // Pending writes over the committed snapshot, keys in [lo, hi). The overlay part is copied, so the
+  // iterator is a snapshot of both (later writes are not seen).
+  [[nodiscard]] std::unique_ptr<KeyValueIterator> scan(std::string_view lo, std::optional<std::string_view> hi,
+                                                       bool reverse);
+  // First key in [lo, hi), if any.
+  [[nodiscard]] absl::StatusOr<std::optional<std::string>> first_key(std::string_view lo,
+                                                                     std::optional<std::string_view> hi);
+
+  [[nodiscard]] CommittedTable& base() { return *base_; }
+  [[nodiscard]] const PendingWrites& pending() const { return pending_; }
+  [[nodiscard]] bool has_pending() const { return !pending_.empty(); }
+  void clear_pending() { pending_.clear(); }
+
+ private:
+  [[nodiscard]] bool range_deleted(std::string_view key) const;
+
+  std::unique_ptr<CommittedTable> base_;
+  PendingWrites pending_;
+};
+
+// Iterator over a vector of entries it owns (snapshots and materialized results).
+class VectorKeyValueIterator final : public KeyValueIterator {
+ public:
+  explicit VectorKeyValueIterator(std::vector<std::pair<std::string, std::string>> entries)
+      : entries_(std::move(entries)) {}
+  [[nodiscard]] bool valid() const override { return pos_ < entries_.size(); }
+  void next() override { ++pos_; }
+  [[nodiscard]] std::string_view key() const override { return entries_[pos_].first; }
+  [[nodiscard]] std::string_view value() const override { return entries_[pos_].second; }
+  [[nodiscard]] absl::Status status() const override { return absl::OkStatus(); }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> entries_;
+  size_t pos_ = 0;
+};
+
+}  // namespace kstreams::state::internal
