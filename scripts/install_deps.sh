@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache git
   librdkafka-dev librocksdb-dev nlohmann-json3-dev libabsl-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev libcpp-httplib-dev
-  clang-format clang-tidy default-jre-headless maven curl python3
+  clang-format clang-tidy default-jre-headless maven curl python3 docker-compose
 )
 missing=()
 for p in "${packages[@]}"; do
