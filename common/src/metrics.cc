@@ -33,6 +33,9 @@ struct InMemoryMetrics::Series final : Counter, Gauge, Histogram {
   [[nodiscard]] double sum() const override { return v.load(std::memory_order_relaxed); }
 };
 
+InMemoryMetrics::InMemoryMetrics() = default;
+InMemoryMetrics::~InMemoryMetrics() = default;
+
 InMemoryMetrics::Series& InMemoryMetrics::find_or_create(const std::string& name, const Labels& labels, int kind) {
   std::lock_guard lock(mu_);
   auto& slot = series_[{name, labels}];

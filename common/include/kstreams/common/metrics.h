@@ -59,6 +59,8 @@ const std::vector<double>& latency_buckets_ms();
 // A self-contained registry (no exposition): the TopologyTestDriver and unit tests read values back.
 class InMemoryMetrics final : public MetricsRegistry {
  public:
+  InMemoryMetrics();
+  ~InMemoryMetrics() override;
   Counter& counter(const std::string& name, const std::string& help, const Labels& labels) override;
   Gauge& gauge(const std::string& name, const std::string& help, const Labels& labels) override;
   Histogram& histogram(const std::string& name, const std::string& help, const Labels& labels,
