@@ -1,0 +1,327 @@
+#include "stream_task.h"
+
+#include <algorithm>
+#include <exception>
+
+#include "kstreams/common/logging.h"
+#include "kstreams/topology/processor.h"
+
+namespace kstreams::runtime {
+
+namespace {
+
+const char* policy_name(ErrorPolicy p) {
+  switch (p) {
+    case ErrorPolicy::kContinue:
+      return "continue";
+    case ErrorPolicy::kFail:
+      return "fail";
+    case ErrorPolicy::kDeadLetter:
+      return "dead-letter";
+  }
+  return "?";
+}
+
+// A serde or processor may name its dead-letter code with this status payload.
+constexpr const char* kDlqErrorPayload = "kstreams/dlq.error";
+
+}  // namespace
+
+StreamTask::StreamTask(TaskId id, const Topology& topology, int32_t subtopology,
+                       std::unique_ptr<state::ProcessorStateManager> state, RecordCollector* collector,
+                       const Clock& clock, MetricsRegistry* metrics, TaskOptions options)
+    : id_(id),
+      topology_(topology),
+      subtopology_(subtopology),
+      state_(std::move(state)),
+      collector_(collector),
+      clock_(clock),
+      metrics_(metrics),
+      options_(std::move(options)) {
+  KSTREAMS_CHECK(subtopology >= 0 && subtopology < static_cast<int32_t>(topology.subtopologies().size()),
+                 "unknown subtopology");
+  KSTREAMS_CHECK(collector_ != nullptr, "a task needs a record collector");
+  if (options_.dead_letter_topic.empty()) options_.dead_letter_topic = options_.application_id + "-dead-letters";
+  log_prefix_ = "stream-thread [" + options_.thread_name + "] task [" + id_.to_string() + "] ";
+  if (metrics_) {
+    Labels labels{{"task", id_.to_string()}, {"thread", options_.thread_name}};
+    process_total_ = &metrics_->counter("kstreams_task_process_total", "Records processed by the task", labels);
+    dead_lettered_ = &metrics_->counter("kstreams_task_dead_lettered_records_total",
+                                        "Records sent to the dead-letter topic", labels);
+    e2e_latency_ =
+        &metrics_->histogram("kstreams_task_e2e_latency_ms", "Wall-clock time at processing minus the record timestamp",
+                             labels, latency_buckets_ms());
+  }
+}
+
+StreamTask::~StreamTask() {
+  if (!closed_) (void)close(false);
+}
+
+absl::Status StreamTask::initialize() {
+  KSTREAMS_CHECK(!initialized_, "initialize() called twice");
+  const auto& sub = topology_.subtopologies()[subtopology_];
+  std::map<std::string, internal::NodeBase*> by_name;
+  for (const auto& name : sub.nodes) {
+    nodes_.push_back(topology_.node(name).factory());
+    by_name[name] = nodes_.back().get();
+  }
+  // Children in creation order (Forwarder index i = i-th child created; branches rely on it).
+  for (const auto& name : sub.nodes) {
+    for (const auto& parent : topology_.node(name).parents) by_name.at(parent)->add_child(by_name.at(name));
+  }
+  for (const auto& name : sub.nodes) {
+    const auto& spec = topology_.node(name);
+    if (spec.kind != internal::NodeKind::kSource) continue;
+    auto* source = dynamic_cast<internal::SourceNodeBase*>(by_name.at(name));
+    KSTREAMS_CHECK(source != nullptr, "source node is not a SourceNodeBase");
+    for (const auto& t : spec.topics) {
+      PartitionQueue q;
+      q.topic = TopicName{t, spec.internal_topic}.full_name(options_.application_id);
+      q.partition = id_.partition;
+      q.source = source;
+      queues_.push_back(std::move(q));
+    }
+  }
+  for (const auto& spec : sub.stores) {
+    if (!state_ || !state_->store(spec.name)) {
+      return absl::FailedPreconditionError(log_prefix_ + "store '" + spec.name + "' is missing from the state manager");
+    }
+  }
+  for (auto& node : nodes_) node->init(*this);
+  initialized_ = true;
+  return absl::OkStatus();
+}
+
+std::vector<std::string> StreamTask::source_topics() const {
+  std::vector<std::string> out;
+  for (const auto& q : queues_) out.push_back(q.topic);
+  return out;
+}
+
+StreamTask::PartitionQueue* StreamTask::queue_for(const std::string& topic, int32_t partition) {
+  for (auto& q : queues_) {
+    if (q.topic == topic && q.partition == partition) return &q;
+  }
+  return nullptr;
+}
+
+void StreamTask::add_records(const std::string& topic, int32_t partition, std::vector<RawRecord>&& records) {
+  PartitionQueue* q = queue_for(topic, partition);
+  KSTREAMS_CHECK(q != nullptr, "records for a partition this task does not read");
+  for (auto& r : records) q->records.push_back(std::move(r));
+}
+
+size_t StreamTask::buffered(const std::string& topic, int32_t partition) const {
+  for (const auto& q : queues_) {
+    if (q.topic == topic && q.partition == partition) return q.records.size();
+  }
+  return 0;
+}
+
+bool StreamTask::has_buffered() const {
+  return std::any_of(queues_.begin(), queues_.end(), [](const auto& q) { return !q.records.empty(); });
+}
+
+absl::Status StreamTask::run_guarded(const std::function<absl::Status()>& fn, std::string* error_class) {
+  pending_error_ = absl::OkStatus();
+  error_class->clear();
+  absl::Status st;
+  try {
+    st = fn();
+    if (!st.ok()) {
+      *error_class = st.code() == absl::StatusCode::kDataLoss ? "DESERIALIZATION" : "PROCESSING";
+    } else if (!pending_error_.ok()) {
+      st = pending_error_;
+      *error_class = "PROCESSING";
+    }
+  } catch (const ProcessingException& e) {
+    st = absl::InternalError(e.what());
+    *error_class = e.code();
+  } catch (const std::exception& e) {
+    st = absl::InternalError(e.what());
+    *error_class = "PROCESSING";
+  }
+  if (!st.ok()) {
+    if (auto code = st.GetPayload(kDlqErrorPayload)) *error_class = std::string(*code);
+  }
+  return st;
+}
+
+absl::StatusOr<size_t> StreamTask::process(size_t max_records) {
+  KSTREAMS_CHECK(initialized_ && !closed_, "process() on a task that is not running");
+  size_t done = 0;
+  std::string error_class;
+  while (done < max_records) {
+    PartitionQueue* next = nullptr;
+    for (auto& q : queues_) {
+      if (q.records.empty()) continue;
+      if (!next || q.records.front().timestamp < next->records.front().timestamp) next = &q;
+    }
+    if (!next) break;
+    RawRecord& rec = next->records.front();
+    stream_time_ = std::max(stream_time_, rec.timestamp);
+    metadata_.topic = next->topic;
+    metadata_.partition = next->partition;
+    metadata_.offset = rec.offset.value();
+    if (state_) state_->set_record_timestamp(rec.timestamp);
+    internal::SourceNodeBase* source = next->source;
+    absl::Status st = run_guarded([&] { return source->process_raw(rec); }, &error_class);
+    if (!st.ok()) {
+      const ErrorPolicy policy =
+          error_class == "DESERIALIZATION" ? options_.deserialization_policy : options_.processing_policy;
+      KSTREAMS_RETURN_IF_ERROR(handle_error(error_class, st, &rec, policy));
+    }
+    next->next_offset = rec.offset.value() + 1;
+    if (process_total_) process_total_->increment();
+    if (e2e_latency_) e2e_latency_->observe(static_cast<double>(clock_.now_ms() - rec.timestamp));
+    next->records.pop_front();
+    ++done;
+  }
+  metadata_ = RecordMetadata{};
+  return done;
+}
+
+absl::Status StreamTask::handle_error(const std::string& error_class, const absl::Status& status,
+                                      const RawRecord* record, ErrorPolicy policy) {
+  const std::string where = record ? record->topic + "-" + std::to_string(record->partition.value()) + "@" +
+                                         std::to_string(record->offset.value())
+                                   : std::string("punctuation");
+  if (policy == ErrorPolicy::kFail) {
+    return absl::Status(status.code(),
+                        log_prefix_ + error_class + " error at " + where + ": " + std::string(status.message()));
+  }
+  KS_LOG_WARN("{}{} error at {} (policy {}): {}", log_prefix_, error_class, where, policy_name(policy),
+              std::string(status.message()));
+  record_dropped(error_class == "DESERIALIZATION" ? "deserialization_error" : "processing_error");
+  if (policy == ErrorPolicy::kDeadLetter && record) {
+    Headers h = record->headers;
+    h.set("dlq.error", error_class);
+    h.set("dlq.message", std::string(status.message()));
+    h.set("dlq.source.topic", metadata_.topic);
+    h.set("dlq.source.partition", std::to_string(metadata_.partition));
+    h.set("dlq.source.offset", std::to_string(record->offset.value()));
+    collector_->send(options_.dead_letter_topic, record->key, record->value, h, record->timestamp, -1);
+    if (dead_lettered_) dead_lettered_->increment();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status StreamTask::punctuate(TimestampMs wall_clock_now) {
+  KSTREAMS_RETURN_IF_ERROR(run_punctuators(PunctuationType::kStreamTime, stream_time_));
+  return run_punctuators(PunctuationType::kWallClockTime, wall_clock_now);
+}
+
+absl::Status StreamTask::run_punctuators(PunctuationType type, TimestampMs now) {
+  if (now < 0) return absl::OkStatus();
+  // By index: a punctuator may schedule more punctuators (appended; they run next time).
+  const size_t n = schedules_.size();
+  std::string error_class;
+  for (size_t i = 0; i < n; ++i) {
+    if (schedules_[i].type != type || schedules_[i].cancelled) continue;
+    if (schedules_[i].next < 0) schedules_[i].next = now;  // stream time became known: due now
+    if (schedules_[i].next > now) continue;
+    // Next due time: the first interval boundary after `now` (missed intervals fire once).
+    const int64_t interval = schedules_[i].interval_ms;
+    schedules_[i].next = type == PunctuationType::kStreamTime ? (now / interval + 1) * interval : now + interval;
+    Punctuator fn = schedules_[i].fn;  // copy: fn may schedule and reallocate schedules_
+    if (state_) state_->set_record_timestamp(now);
+    absl::Status st = run_guarded(
+        [&] {
+          fn(now);
+          return absl::OkStatus();
+        },
+        &error_class);
+    if (!st.ok()) KSTREAMS_RETURN_IF_ERROR(handle_error(error_class, st, nullptr, options_.processing_policy));
+  }
+  std::erase_if(schedules_, [](const Schedule& s) { return s.cancelled; });
+  return absl::OkStatus();
+}
+
+int64_t StreamTask::schedule(std::chrono::milliseconds interval, PunctuationType type, Punctuator fn) {
+  KSTREAMS_CHECK(interval.count() > 0, "punctuation interval must be positive");
+  const TimestampMs next = type == PunctuationType::kStreamTime
+                               ? (stream_time_ < 0 ? -1 : (stream_time_ / interval.count() + 1) * interval.count())
+                               : clock_.now_ms() + interval.count();
+  schedules_.push_back(Schedule{next_schedule_id_, interval.count(), type, next, std::move(fn)});
+  return next_schedule_id_++;
+}
+
+void StreamTask::cancel_punctuator(int64_t id) {
+  for (auto& s : schedules_) {
+    if (s.id == id) s.cancelled = true;
+  }
+}
+
+state::StateStore* StreamTask::store(std::string_view name) {
+  if (state_) {
+    if (auto* s = state_->store(name)) return s;
+  }
+  if (options_.global_stores) return options_.global_stores(name);
+  return nullptr;
+}
+
+void StreamTask::send(const std::string& topic, std::optional<std::string> key, std::optional<std::string> value,
+                      const Headers& headers, TimestampMs timestamp, int32_t partition) {
+  collector_->send(topic, std::move(key), std::move(value), headers, timestamp, partition);
+}
+
+void StreamTask::fail(absl::Status status) {
+  if (pending_error_.ok()) pending_error_ = std::move(status);
+}
+
+void StreamTask::record_dropped(std::string_view reason) {
+  if (!metrics_) return;
+  auto it = dropped_.find(reason);
+  if (it == dropped_.end()) {
+    Labels labels{{"task", id_.to_string()}, {"thread", options_.thread_name}, {"reason", std::string(reason)}};
+    Counter* c = &metrics_->counter("kstreams_task_dropped_records_total", "Records dropped by the task", labels);
+    it = dropped_.emplace(std::string(reason), c).first;
+  }
+  it->second->increment();
+}
+
+std::string StreamTask::resolve_topic(const std::string& topic, bool internal) const {
+  return TopicName{topic, internal}.full_name(options_.application_id);
+}
+
+std::map<std::pair<std::string, int32_t>, int64_t> StreamTask::committable_offsets() const {
+  std::map<std::pair<std::string, int32_t>, int64_t> out;
+  for (const auto& q : queues_) {
+    if (q.next_offset >= 0) out[{q.topic, q.partition}] = q.next_offset;
+  }
+  return out;
+}
+
+absl::Status StreamTask::prepare_commit() {
+  for (auto& node : nodes_) node->flush();
+  return absl::OkStatus();
+}
+
+absl::Status StreamTask::post_commit(const std::map<std::string, int64_t>& changelog_next_offsets) {
+  if (state_) KSTREAMS_RETURN_IF_ERROR(state_->commit(changelog_next_offsets));
+  for (auto& q : queues_) q.committed_offset = q.next_offset;
+  commit_requested_ = false;
+  return absl::OkStatus();
+}
+
+void StreamTask::abort() {
+  if (state_) state_->abort();
+  for (auto& q : queues_) {
+    q.records.clear();
+    q.next_offset = q.committed_offset;
+  }
+  commit_requested_ = false;
+}
+
+absl::Status StreamTask::close(bool clean) {
+  if (closed_) return absl::OkStatus();
+  closed_ = true;
+  for (auto& node : nodes_) node->close();
+  nodes_.clear();
+  if (!state_) return absl::OkStatus();
+  if (!clean) state_->abort();
+  return state_->close();
+}
+
+}  // namespace kstreams::runtime

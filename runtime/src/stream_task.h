@@ -1,0 +1,175 @@
+// StreamTask: one (subtopology, partition) of a topology. It owns the task's processor nodes and
+// its ProcessorStateManager, buffers input records per partition, and runs them through the nodes
+// lowest-timestamp-first. The Kafka runtime (StreamThread) and the TopologyTestDriver drive the same
+// class, in this order:
+//
+//   StreamTask task(id, topology, subtopology, std::move(state_manager), collector, clock, metrics, options);
+//   KSTREAMS_RETURN_IF_ERROR(task.initialize());        // creates and inits the nodes (once)
+//   loop:
+//     task.add_records(topic, partition, std::move(batch));   // full topic names, as polled
+//     task.process(max_records);                               // non-ok only under the `fail` policy
+//     task.punctuate(clock.now_ms());                          // due stream-time and wall-clock punctuators
+//     on commit (every commit.interval.ms, or when commit_requested()):
+//       task.prepare_commit();                                 // nodes flush buffered results to the collector
+//       producer: send_offsets_to_transaction(task.committable_offsets()), commit_transaction
+//       task.post_commit(changelog next offsets per store);   // state->commit(...)
+//     on an aborted transaction: task.abort(); rewind the consumer to the committed offsets
+//   task.close(clean);
+//
+// Time: stream time = max record timestamp processed. Among its partitions the task always takes the
+// head record with the lowest timestamp (Kafka Streams' PartitionGroup, without max.task.idle.ms:
+// it does not wait for empty partitions).
+//
+// Errors: a record that cannot be deserialized, or whose processing throws or makes a built-in
+// processor fail, goes to the policy of TaskOptions: kContinue (log, count, skip), kFail (process()
+// returns the error; the record is not marked consumed) or kDeadLetter (default: the original bytes
+// go to the dead-letter topic with dlq.* headers, and processing goes on).
+//
+// Metrics (labels task, thread): kstreams_task_process_total, kstreams_task_dropped_records_total
+// {reason}, kstreams_task_dead_lettered_records_total, kstreams_task_e2e_latency_ms (wall clock at
+// processing minus record timestamp).
+//
+// Ownership: the task owns its nodes and state manager; topology, collector, clock and metrics are
+// borrowed and must outlive it. Thread-safety: one stream thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "kstreams/common/clock.h"
+#include "kstreams/common/metrics.h"
+#include "kstreams/state/state_manager.h"
+#include "kstreams/topology/internal/task_context.h"
+#include "kstreams/topology/topology.h"
+#include "record_collector.h"
+
+namespace kstreams::runtime {
+
+enum class ErrorPolicy { kContinue, kFail, kDeadLetter };
+
+struct TaskOptions {
+  std::string application_id;
+  std::string thread_name;  // for log lines and metric labels
+  ErrorPolicy deserialization_policy = ErrorPolicy::kDeadLetter;
+  ErrorPolicy processing_policy = ErrorPolicy::kDeadLetter;
+  std::string dead_letter_topic;  // empty: "<application.id>-dead-letters"
+  // Global stores (GlobalKTable) by name; may be empty when the topology has none.
+  std::function<state::StateStore*(std::string_view)> global_stores;
+};
+
+class StreamTask final : private internal::TaskContext {
+ public:
+  StreamTask(TaskId id, const Topology& topology, int32_t subtopology,
+             std::unique_ptr<state::ProcessorStateManager> state, RecordCollector* collector, const Clock& clock,
+             MetricsRegistry* metrics, TaskOptions options);
+  ~StreamTask() override;
+
+  // Creates the nodes of the subtopology and calls their init(). Call once before anything else.
+  [[nodiscard]] absl::Status initialize();
+
+  // Buffers records of one input partition (topic: full name). Offsets must increase.
+  void add_records(const std::string& topic, int32_t partition, std::vector<RawRecord>&& records);
+  // Processes up to max_records buffered records, lowest timestamp first. Returns how many.
+  [[nodiscard]] absl::StatusOr<size_t> process(size_t max_records);
+  [[nodiscard]] size_t buffered(const std::string& topic, int32_t partition) const;
+  [[nodiscard]] bool has_buffered() const;
+
+  // Runs the stream-time punctuators due at the current stream time and the wall-clock ones due at
+  // `wall_clock_now`. Errors follow the processing policy (dead letters have no source record).
+  [[nodiscard]] absl::Status punctuate(TimestampMs wall_clock_now);
+
+  // Next offset to read per consumed input partition (last processed + 1).
+  [[nodiscard]] std::map<std::pair<std::string, int32_t>, int64_t> committable_offsets() const;
+  // Commit phase 1 (before the Kafka commit): nodes flush what they buffer to the collector.
+  [[nodiscard]] absl::Status prepare_commit();
+  // Commit phase 3 (after the Kafka commit): store writes become durable with their changelog offsets.
+  [[nodiscard]] absl::Status post_commit(const std::map<std::string, int64_t>& changelog_next_offsets);
+  // The transaction aborted: drop uncommitted store writes and buffered records; offsets return to
+  // the last commit (the caller rewinds the consumer).
+  void abort();
+  // Closes nodes and stores. Not clean: uncommitted writes are dropped.
+  [[nodiscard]] absl::Status close(bool clean);
+
+  [[nodiscard]] bool commit_requested() const { return commit_requested_; }
+  [[nodiscard]] TaskId id() const { return id_; }
+  [[nodiscard]] TimestampMs current_stream_time() const { return stream_time_; }
+  [[nodiscard]] state::ProcessorStateManager* state_manager() { return state_.get(); }
+  // The input partitions (full topic names) this task reads.
+  [[nodiscard]] std::vector<std::string> source_topics() const;
+
+ private:
+  struct PartitionQueue {
+    std::string topic;
+    int32_t partition = 0;
+    std::deque<RawRecord> records;
+    int64_t next_offset = -1;
+    int64_t committed_offset = -1;
+    internal::SourceNodeBase* source = nullptr;
+  };
+  struct Schedule {
+    int64_t id;
+    int64_t interval_ms;
+    PunctuationType type;
+    TimestampMs next;  // -1: stream time not known yet
+    Punctuator fn;
+    bool cancelled = false;
+  };
+
+  // TaskContext (what nodes see).
+  [[nodiscard]] TaskId task_id() const override { return id_; }
+  [[nodiscard]] const std::string& application_id() const override { return options_.application_id; }
+  [[nodiscard]] const RecordMetadata& record_metadata() const override { return metadata_; }
+  [[nodiscard]] TimestampMs stream_time() const override { return stream_time_; }
+  [[nodiscard]] TimestampMs wall_clock_ms() const override { return clock_.now_ms(); }
+  [[nodiscard]] state::StateStore* store(std::string_view name) override;
+  int64_t schedule(std::chrono::milliseconds interval, PunctuationType type, Punctuator fn) override;
+  void cancel_punctuator(int64_t id) override;
+  void request_commit() override { commit_requested_ = true; }
+  void send(const std::string& topic, std::optional<std::string> key, std::optional<std::string> value,
+            const Headers& headers, TimestampMs timestamp, int32_t partition) override;
+  void fail(absl::Status status) override;
+  void record_dropped(std::string_view reason) override;
+  [[nodiscard]] std::string resolve_topic(const std::string& topic, bool internal) const override;
+
+  PartitionQueue* queue_for(const std::string& topic, int32_t partition);
+  // Runs fn (a record or a punctuation) and classifies what went wrong: "" when nothing did.
+  absl::Status run_guarded(const std::function<absl::Status()>& fn, std::string* error_class);
+  [[nodiscard]] absl::Status handle_error(const std::string& error_class, const absl::Status& status,
+                                          const RawRecord* record, ErrorPolicy policy);
+  [[nodiscard]] absl::Status run_punctuators(PunctuationType type, TimestampMs now);
+
+  TaskId id_;
+  const Topology& topology_;
+  int32_t subtopology_;
+  std::unique_ptr<state::ProcessorStateManager> state_;
+  RecordCollector* collector_;
+  const Clock& clock_;
+  MetricsRegistry* metrics_;
+  TaskOptions options_;
+  std::string log_prefix_;
+
+  std::vector<std::unique_ptr<internal::NodeBase>> nodes_;
+  std::vector<PartitionQueue> queues_;
+  std::vector<Schedule> schedules_;
+  int64_t next_schedule_id_ = 0;
+  TimestampMs stream_time_ = kNoTimestamp;
+  RecordMetadata metadata_;
+  absl::Status pending_error_;
+  bool commit_requested_ = false;
+  bool initialized_ = false;
+  bool closed_ = false;
+
+  Counter* process_total_ = nullptr;
+  Counter* dead_lettered_ = nullptr;
+  Histogram* e2e_latency_ = nullptr;
+  std::map<std::string, Counter*, std::less<>> dropped_;
+};
+
+}  // namespace kstreams::runtime

@@ -1,0 +1,259 @@
+// Built-in stateful processor nodes: aggregations, tables, windowed aggregations and joins.
+// Internal; instantiated by the DSL. Store errors fail the current record through TaskContext::fail.
+#pragma once
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "kstreams/topology/internal/node.h"
+#include "kstreams/topology/windows.h"
+
+namespace kstreams::internal {
+
+template <typename T>
+bool decode(TaskContext* ctx, const SerdePtr<T>& serde, std::string_view bytes, T* out) {
+  absl::Status st = serde->deserialize(bytes, out);
+  if (!st.ok()) ctx->fail(st);
+  return st.ok();
+}
+
+template <typename S>
+S* find_store(TaskContext& ctx, const std::string& name) {
+  auto* s = dynamic_cast<S*>(ctx.store(name));
+  KSTREAMS_CHECK(s != nullptr, "a store of the topology is missing from the task");
+  return s;
+}
+
+// Key-value aggregation: fn(key, value, optional old aggregate) -> new aggregate; forwards Change.
+// count, reduce and aggregate are all this node (Kafka's KStreamAggregate / KStreamReduce).
+template <typename K, typename V, typename VA, typename Fn>
+class AggregateNode final : public Node<K, V, K, Change<VA>> {
+ public:
+  AggregateNode(std::string name, std::string store, SerdePtr<K> ks, SerdePtr<VA> vs, Fn fn)
+      : Node<K, V, K, Change<VA>>(std::move(name)),
+        store_name_(std::move(store)),
+        ks_(std::move(ks)),
+        vs_(std::move(vs)),
+        fn_(std::move(fn)) {}
+  void init(TaskContext& ctx) override {
+    NodeBase::init(ctx);
+    store_ = find_store<state::KeyValueBytesStore>(ctx, store_name_);
+  }
+  void process(const Record<K, V>& r) override {
+    ks_->serialize(r.key, &kbuf_);
+    auto old = store_->get(kbuf_);
+    if (!old.ok()) return this->ctx_->fail(old.status());
+    out_.key = r.key;
+    out_.value.old_value.reset();
+    if (*old) {
+      VA prev{};
+      if (!decode(this->ctx_, vs_, **old, &prev)) return;
+      out_.value.old_value = std::move(prev);
+    }
+    out_.value.new_value = fn_(r.key, r.value, out_.value.old_value);
+    vs_->serialize(*out_.value.new_value, &vbuf_);
+    absl::Status st = store_->put(kbuf_, vbuf_);
+    if (!st.ok()) return this->ctx_->fail(st);
+    out_.timestamp = r.timestamp;
+    out_.headers = r.headers;
+    this->forward(out_);
+  }
+
+ private:
+  std::string store_name_;
+  SerdePtr<K> ks_;
+  SerdePtr<VA> vs_;
+  Fn fn_;
+  state::KeyValueBytesStore* store_ = nullptr;
+  std::string kbuf_, vbuf_;
+  Record<K, Change<VA>> out_;
+};
+
+// Materializes a stream or a table's changes into a store and forwards Change with the old value
+// (KStream::to_table, materialized KTable::filter/map_values). Deletions (nullopt) remove the key.
+template <typename K, typename V>
+class MaterializeNode final : public Node<K, Change<V>, K, Change<V>> {
+ public:
+  MaterializeNode(std::string name, std::string store, SerdePtr<K> ks, SerdePtr<V> vs)
+      : Node<K, Change<V>, K, Change<V>>(std::move(name)),
+        store_name_(std::move(store)),
+        ks_(std::move(ks)),
+        vs_(std::move(vs)) {}
+  void init(TaskContext& ctx) override {
+    NodeBase::init(ctx);
+    store_ = find_store<state::KeyValueBytesStore>(ctx, store_name_);
+  }
+  void process(const Record<K, Change<V>>& r) override {
+    ks_->serialize(r.key, &kbuf_);
+    auto old = store_->get(kbuf_);
+    if (!old.ok()) return this->ctx_->fail(old.status());
+    out_.key = r.key;
+    out_.value.old_value.reset();
+    if (*old) {
+      V prev{};
+      if (!decode(this->ctx_, vs_, **old, &prev)) return;
+      out_.value.old_value = std::move(prev);
+    }
+    out_.value.new_value = r.value.new_value;
+    absl::Status st;
+    if (r.value.new_value) {
+      vs_->serialize(*r.value.new_value, &vbuf_);
+      st = store_->put(kbuf_, vbuf_);
+    } else {
+      st = store_->remove(kbuf_);
+    }
+    if (!st.ok()) return this->ctx_->fail(st);
+    out_.timestamp = r.timestamp;
+    out_.headers = r.headers;
+    this->forward(out_);
+  }
+
+ private:
+  std::string store_name_;
+  SerdePtr<K> ks_;
+  SerdePtr<V> vs_;
+  state::KeyValueBytesStore* store_ = nullptr;
+  std::string kbuf_, vbuf_;
+  Record<K, Change<V>> out_;
+};
+
+// Tumbling/hopping window aggregation (Kafka's KStreamWindowAggregate). A record updates every
+// window containing its timestamp that is still open (end > observed stream time - grace); a record
+// for closed windows only is dropped and counted (reason "late"). Emit-on-update forwards each
+// update; emit-on-close forwards each window once, when stream time reaches end + grace.
+template <typename K, typename V, typename VA, typename Fn>
+class WindowAggregateNode final : public Node<K, V, Windowed<K>, Change<VA>> {
+ public:
+  WindowAggregateNode(std::string name, std::string store, TimeWindows windows, EmitStrategy emit, SerdePtr<K> ks,
+                      SerdePtr<VA> vs, Fn fn)
+      : Node<K, V, Windowed<K>, Change<VA>>(std::move(name)),
+        store_name_(std::move(store)),
+        windows_(windows),
+        emit_(emit),
+        ks_(std::move(ks)),
+        vs_(std::move(vs)),
+        fn_(std::move(fn)) {}
+  void init(TaskContext& ctx) override {
+    NodeBase::init(ctx);
+    store_ = find_store<state::WindowBytesStore>(ctx, store_name_);
+  }
+  void process(const Record<K, V>& r) override {
+    observed_ = std::max(observed_, r.timestamp);
+    const TimestampMs close_time = observed_ - windows_.grace_ms;
+    ks_->serialize(r.key, &kbuf_);
+    bool any = false;
+    for (TimestampMs start : windows_.window_starts_for(r.timestamp)) {
+      const TimestampMs end = start + windows_.size_ms;
+      if (end <= close_time) continue;  // this window closed: the record is late for it
+      any = true;
+      auto old = store_->fetch(kbuf_, start);
+      if (!old.ok()) return this->ctx_->fail(old.status());
+      std::optional<VA> prev;
+      if (*old) {
+        VA p{};
+        if (!decode(this->ctx_, vs_, **old, &p)) return;
+        prev = std::move(p);
+      }
+      VA next = fn_(r.key, r.value, prev);
+      vs_->serialize(next, &vbuf_);
+      absl::Status st = store_->put(kbuf_, std::string_view(vbuf_), start);
+      if (!st.ok()) return this->ctx_->fail(st);
+      if (emit_ == EmitStrategy::kOnWindowUpdate) {
+        out_.key = Windowed<K>{r.key, start, end};
+        out_.value.new_value = std::move(next);
+        out_.value.old_value = std::move(prev);
+        out_.timestamp = r.timestamp;
+        out_.headers = r.headers;
+        this->forward(out_);
+      }
+    }
+    if (!any) this->ctx_->record_dropped("late");
+    if (emit_ == EmitStrategy::kOnWindowClose) emit_closed();
+  }
+
+ private:
+  // Forwards every window with end + grace <= observed stream time not forwarded before.
+  void emit_closed() {
+    const TimestampMs last_closed_start = observed_ - windows_.grace_ms - windows_.size_ms;
+    if (last_closed_start < 0 || last_closed_start <= emitted_up_to_) return;
+    auto it = store_->fetch_all(emitted_up_to_ + 1, last_closed_start);
+    for (; it->valid(); it->next()) {
+      const auto& e = it->entry();
+      out_.key.start = e.window_start;
+      out_.key.end = e.window_start + windows_.size_ms;
+      if (!decode(this->ctx_, ks_, e.key, &out_.key.key)) return;
+      VA v{};
+      if (!decode(this->ctx_, vs_, e.value, &v)) return;
+      out_.value.new_value = std::move(v);
+      out_.value.old_value.reset();
+      out_.timestamp = out_.key.end - 1;
+      out_.headers.clear();
+      this->forward(out_);
+    }
+    if (!it->status().ok()) return this->ctx_->fail(it->status());
+    emitted_up_to_ = last_closed_start;
+  }
+
+  std::string store_name_;
+  TimeWindows windows_;
+  EmitStrategy emit_;
+  SerdePtr<K> ks_;
+  SerdePtr<VA> vs_;
+  Fn fn_;
+  state::WindowBytesStore* store_ = nullptr;
+  TimestampMs observed_ = -1;
+  TimestampMs emitted_up_to_ = -1;  // window starts <= this were emitted (emit-on-close)
+  std::string kbuf_, vbuf_;
+  Record<Windowed<K>, Change<VA>> out_;
+};
+
+// KStream-KTable join: looks the stream key up in the table's store (Kafka's KStreamKTableJoin).
+// Inner: no match, no output. Left: joiner gets nullopt. Table updates never trigger output.
+template <typename K, typename V, typename VT, typename VR, typename Fn>
+class StreamTableJoinNode final : public Node<K, V, K, VR> {
+ public:
+  StreamTableJoinNode(std::string name, std::string store, bool left, SerdePtr<K> ks, SerdePtr<VT> vts, Fn fn)
+      : Node<K, V, K, VR>(std::move(name)),
+        store_name_(std::move(store)),
+        left_(left),
+        ks_(std::move(ks)),
+        vts_(std::move(vts)),
+        fn_(std::move(fn)) {}
+  void init(TaskContext& ctx) override {
+    NodeBase::init(ctx);
+    store_ = find_store<state::KeyValueBytesStore>(ctx, store_name_);
+  }
+  void process(const Record<K, V>& r) override {
+    ks_->serialize(r.key, &kbuf_);
+    auto found = store_->get(kbuf_);
+    if (!found.ok()) return this->ctx_->fail(found.status());
+    table_value_.reset();
+    if (*found) {
+      VT t{};
+      if (!decode(this->ctx_, vts_, **found, &t)) return;
+      table_value_ = std::move(t);
+    } else if (!left_) {
+      return;
+    }
+    out_.key = r.key;
+    out_.value = fn_(r.value, table_value_);
+    out_.timestamp = r.timestamp;
+    out_.headers = r.headers;
+    this->forward(out_);
+  }
+
+ private:
+  std::string store_name_;
+  bool left_;
+  SerdePtr<K> ks_;
+  SerdePtr<VT> vts_;
+  Fn fn_;
+  state::KeyValueBytesStore* store_ = nullptr;
+  std::string kbuf_;
+  std::optional<VT> table_value_;
+  Record<K, VR> out_;
+};
+
+}  // namespace kstreams::internal

@@ -1,0 +1,113 @@
+// Typed records as they flow between the processors of one subtopology.
+//
+// Records are values: a processor receives `const Record<K, V>&` and forwards new values; nothing is
+// reference-counted and nothing is allocated per record by the framework itself (a header copy
+// allocates only when there are headers). Thread-compatible.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "kstreams/common/record.h"
+#include "kstreams/common/serde.h"
+#include "kstreams/common/types.h"
+
+namespace kstreams {
+
+template <typename K, typename V>
+struct Record {
+  K key{};
+  V value{};
+  TimestampMs timestamp = 0;
+  Headers headers;
+
+  template <typename V2>
+  [[nodiscard]] Record<K, V2> with_value(V2 v) const {
+    return Record<K, V2>{key, std::move(v), timestamp, headers};
+  }
+  template <typename K2>
+  [[nodiscard]] Record<K2, V> with_key(K2 k) const {
+    return Record<K2, V>{std::move(k), value, timestamp, headers};
+  }
+  [[nodiscard]] Record with_timestamp(TimestampMs ts) const { return Record{key, value, ts, headers}; }
+};
+
+// What a table forwards downstream: the new value (nullopt = deleted) and the previous one.
+template <typename V>
+struct Change {
+  std::optional<V> new_value;
+  std::optional<V> old_value;
+};
+
+// A key-value pair as returned by map()/flat_map() mappers (std::pair is accepted too).
+template <typename K, typename V>
+struct KeyValue {
+  K key;
+  V value;
+  bool operator==(const KeyValue&) const = default;
+};
+template <typename K, typename V>
+KeyValue(K, V) -> KeyValue<K, V>;
+
+// The key of a windowed aggregation: the record key plus its window [start, end).
+// For session windows `end` is the last timestamp of the session (inclusive), as in Kafka Streams.
+template <typename K>
+struct Windowed {
+  K key{};
+  TimestampMs start = 0;
+  TimestampMs end = 0;
+  bool operator==(const Windowed&) const = default;
+  auto operator<=>(const Windowed&) const = default;
+};
+
+// Where the record being processed came from. `topic` is empty and offset -1 inside punctuators.
+struct RecordMetadata {
+  std::string topic;
+  int32_t partition = -1;
+  int64_t offset = -1;
+};
+
+// Windowed<K> as bytes: the key's bytes followed by start and end as 8-byte big-endian integers.
+template <typename K>
+class WindowedSerde final : public Serde<Windowed<K>> {
+ public:
+  explicit WindowedSerde(SerdePtr<K> inner) : inner_(std::move(inner)) {}
+  void serialize(const Windowed<K>& w, std::string* out) const override {
+    inner_->serialize(w.key, out);
+    append_be(w.start, out);
+    append_be(w.end, out);
+  }
+  [[nodiscard]] absl::Status deserialize(std::string_view b, Windowed<K>* out) const override {
+    if (b.size() < 16) return absl::DataLossError("windowed key shorter than 16 bytes");
+    KSTREAMS_RETURN_IF_ERROR(inner_->deserialize(b.substr(0, b.size() - 16), &out->key));
+    out->start = read_be(b.substr(b.size() - 16, 8));
+    out->end = read_be(b.substr(b.size() - 8, 8));
+    return absl::OkStatus();
+  }
+  [[nodiscard]] std::string name() const override { return "Windowed<" + inner_->name() + ">"; }
+
+ private:
+  static void append_be(int64_t v, std::string* out) {
+    for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>(static_cast<uint64_t>(v) >> (8 * i)));
+  }
+  static int64_t read_be(std::string_view b) {
+    uint64_t v = 0;
+    for (char c : b) v = (v << 8) | static_cast<unsigned char>(c);
+    return static_cast<int64_t>(v);
+  }
+  SerdePtr<K> inner_;
+};
+
+template <typename K>
+struct DefaultSerde<Windowed<K>, void> {
+  static SerdePtr<Windowed<K>> get() {
+    auto inner = default_serde<K>();
+    if (!inner) return nullptr;
+    return std::make_shared<WindowedSerde<K>>(std::move(inner));
+  }
+};
+
+}  // namespace kstreams

@@ -1,0 +1,78 @@
+// Window definitions, with Kafka Streams' semantics:
+//  - TimeWindows: epoch-aligned [start, start + size); hopping when advance < size (a record belongs
+//    to every window whose range contains its timestamp); a window accepts records until
+//    stream time >= end + grace, later ones are dropped and counted.
+//  - SessionWindows: a session extends while records arrive within `inactivity_gap` of it.
+//  - SlidingWindows: windows of `time_difference` ending at each record (Kafka's sliding windows).
+//  - JoinWindows: stream-stream joins match records with |t1 - t2| <= before/after.
+// All are values.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <vector>
+
+#include "kstreams/common/types.h"
+
+namespace kstreams {
+
+using std::chrono::milliseconds;
+
+struct TimeWindows {
+  int64_t size_ms = 0;
+  int64_t advance_ms = 0;
+  int64_t grace_ms = 0;
+
+  static TimeWindows of_size_with_no_grace(milliseconds size) { return {size.count(), size.count(), 0}; }
+  static TimeWindows of_size_and_grace(milliseconds size, milliseconds grace) {
+    return {size.count(), size.count(), grace.count()};
+  }
+  TimeWindows advance_by(milliseconds advance) const { return {size_ms, advance.count(), grace_ms}; }
+
+  // Start of every window containing `ts`, ascending (Kafka's TimeWindows.windowsFor).
+  [[nodiscard]] std::vector<TimestampMs> window_starts_for(TimestampMs ts) const {
+    std::vector<TimestampMs> out;
+    TimestampMs start = ts - (ts % advance_ms);  // the last aligned start <= ts
+    TimestampMs first = ts - size_ms + 1;
+    while (start >= 0 && start >= first) {
+      out.insert(out.begin(), start);
+      start -= advance_ms;
+    }
+    return out;
+  }
+};
+
+struct SessionWindows {
+  int64_t gap_ms = 0;
+  int64_t grace_ms = 0;
+  static SessionWindows with_inactivity_gap_and_no_grace(milliseconds gap) { return {gap.count(), 0}; }
+  static SessionWindows with_inactivity_gap_and_grace(milliseconds gap, milliseconds grace) {
+    return {gap.count(), grace.count()};
+  }
+};
+
+struct SlidingWindows {
+  int64_t time_difference_ms = 0;
+  int64_t grace_ms = 0;
+  static SlidingWindows with_time_difference_and_grace(milliseconds diff, milliseconds grace) {
+    return {diff.count(), grace.count()};
+  }
+};
+
+struct JoinWindows {
+  int64_t before_ms = 0;
+  int64_t after_ms = 0;
+  int64_t grace_ms = 0;
+  static JoinWindows of_time_difference_with_no_grace(milliseconds d) { return {d.count(), d.count(), 0}; }
+  static JoinWindows of_time_difference_and_grace(milliseconds d, milliseconds grace) {
+    return {d.count(), d.count(), grace.count()};
+  }
+  JoinWindows before(milliseconds b) const { return {b.count(), after_ms, grace_ms}; }
+  JoinWindows after(milliseconds a) const { return {before_ms, a.count(), grace_ms}; }
+};
+
+// When a windowed aggregation emits: on every update (default) or once per window when it closes
+// (Kafka Streams' EmitStrategy.onWindowClose / suppress(untilWindowCloses)).
+enum class EmitStrategy { kOnWindowUpdate, kOnWindowClose };
+
+}  // namespace kstreams
