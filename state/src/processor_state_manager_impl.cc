@@ -2,6 +2,7 @@
 
 #include "in_memory_table.h"
 #include "kstreams/common/fault_points.h"
+#include "rocksdb_resources.h"
 
 namespace kstreams::state {
 
@@ -22,21 +23,51 @@ ProcessorStateManagerImpl::ProcessorStateManagerImpl(const StateManagerOptions& 
 ProcessorStateManagerImpl::~ProcessorStateManagerImpl() = default;
 
 absl::Status ProcessorStateManagerImpl::init() {
+  std::vector<std::string> persistent;
   for (const StoreSpec& spec : specs_) {
     if (spec.name.empty()) return absl::InvalidArgumentError("a store needs a name");
     if (index_.contains(spec.name)) {
       return absl::InvalidArgumentError("store " + spec.name + " is declared twice in task " +
                                         options_.task.to_string());
     }
-    // Until the RocksDB backend lands, persistent stores are kept in memory too.
-    StoreSpec effective = spec;
-    effective.persistent = false;
-    KSTREAMS_ASSIGN_OR_RETURN(std::unique_ptr<StateStore> store,
-                              make_store(effective, std::make_unique<InMemoryTable>(), &context_));
+    index_.emplace(spec.name, index_.size());
+    if (spec.persistent) persistent.push_back(spec.name);
+  }
+  if (!options_.task_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(options_.task_dir, ec);
+    if (ec)
+      return absl::InternalError("cannot create task directory " + options_.task_dir.string() + ": " + ec.message());
+  }
+  if (!persistent.empty()) {
+    if (options_.task_dir.empty()) {
+      return absl::InvalidArgumentError("task " + options_.task.to_string() + " has persistent stores but no task_dir");
+    }
+    StoreResources* resources = options_.resources;
+    if (resources == nullptr) {
+      owned_resources_ = StoreResources::create(kDefaultStoreMemoryBytes);
+      resources = owned_resources_.get();
+    }
+    auto* rocksdb_resources = dynamic_cast<RocksDBResources*>(resources);
+    if (rocksdb_resources == nullptr) {
+      return absl::InvalidArgumentError("StateManagerOptions::resources must come from StoreResources::create");
+    }
+    KSTREAMS_ASSIGN_OR_RETURN(db_, RocksDBTaskDb::open(options_.task_dir / "rocksdb", *rocksdb_resources, persistent));
+    for (const auto& [store, offset] : db_->offsets_at_open()) {
+      if (index_.contains(store)) offsets_[store] = offset;
+    }
+  }
+  for (const StoreSpec& spec : specs_) {
+    std::unique_ptr<CommittedTable> table;
+    if (spec.persistent) {
+      table = db_->table(spec.name);
+    } else {
+      table = std::make_unique<InMemoryTable>();
+    }
+    KSTREAMS_ASSIGN_OR_RETURN(std::unique_ptr<StateStore> store, make_store(spec, std::move(table), &context_));
     Slot slot;
     slot.txn = as_transactional(store.get());
     slot.store = std::move(store);
-    index_.emplace(spec.name, slots_.size());
     slots_.push_back(std::move(slot));
   }
   return absl::OkStatus();
@@ -86,6 +117,18 @@ absl::Status ProcessorStateManagerImpl::apply(const std::vector<Slot*>& slots,
     KSTREAMS_FAULT_POINT("state.restore.before_write");
   } else {
     KSTREAMS_FAULT_POINT("state.commit.before_write");
+  }
+  if (db_) {
+    std::vector<RocksDBTaskDb::StoreWrites> writes;
+    for (Slot* slot : slots) {
+      if (slot->txn->table().base().kind() != CommittedTable::Kind::kRocksDB) continue;
+      writes.push_back({&slot->txn->spec().name, &slot->txn->table().pending()});
+    }
+    std::map<std::string, int64_t> persistent_offsets;
+    for (const auto& [store, offset] : offsets) {
+      if (specs_[index_.find(store)->second].persistent) persistent_offsets[store] = offset;
+    }
+    KSTREAMS_RETURN_IF_ERROR(db_->write(writes, persistent_offsets, restoring));
   }
   for (Slot* slot : slots) {
     TransactionalTable& table = slot->txn->table();
@@ -161,7 +204,10 @@ absl::Status ProcessorStateManagerImpl::close() {
   closed_ = true;
   slots_.clear();
   index_.clear();
-  return absl::OkStatus();
+  if (!db_) return absl::OkStatus();
+  absl::Status status = db_->close();
+  db_.reset();
+  return status;
 }
 
 }  // namespace internal

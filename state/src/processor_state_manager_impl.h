@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kstreams/state/state_manager.h"
+#include "rocksdb_task_db.h"
 #include "transactional_store.h"
 
 namespace kstreams::state::internal {
@@ -50,6 +51,8 @@ class ProcessorStateManagerImpl final : public ProcessorStateManager {
   StateManagerOptions options_;
   std::vector<StoreSpec> specs_;
   StoreContext context_;
+  std::unique_ptr<StoreResources> owned_resources_;  // when options_.resources is null
+  std::unique_ptr<RocksDBTaskDb> db_;                // null without persistent stores; outlives slots_
   std::vector<Slot> slots_;
   std::map<std::string, size_t, std::less<>> index_;
   std::map<std::string, int64_t, std::less<>> offsets_;  // committed changelog positions

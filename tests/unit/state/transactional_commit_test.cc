@@ -1,0 +1,186 @@
+// Commit / abort semantics of ProcessorStateManager, for every implementation, and persistence of
+// committed state across a clean reopen (RocksDB).
+#include <gtest/gtest.h>
+
+#include "state_test_util.h"
+
+namespace kstreams::state {
+namespace {
+
+using testing::ImplementationNames;
+using testing::RecordingChangelog;
+using testing::StoreImplementations;
+using testing::TempDir;
+
+std::vector<StoreSpec> task_specs(bool persistent) {
+  StoreSpec kv{.name = "kv", .type = StoreType::kKeyValue, .persistent = persistent};
+  StoreSpec win{.name = "win",
+                .type = StoreType::kWindow,
+                .persistent = persistent,
+                .retention_ms = 1000,
+                .window_size_ms = 10,
+                .segment_interval_ms = 100};
+  StoreSpec ses{.name = "ses",
+                .type = StoreType::kSession,
+                .persistent = persistent,
+                .retention_ms = 1000,
+                .segment_interval_ms = 100};
+  return {kv, win, ses};
+}
+
+template <typename Impl>
+class TransactionalCommitTest : public ::testing::Test {
+ protected:
+  TransactionalCommitTest() { open(); }
+  void open() {
+    StateManagerOptions options;
+    options.task = TaskId{1, 2};
+    options.task_dir = dir_.path() / "1_2";
+    options.changelog = &changelog_;
+    auto m = ProcessorStateManager::open(options, task_specs(Impl::kPersistent));
+    ASSERT_TRUE(m.ok()) << m.status();
+    manager_ = std::move(*m);
+  }
+  KeyValueBytesStore& kv() { return *manager_->key_value_store("kv"); }
+  WindowBytesStore& win() { return *manager_->window_store("win"); }
+  SessionBytesStore& ses() { return *manager_->session_store("ses"); }
+  std::optional<std::string> get(const std::string& k) { return *kv().get(k); }
+
+  TempDir dir_;
+  RecordingChangelog changelog_;
+  std::unique_ptr<ProcessorStateManager> manager_;
+};
+TYPED_TEST_SUITE(TransactionalCommitTest, StoreImplementations, ImplementationNames);
+
+TYPED_TEST(TransactionalCommitTest, ReadsSeeTheirOwnUncommittedWrites) {
+  ASSERT_TRUE(this->kv().put("k", "v").ok());
+  EXPECT_TRUE(this->manager_->has_uncommitted_writes());
+  EXPECT_EQ(this->get("k"), "v");
+  ASSERT_TRUE(this->win().put("w", std::string_view("x"), 5).ok());
+  EXPECT_EQ(*this->win().fetch("w", 5), "x");
+}
+
+TYPED_TEST(TransactionalCommitTest, AbortRestoresTheLastCommittedStateOfEveryStore) {
+  ASSERT_TRUE(this->kv().put("keep", "1").ok());
+  ASSERT_TRUE(this->kv().put("change", "old").ok());
+  ASSERT_TRUE(this->win().put("w", std::string_view("x"), 5).ok());
+  ASSERT_TRUE(this->ses().put("s", 0, 10, "a").ok());
+  ASSERT_TRUE(this->manager_->commit({}).ok());
+  ASSERT_TRUE(this->kv().put("change", "new").ok());
+  ASSERT_TRUE(this->kv().remove("keep").ok());
+  ASSERT_TRUE(this->kv().put("added", "x").ok());
+  ASSERT_TRUE(this->win().put("w", std::string_view("y"), 2000).ok());  // expires window 5
+  ASSERT_TRUE(this->ses().remove("s", 0, 10).ok());
+  this->manager_->abort();
+  EXPECT_FALSE(this->manager_->has_uncommitted_writes());
+  EXPECT_EQ(this->get("keep"), "1");
+  EXPECT_EQ(this->get("change"), "old");
+  EXPECT_EQ(this->get("added"), std::nullopt);
+  EXPECT_EQ(*this->win().fetch("w", 5), "x");
+  EXPECT_EQ(this->win().observed_stream_time(), 5);
+  EXPECT_EQ(*this->ses().fetch_session("s", 0, 10), "a");
+}
+
+TYPED_TEST(TransactionalCommitTest, AbortAfterExpiryKeepsOldSegmentsReadableAndLaterExpiryStillWorks) {
+  ASSERT_TRUE(this->win().put("w", std::string_view("x"), 5).ok());
+  ASSERT_TRUE(this->manager_->commit({}).ok());
+  ASSERT_TRUE(this->win().put("w", std::string_view("y"), 2000).ok());
+  this->manager_->abort();
+  EXPECT_EQ(*this->win().fetch("w", 5), "x");
+  ASSERT_TRUE(this->win().put("w", std::string_view("z"), 3000).ok());
+  ASSERT_TRUE(this->manager_->commit({}).ok());
+  EXPECT_EQ(*this->win().fetch("w", 5), std::nullopt);
+  EXPECT_EQ(*this->win().fetch("w", 3000), "z");
+}
+
+TYPED_TEST(TransactionalCommitTest, CommitAppliesWritesAndRecordsChangelogOffsets) {
+  EXPECT_EQ(this->manager_->restore_offset("kv"), std::nullopt);
+  ASSERT_TRUE(this->kv().put("k", "v").ok());
+  ASSERT_TRUE(this->manager_->commit({{"kv", 7}, {"win", 3}}).ok());
+  EXPECT_FALSE(this->manager_->has_uncommitted_writes());
+  this->manager_->abort();  // nothing left to drop
+  EXPECT_EQ(this->get("k"), "v");
+  EXPECT_EQ(this->manager_->restore_offset("kv"), 7);
+  EXPECT_EQ(this->manager_->restore_offset("win"), 3);
+  EXPECT_EQ(this->manager_->restore_offset("ses"), std::nullopt);
+}
+
+TYPED_TEST(TransactionalCommitTest, CommitNamingAnUnknownStoreFailsWithoutApplying) {
+  ASSERT_TRUE(this->kv().put("k", "v").ok());
+  EXPECT_EQ(this->manager_->commit({{"nope", 1}}).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(this->manager_->has_uncommitted_writes());
+  this->manager_->abort();
+  EXPECT_EQ(this->get("k"), std::nullopt);
+}
+
+TYPED_TEST(TransactionalCommitTest, IteratorOpenedBeforeCommitStillReadsItsSnapshot) {
+  ASSERT_TRUE(this->kv().put("a", "1").ok());
+  ASSERT_TRUE(this->manager_->commit({}).ok());
+  auto it = this->kv().all();
+  ASSERT_TRUE(this->kv().put("b", "2").ok());
+  ASSERT_TRUE(this->manager_->commit({}).ok());
+  ASSERT_TRUE(it->valid());
+  EXPECT_EQ(it->key(), "a");
+  it->next();
+  EXPECT_FALSE(it->valid());
+}
+
+TYPED_TEST(TransactionalCommitTest, CloseDropsUncommittedWrites) {
+  ASSERT_TRUE(this->kv().put("committed", "1").ok());
+  ASSERT_TRUE(this->manager_->commit({{"kv", 1}}).ok());
+  ASSERT_TRUE(this->kv().put("pending", "2").ok());
+  ASSERT_TRUE(this->manager_->close().ok());
+  EXPECT_EQ(this->manager_->store("kv"), nullptr);
+  EXPECT_EQ(this->manager_->commit({}).code(), absl::StatusCode::kFailedPrecondition);
+  this->manager_.reset();
+  this->open();
+  EXPECT_EQ(this->get("pending"), std::nullopt);
+  if (TypeParam::kPersistent) {
+    EXPECT_EQ(this->get("committed"), "1");
+    EXPECT_EQ(this->manager_->restore_offset("kv"), 1);
+  } else {
+    EXPECT_EQ(this->get("committed"), std::nullopt);  // in-memory: restored from the changelog
+    EXPECT_EQ(this->manager_->restore_offset("kv"), std::nullopt);
+  }
+}
+
+TYPED_TEST(TransactionalCommitTest, ReopenAfterCloseKeepsWindowAndSessionStateAndStreamTime) {
+  if (!TypeParam::kPersistent) GTEST_SKIP() << "in-memory stores start empty";
+  ASSERT_TRUE(this->win().put("w", std::string_view("x"), 1500).ok());
+  ASSERT_TRUE(this->win().put("w", std::string_view("y"), 1600).ok());
+  ASSERT_TRUE(this->ses().put("s", 100, 200, "a").ok());
+  ASSERT_TRUE(this->manager_->commit({{"win", 2}, {"ses", 1}}).ok());
+  ASSERT_TRUE(this->manager_->close().ok());
+  this->open();
+  EXPECT_EQ(this->win().observed_stream_time(), 1600);
+  EXPECT_EQ(*this->win().fetch("w", 1500), "x");
+  EXPECT_EQ(*this->ses().fetch_session("s", 100, 200), "a");
+  ASSERT_TRUE(this->win().put("w", std::string_view("z"), 2550).ok());  // expires 1500, keeps 1600
+  ASSERT_TRUE(this->manager_->commit({}).ok());
+  EXPECT_EQ(*this->win().fetch("w", 1500), std::nullopt);
+  EXPECT_EQ(*this->win().fetch("w", 1600), "y");
+}
+
+TEST(StoreSpecTest, DuplicateStoreNamesAreRejected) {
+  TempDir dir;
+  StateManagerOptions options;
+  options.task_dir = dir.path() / "0_0";
+  StoreSpec a{.name = "s", .persistent = false};
+  auto m = ProcessorStateManager::open(options, {a, a});
+  EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(StoreSpecTest, LookupByTheWrongKindReturnsNull) {
+  TempDir dir;
+  StateManagerOptions options;
+  options.task_dir = dir.path() / "0_0";
+  auto m = ProcessorStateManager::open(options, task_specs(false));
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ((*m)->window_store("kv"), nullptr);
+  EXPECT_NE((*m)->key_value_store("kv"), nullptr);
+  EXPECT_EQ((*m)->store("missing"), nullptr);
+  EXPECT_EQ((*m)->specs().size(), 3u);
+}
+
+}  // namespace
+}  // namespace kstreams::state
