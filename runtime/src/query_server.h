@@ -1,0 +1,119 @@
+// QueryServer: the interactive-query HTTP server of one instance (ARCHITECTURE.md, "Interactive
+// queries"; routes and error rules in docs/interactive-queries.md).
+//
+// Any instance answers any key: a key owned by another instance (QueryBackend::owner) is forwarded
+// to the owner's application.server with the header `X-Kstreams-Forwarded-By: <this instance>`; a
+// request that already carries it is never forwarded again (503 instead), so ownership that is
+// changing cannot make requests loop. A range over a key-value store is answered from every instance
+// (local part + the others' local parts, merged by key) unless `local=true`.
+//
+// Routing works on the raw request target: each path segment is percent-decoded on its own, so a
+// key may contain `/` (as %2F), `:` or spaces; a malformed %-escape is a 400. Every error has a JSON
+// body {"error": "<code>", "message": "..."}; an exception escaping a handler becomes a 500.
+//
+// Lifecycle: constructed -> add_get_route()* -> start() -> stop() (the destructor stops). The
+// backend must outlive the server. Thread-safety: handlers run on the HTTP worker pool (options.
+// worker_threads) concurrently; start()/stop() belong to the owner thread; port() and forward_to()
+// may be called from any thread once started.
+//
+// The header keeps cpp-httplib out (it stays in query_server.cc): tests and the application see only
+// the types below.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "kstreams/common/status.h"
+#include "query_backend.h"
+
+namespace kstreams::runtime {
+
+inline constexpr const char* kForwardedByHeader = "X-Kstreams-Forwarded-By";
+inline constexpr const char* kServedByHeader = "X-Kstreams-Served-By";
+
+struct HttpResponse {
+  int status = 0;
+  std::string body;
+  std::string content_type;
+  std::map<std::string, std::string> headers;  // names as sent by the server
+};
+
+// One HTTP/1.1 request to `server` ("host:port"). `target` (path and query) is sent exactly as given,
+// so it must already be percent-encoded. kInvalidArgument for a malformed `server`; kUnavailable when
+// the server cannot be reached or does not answer within `timeout` (used for both connect and read).
+// Used by forwarding and fan-out; tests use it as their client.
+[[nodiscard]] absl::StatusOr<HttpResponse> http_request(const std::string& server, const std::string& method,
+                                                        const std::string& target,
+                                                        const std::map<std::string, std::string>& headers,
+                                                        std::chrono::milliseconds timeout);
+
+// Percent-encodes everything except RFC 3986 unreserved characters (for building targets).
+[[nodiscard]] std::string url_encode(const std::string& s);
+
+// A request as a route handler sees it.
+struct QueryRequest {
+  std::string target;                              // raw path?query as received (used to forward)
+  std::map<std::string, std::string> path_params;  // "{id}" -> decoded segment
+  std::map<std::string, std::string> query;        // decoded; a repeated name keeps the last value
+  std::string forwarded_by;                        // X-Kstreams-Forwarded-By, "" when not forwarded
+};
+
+struct QueryResponse {
+  int status = 200;
+  std::string body;  // JSON unless content_type says otherwise
+  std::string content_type = "application/json";
+  std::map<std::string, std::string> headers;
+};
+
+using RouteHandler = std::function<QueryResponse(const QueryRequest&)>;
+
+struct QueryServerOptions {
+  std::string host = "0.0.0.0";
+  int port = 0;  // 0 = an ephemeral port (read it back with port())
+  // This instance's application.server, sent as X-Kstreams-Forwarded-By; "" = "<host>:<bound port>".
+  std::string advertised_server;
+  std::chrono::milliseconds forward_timeout{5000};  // connect and read timeout of forwards and fan-out
+  size_t default_range_limit = 100;
+  size_t max_range_limit = 1000;  // `limit` above this is a 400
+  size_t worker_threads = 8;
+};
+
+class QueryServer {
+ public:
+  QueryServer(QueryBackend& backend, QueryServerOptions options);
+  ~QueryServer();
+  QueryServer(const QueryServer&) = delete;
+  QueryServer& operator=(const QueryServer&) = delete;
+
+  // Adds an application route for GET, e.g. "/v1/orders/{id}": literal segments and `{name}`
+  // placeholders matching one (decoded) segment. Built-in routes win over application routes.
+  // Must be called before start(). The handler's exceptions become 500s.
+  void add_get_route(const std::string& pattern, RouteHandler handler);
+
+  // Binds and starts serving; kUnavailable if the address cannot be bound. Returns once the server
+  // accepts connections.
+  [[nodiscard]] absl::Status start();
+  // Stops accepting, waits for the listener thread. Idempotent.
+  void stop();
+  // The bound port (after start()).
+  [[nodiscard]] int port() const;
+  // What this instance sends as X-Kstreams-Forwarded-By.
+  [[nodiscard]] std::string advertised_server() const;
+
+  // Forwards `request` to `owner` ("host:port") and relays its status, body and content type (plus
+  // X-Kstreams-Served-By: owner). 503 JSON when the request was already forwarded (loop guard), when
+  // `owner` is empty, or when the owner is unreachable or times out.
+  [[nodiscard]] QueryResponse forward_to(const std::string& owner, const QueryRequest& request) const;
+
+  // {"error": code, "message": message} with `status`.
+  [[nodiscard]] static QueryResponse error(int status, const std::string& code, const std::string& message);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace kstreams::runtime

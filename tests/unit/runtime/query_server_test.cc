@@ -1,0 +1,476 @@
+#include "query_server.h"
+
+#include <arpa/inet.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace kstreams::runtime {
+namespace {
+
+using nlohmann::json;
+using ::testing::HasSubstr;
+using namespace std::chrono_literals;
+
+// A backend whose stores, ownership and state the test sets before sending requests.
+class FakeBackend final : public QueryBackend {
+ public:
+  std::string self_server;
+  std::map<std::string, std::string> owners;  // key -> application.server; keys not listed are local
+  std::map<std::string, std::map<std::string, std::string>> kv{{"counts", {}}};
+  std::map<std::string, std::vector<QueryEntry>> windows;  // key -> windows of store "revenue"
+  std::vector<InstanceInfo> others;
+  std::string state_value = "RUNNING";
+  bool restoring = false;
+  bool throw_on_get = false;
+  std::atomic<int> get_calls{0};
+  std::atomic<int> range_calls{0};
+
+  std::vector<StoreInfo> stores() override {
+    return {{"counts", "key-value", "words", 4}, {"revenue", "window", "orders", 4}};
+  }
+  std::vector<InstanceInfo> instances() override {
+    std::vector<InstanceInfo> out{{self_server, true, {"0_0"}, {"words-0"}, 42}};
+    out.insert(out.end(), others.begin(), others.end());
+    return out;
+  }
+  absl::StatusOr<KeyOwner> owner(const std::string& store, const std::string& key) override {
+    if (store != "counts" && store != "revenue") return absl::NotFoundError("unknown store " + store);
+    auto it = owners.find(key);
+    if (it == owners.end()) return KeyOwner{self_server, true, 0};
+    return KeyOwner{it->second, it->second == self_server, 1};
+  }
+  absl::StatusOr<QueryEntry> get(const std::string& store, const std::string& key, bool stale_ok) override {
+    ++get_calls;
+    if (throw_on_get) throw std::runtime_error("backend exploded");
+    if (!kv.count(store)) return absl::NotFoundError("unknown store " + store);
+    if (restoring && !stale_ok) return absl::UnavailableError("task 0_0 is restoring");
+    if (key == "not-a-number") return absl::InvalidArgumentError("bad key for a long store");
+    auto it = kv[store].find(key);
+    if (it == kv[store].end()) return absl::NotFoundError("no key " + key);
+    return QueryEntry{key, std::nullopt, std::nullopt, it->second};
+  }
+  absl::StatusOr<std::vector<QueryEntry>> range(const std::string& store, const std::string& from,
+                                                const std::string& to, size_t limit, bool stale_ok) override {
+    ++range_calls;
+    if (restoring && !stale_ok) return absl::UnavailableError("restoring");
+    std::vector<QueryEntry> out;
+    for (const auto& [k, v] : kv.at(store)) {
+      if (k < from || (!to.empty() && k > to)) continue;
+      if (out.size() == limit) break;
+      out.push_back({k, std::nullopt, std::nullopt, v});
+    }
+    return out;
+  }
+  absl::StatusOr<std::vector<QueryEntry>> fetch_windows(const std::string& store, const std::string& key,
+                                                        int64_t from_ms, int64_t to_ms, bool) override {
+    if (store != "revenue") return absl::NotFoundError("not a window store");
+    std::vector<QueryEntry> out;
+    for (const QueryEntry& e : windows[key]) {
+      if (*e.window_start >= from_ms && *e.window_start <= to_ms) out.push_back(e);
+    }
+    return out;
+  }
+  std::string metrics_text() override { return "# TYPE kstreams_up gauge\nkstreams_up 1\n"; }
+  std::string state() override { return state_value; }
+};
+
+struct Instance {
+  explicit Instance(QueryServerOptions options = {}) {
+    options.host = "127.0.0.1";
+    options.port = 0;
+    options.forward_timeout = 2s;
+    server = std::make_unique<QueryServer>(backend, options);
+  }
+  void start() {
+    ASSERT_TRUE(server->start().ok());
+    backend.self_server = server->advertised_server();
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(server->port()); }
+
+  FakeBackend backend;
+  std::unique_ptr<QueryServer> server;
+};
+
+HttpResponse get(const Instance& at, const std::string& target, const std::map<std::string, std::string>& headers = {},
+                 const std::string& method = "GET") {
+  auto r = http_request(at.address(), method, target, headers, 5s);
+  EXPECT_TRUE(r.ok()) << r.status();
+  return r.ok() ? *r : HttpResponse{};
+}
+
+json body_of(const HttpResponse& r) { return json::parse(r.body, nullptr, false); }
+
+// The response is the JSON error body with `status` and `code`.
+void expect_error(const HttpResponse& r, int status, const std::string& code) {
+  EXPECT_EQ(r.status, status) << r.body;
+  const json j = body_of(r);
+  ASSERT_TRUE(j.is_object()) << r.body;
+  EXPECT_EQ(j.value("error", ""), code) << r.body;
+  EXPECT_FALSE(j.value("message", "").empty()) << r.body;
+  EXPECT_THAT(r.content_type, HasSubstr("application/json"));
+}
+
+// Sends raw bytes on a fresh TCP connection and returns whatever the server answers.
+std::string raw_exchange(int port, const std::string& bytes) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  std::string out;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    (void)::send(fd, bytes.data(), bytes.size(), 0);
+    // No half-close: httplib does not answer a peer that already shut its side. The server may keep
+    // the connection open (keep-alive), so read until it goes quiet.
+    timeval tv{0, 500000};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[4096];
+    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+class QueryServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    a_.backend.kv["counts"] = {{"apple", "3"}, {"a/b:c", "{\"n\":1}"}, {"cherry", "\"red\""}, {"raw", "not json"}};
+    a_.backend.windows["sku-1"] = {{"sku-1", 0, 60000, "{\"revenue_cents\":100}"},
+                                   {"sku-1", 60000, 120000, "{\"revenue_cents\":250}"}};
+    a_.start();
+  }
+  Instance a_;
+};
+
+TEST_F(QueryServerTest, BindingAPortInUseIsUnavailable) {
+  FakeBackend backend;
+  QueryServerOptions options;
+  options.host = "127.0.0.1";
+  options.port = a_.server->port();
+  QueryServer second(backend, options);
+  EXPECT_EQ(second.start().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(get(a_, "/healthz").status, 200);
+}
+
+TEST_F(QueryServerTest, StopIsIdempotentAndRefusesLaterConnections) {
+  const std::string address = a_.address();
+  a_.server->stop();
+  a_.server->stop();
+  EXPECT_EQ(http_request(address, "GET", "/healthz", {}, 1s).status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(QueryServerTest, HealthzIsOkWhileRunningOrRebalancing) {
+  auto r = get(a_, "/healthz");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(body_of(r), json({{"state", "RUNNING"}}));
+  a_.backend.state_value = "REBALANCING";
+  EXPECT_EQ(get(a_, "/healthz").status, 200);
+  for (const char* state : {"CREATED", "PENDING_SHUTDOWN", "ERROR", "NOT_RUNNING"}) {
+    a_.backend.state_value = state;
+    r = get(a_, "/healthz");
+    EXPECT_EQ(r.status, 503) << state;
+    EXPECT_EQ(body_of(r)["state"], state);
+  }
+}
+
+TEST_F(QueryServerTest, MetricsAreServedAsPrometheusText) {
+  auto r = get(a_, "/metrics");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "text/plain; version=0.0.4");
+  EXPECT_EQ(r.body, "# TYPE kstreams_up gauge\nkstreams_up 1\n");
+}
+
+TEST_F(QueryServerTest, MetadataListsInstancesWithTasksAndPartitions) {
+  a_.backend.others = {{"10.0.0.2:8080", false, {"0_1"}, {"words-1"}, 7}};
+  const json j = body_of(get(a_, "/v1/metadata"));
+  ASSERT_EQ(j["instances"].size(), 2u);
+  EXPECT_EQ(j["instances"][0]["application_server"], a_.server->advertised_server());
+  EXPECT_EQ(j["instances"][0]["self"], true);
+  EXPECT_EQ(j["instances"][0]["tasks"], json({"0_0"}));
+  EXPECT_EQ(j["instances"][1]["partitions"], json({"words-1"}));
+  EXPECT_EQ(j["instances"][1]["updated_at_ms"], 7);
+}
+
+TEST_F(QueryServerTest, StoresListsEveryStoreWithItsType) {
+  const json j = body_of(get(a_, "/v1/stores"));
+  ASSERT_EQ(j["stores"].size(), 2u);
+  EXPECT_EQ(j["stores"][0],
+            json({{"name", "counts"}, {"type", "key-value"}, {"source_topic", "words"}, {"partitions", 4}}));
+  EXPECT_EQ(j["stores"][1]["type"], "window");
+}
+
+TEST_F(QueryServerTest, KeyLookupReturnsTheValueAsJson) {
+  auto r = get(a_, "/v1/stores/counts/keys/apple");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(body_of(r), json({{"key", "apple"}, {"value", 3}}));
+  EXPECT_EQ(body_of(get(a_, "/v1/stores/counts/keys/cherry"))["value"], "red");
+  // A value that is not JSON comes back as a JSON string rather than breaking the body.
+  EXPECT_EQ(body_of(get(a_, "/v1/stores/counts/keys/raw"))["value"], "not json");
+}
+
+TEST_F(QueryServerTest, KeySegmentsArePercentDecoded) {
+  for (const char* target : {"/v1/stores/counts/keys/a%2Fb%3Ac", "/v1/stores/counts/keys/a%2fb:c"}) {
+    auto r = get(a_, target);
+    EXPECT_EQ(r.status, 200) << target << " " << r.body;
+    EXPECT_EQ(body_of(r), json({{"key", "a/b:c"}, {"value", {{"n", 1}}}})) << target;
+  }
+  // An unencoded '/' splits the path, so it is a different (unknown) route.
+  expect_error(get(a_, "/v1/stores/counts/keys/a/b:c"), 404, "not_found");
+}
+
+TEST_F(QueryServerTest, UnknownStoreOrKeyIs404) {
+  expect_error(get(a_, "/v1/stores/nope/keys/apple"), 404, "not_found");
+  expect_error(get(a_, "/v1/stores/counts/keys/banana"), 404, "not_found");
+  expect_error(get(a_, "/v1/stores/nope/range"), 404, "not_found");
+  expect_error(get(a_, "/v1/stores/nope/windows/k?from=0&to=1"), 404, "not_found");
+}
+
+TEST_F(QueryServerTest, UnknownPathsAre404) {
+  for (const char* target : {"/", "/v2/stores", "/healthz/", "/v1/stores/counts", "/v1/stores/counts/keys",
+                             "/v1/stores/counts/keys/apple/extra", "/metrics/x"}) {
+    expect_error(get(a_, target), 404, "not_found");
+  }
+}
+
+TEST_F(QueryServerTest, BadKeysAndEncodingsAre400) {
+  expect_error(get(a_, "/v1/stores/counts/keys/"), 400, "bad_request");              // empty key
+  expect_error(get(a_, "/v1/stores/counts/keys/%zz"), 400, "bad_request");           // bad escape
+  expect_error(get(a_, "/v1/stores/counts/keys/abc%4"), 400, "bad_request");         // truncated escape
+  expect_error(get(a_, "/v1/stores/counts/keys/abc%"), 400, "bad_request");          // truncated escape
+  expect_error(get(a_, "/v1/stores/counts/range?from=%g1"), 400, "bad_request");     // bad escape in query
+  expect_error(get(a_, "/v1/stores/counts/keys/not-a-number"), 400, "bad_request");  // backend kInvalidArgument
+  expect_error(get(a_, "/v1/stores/counts/keys/apple?stale=maybe"), 400, "bad_request");
+}
+
+TEST_F(QueryServerTest, RangeIsSortedAndBounded) {
+  auto r = get(a_, "/v1/stores/counts/range?from=a&to=c");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json j = body_of(r);
+  EXPECT_EQ(j["store"], "counts");
+  ASSERT_EQ(j["entries"].size(), 2u);
+  EXPECT_EQ(j["entries"][0], json({{"key", "a/b:c"}, {"value", {{"n", 1}}}}));
+  EXPECT_EQ(j["entries"][1], json({{"key", "apple"}, {"value", 3}}));
+  EXPECT_EQ(body_of(get(a_, "/v1/stores/counts/range?limit=1"))["entries"].size(), 1u);
+  EXPECT_EQ(body_of(get(a_, "/v1/stores/counts/range"))["entries"].size(), 4u);
+  EXPECT_EQ(body_of(get(a_, "/v1/stores/counts/range?from=d"))["entries"][0]["key"], "raw");
+}
+
+TEST_F(QueryServerTest, RangeRejectsBadParameters) {
+  for (const char* target :
+       {"/v1/stores/counts/range?limit=0", "/v1/stores/counts/range?limit=-5", "/v1/stores/counts/range?limit=1001",
+        "/v1/stores/counts/range?limit=99999999999999999999999", "/v1/stores/counts/range?limit=ten",
+        "/v1/stores/counts/range?limit=", "/v1/stores/counts/range?limit=1e3", "/v1/stores/counts/range?from=z&to=a",
+        "/v1/stores/revenue/range"}) {
+    expect_error(get(a_, target), 400, "bad_request");
+  }
+  EXPECT_EQ(get(a_, "/v1/stores/counts/range?limit=1000").status, 200);
+}
+
+TEST_F(QueryServerTest, WindowsFilterByStartTime) {
+  auto r = get(a_, "/v1/stores/revenue/windows/sku-1?from=0&to=59999");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json j = body_of(r);
+  ASSERT_EQ(j["windows"].size(), 1u);
+  EXPECT_EQ(j["windows"][0],
+            json({{"key", "sku-1"}, {"window_start", 0}, {"window_end", 60000}, {"value", {{"revenue_cents", 100}}}}));
+  EXPECT_EQ(body_of(get(a_, "/v1/stores/revenue/windows/sku-1?from=0&to=60000"))["windows"].size(), 2u);
+  EXPECT_EQ(body_of(get(a_, "/v1/stores/revenue/windows/sku-9?from=0&to=1"))["windows"].size(), 0u);
+}
+
+TEST_F(QueryServerTest, WindowsRejectBadParameters) {
+  for (const char* target :
+       {"/v1/stores/revenue/windows/sku-1", "/v1/stores/revenue/windows/sku-1?from=0",
+        "/v1/stores/revenue/windows/sku-1?from=x&to=1", "/v1/stores/revenue/windows/sku-1?from=5&to=1",
+        "/v1/stores/revenue/windows/sku-1?from=0&to=1.5",
+        "/v1/stores/revenue/windows/sku-1?from=0&to=99999999999999999999", "/v1/stores/revenue/windows/?from=0&to=1"}) {
+    expect_error(get(a_, target), 400, "bad_request");
+  }
+  EXPECT_EQ(get(a_, "/v1/stores/revenue/windows/sku-1?from=-100&to=0").status, 200);
+}
+
+TEST_F(QueryServerTest, RestoringTaskIs503UnlessStaleReadsAreAllowed) {
+  a_.backend.restoring = true;
+  expect_error(get(a_, "/v1/stores/counts/keys/apple"), 503, "unavailable");
+  expect_error(get(a_, "/v1/stores/counts/keys/apple?stale=false"), 503, "unavailable");
+  EXPECT_EQ(get(a_, "/v1/stores/counts/keys/apple?stale=true").status, 200);
+  expect_error(get(a_, "/v1/stores/counts/range"), 503, "unavailable");
+  EXPECT_EQ(get(a_, "/v1/stores/counts/range?stale=true").status, 200);
+}
+
+TEST_F(QueryServerTest, OtherMethodsAre405) {
+  for (const char* method : {"POST", "PUT", "DELETE", "PATCH"}) {
+    expect_error(get(a_, "/v1/stores/counts/keys/apple", {}, method), 405, "method_not_allowed");
+  }
+}
+
+TEST_F(QueryServerTest, HandlerExceptionsBecome500AndTheServerKeepsServing) {
+  a_.backend.throw_on_get = true;
+  auto r = get(a_, "/v1/stores/counts/keys/apple");
+  expect_error(r, 500, "internal");
+  EXPECT_THAT(body_of(r)["message"].get<std::string>(), HasSubstr("backend exploded"));
+  EXPECT_EQ(get(a_, "/healthz").status, 200);
+}
+
+TEST_F(QueryServerTest, MalformedRawRequestsGetAnErrorAndDoNotKillTheServer) {
+  const int port = a_.server->port();
+  const std::string garbage = raw_exchange(port, "THIS IS NOT HTTP\r\n\r\n");
+  EXPECT_THAT(garbage, HasSubstr("400"));
+  const std::string no_slash = raw_exchange(port, "GET healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_THAT(no_slash, HasSubstr("HTTP/1.1 400"));
+  EXPECT_THAT(no_slash, HasSubstr("\"error\""));
+  (void)raw_exchange(port, std::string("GET /v1/stores/counts/keys/\0\xff HTTP/1.1\r\n\r\n", 40));
+  (void)raw_exchange(port, "GET /" + std::string(100000, 'a') + " HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(get(a_, "/healthz").status, 200);
+}
+
+TEST_F(QueryServerTest, ApplicationRoutesGetPathAndQueryParameters) {
+  Instance b;
+  b.server->add_get_route("/v1/orders/{id}", [](const QueryRequest& req) {
+    QueryResponse r;
+    r.body =
+        json({{"id", req.path_params.at("id")}, {"verbose", req.query.count("verbose") ? req.query.at("verbose") : ""}})
+            .dump();
+    return r;
+  });
+  b.server->add_get_route("/v1/fail", [](const QueryRequest&) -> QueryResponse { throw std::logic_error("oops"); });
+  b.start();
+  auto r = get(b, "/v1/orders/o%201?verbose=yes+please");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(body_of(r), json({{"id", "o 1"}, {"verbose", "yes please"}}));
+  expect_error(get(b, "/v1/fail"), 500, "internal");
+  expect_error(get(b, "/v1/orders"), 404, "not_found");
+}
+
+// Two servers whose backends disagree on ownership, in one process.
+class ForwardingTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    a_.start();
+    b_.start();
+    a_.backend.kv["counts"] = {{"a1", "1"}, {"a2", "2"}};
+    b_.backend.kv["counts"] = {{"b1", "10"}, {"k", "{\"at\":\"b\"}"}};
+    b_.backend.windows["sku"] = {{"sku", 0, 10, "5"}};
+    a_.backend.owners = {{"k", b_.address()}, {"sku", b_.address()}};
+  }
+  Instance a_;
+  Instance b_;
+};
+
+TEST_F(ForwardingTest, KeyOwnedElsewhereIsForwardedToTheOwner) {
+  auto r = get(a_, "/v1/stores/counts/keys/k");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body_of(r), json({{"key", "k"}, {"value", {{"at", "b"}}}}));
+  EXPECT_EQ(r.headers[kServedByHeader], b_.address());
+  EXPECT_EQ(a_.backend.get_calls, 0);
+  EXPECT_EQ(b_.backend.get_calls, 1);
+  // Window queries are forwarded the same way, query string included.
+  auto w = get(a_, "/v1/stores/revenue/windows/sku?from=0&to=100");
+  EXPECT_EQ(w.status, 200) << w.body;
+  EXPECT_EQ(body_of(w)["windows"].size(), 1u);
+}
+
+TEST_F(ForwardingTest, OwnersErrorsAreRelayed) {
+  a_.backend.owners["missing"] = b_.address();
+  auto r = get(a_, "/v1/stores/counts/keys/missing");
+  expect_error(r, 404, "not_found");
+  EXPECT_EQ(r.headers[kServedByHeader], b_.address());
+}
+
+TEST_F(ForwardingTest, ForwardedRequestIsNeverForwardedAgain) {
+  // Both think the other owns "ping": A forwards once, B refuses to forward back.
+  a_.backend.owners["ping"] = b_.address();
+  b_.backend.owners["ping"] = a_.address();
+  auto r = get(a_, "/v1/stores/counts/keys/ping");
+  expect_error(r, 503, "unavailable");
+  EXPECT_THAT(body_of(r)["message"].get<std::string>(), HasSubstr("forwarded by " + a_.server->advertised_server()));
+  EXPECT_EQ(a_.backend.get_calls + b_.backend.get_calls, 0);
+  // A request that arrives already forwarded is answered locally or refused, never sent on.
+  expect_error(get(a_, "/v1/stores/counts/keys/k", {{kForwardedByHeader, "10.9.9.9:1"}}), 503, "unavailable");
+  EXPECT_EQ(b_.backend.get_calls, 0);
+}
+
+TEST_F(ForwardingTest, UnreachableOrUnknownOwnerIs503) {
+  // A port that was bound and released: nothing listens there.
+  int dead_port = 0;
+  {
+    Instance gone;
+    gone.start();
+    dead_port = gone.server->port();
+  }
+  a_.backend.owners["lost"] = "127.0.0.1:" + std::to_string(dead_port);
+  auto r = get(a_, "/v1/stores/counts/keys/lost");
+  expect_error(r, 503, "unavailable");
+  EXPECT_THAT(body_of(r)["message"].get<std::string>(), HasSubstr("unreachable"));
+  a_.backend.owners["orphan"] = "";
+  expect_error(get(a_, "/v1/stores/counts/keys/orphan"), 503, "unavailable");
+  a_.backend.owners["garbled"] = "no-port-here";
+  expect_error(get(a_, "/v1/stores/counts/keys/garbled"), 503, "unavailable");
+}
+
+TEST_F(ForwardingTest, RangeFansOutToEveryInstanceAndMerges) {
+  a_.backend.others = {{b_.server->advertised_server(), false, {"0_1"}, {"words-1"}, 1}};
+  auto r = get(a_, "/v1/stores/counts/range");
+  ASSERT_EQ(r.status, 200) << r.body;
+  std::vector<std::string> keys;
+  const json all = body_of(r);
+  for (const auto& e : all["entries"]) keys.push_back(e["key"]);
+  EXPECT_EQ(keys, (std::vector<std::string>{"a1", "a2", "b1", "k"}));
+  EXPECT_EQ(all["entries"][2]["value"], 10);
+
+  keys.clear();
+  const json limited = body_of(get(a_, "/v1/stores/counts/range?limit=3"));
+  for (const auto& e : limited["entries"]) keys.push_back(e["key"]);
+  EXPECT_EQ(keys, (std::vector<std::string>{"a1", "a2", "b1"}));
+
+  // local=true answers from this instance only; B's range was not asked.
+  const int b_ranges = b_.backend.range_calls;
+  EXPECT_EQ(body_of(get(a_, "/v1/stores/counts/range?local=true"))["entries"].size(), 2u);
+  EXPECT_EQ(b_.backend.range_calls, b_ranges);
+}
+
+TEST_F(ForwardingTest, RangeWithAnUnreachableInstanceIs503) {
+  a_.backend.others = {{b_.server->advertised_server(), false, {}, {}, 1}};
+  b_.server->stop();
+  expect_error(get(a_, "/v1/stores/counts/range"), 503, "unavailable");
+}
+
+TEST(QueryServerRoutesTest, ApplicationRoutesCanForwardWithTheSameLoopGuard) {
+  Instance c;
+  Instance d;
+  for (Instance* i : {&c, &d}) {
+    QueryServer* server = i->server.get();
+    FakeBackend* backend = &i->backend;
+    i->server->add_get_route("/v1/inventory/{sku}", [server, backend](const QueryRequest& req) {
+      auto owner = backend->owner("counts", req.path_params.at("sku"));
+      if (!owner->self) return server->forward_to(owner->application_server, req);
+      QueryResponse r;
+      r.body =
+          json({{"sku", req.path_params.at("sku")}, {"at", backend->self_server}, {"via", req.forwarded_by}}).dump();
+      return r;
+    });
+  }
+  c.start();
+  d.start();
+  c.backend.owners["sku-7"] = d.address();
+  auto r = get(c, "/v1/inventory/sku-7");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body_of(r),
+            json({{"sku", "sku-7"}, {"at", d.backend.self_server}, {"via", c.server->advertised_server()}}));
+  EXPECT_EQ(r.headers[kServedByHeader], d.address());
+  EXPECT_EQ(body_of(get(c, "/v1/inventory/sku-1"))["at"], c.backend.self_server);
+  d.backend.owners["sku-7"] = c.address();  // both now think the other owns it
+  expect_error(get(c, "/v1/inventory/sku-7"), 503, "unavailable");
+}
+
+}  // namespace
+}  // namespace kstreams::runtime
