@@ -1,0 +1,384 @@
+// HttpClient and HttpServer over cpp-httplib 0.11.4 (see kstreams/runtime/http.h for the contract).
+#include "kstreams/runtime/http.h"
+
+#include <httplib.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cctype>
+#include <exception>
+#include <mutex>
+#include <regex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace kstreams::runtime::http {
+namespace {
+
+constexpr const char* kSupportedMethods[] = {"GET", "POST", "PUT", "DELETE", "PATCH"};
+
+bool is_supported_method(const std::string& method) {
+  for (const char* m : kSupportedMethods) {
+    if (method == m) return true;
+  }
+  return false;
+}
+
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> out;
+  if (!path.empty() && path.front() == '/') path.remove_prefix(1);
+  while (true) {
+    const size_t slash = path.find('/');
+    out.push_back(path.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  return out;
+}
+
+HttpHeaders to_headers(const httplib::Headers& in) {
+  HttpHeaders out;
+  for (const auto& [k, v] : in) out[k] = v;
+  return out;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// One pattern segment: a literal or a `{name}` parameter.
+struct Segment {
+  bool is_param = false;
+  std::string text;  // literal text or parameter name
+};
+
+struct Route {
+  std::string method;
+  std::vector<Segment> segments;
+  HttpHandler handler;
+};
+
+absl::StatusOr<std::vector<Segment>> parse_pattern(const std::string& pattern) {
+  if (pattern.empty() || pattern.front() != '/') {
+    return absl::InvalidArgumentError("route pattern must start with '/': " + pattern);
+  }
+  std::vector<Segment> segments;
+  for (std::string_view s : split_path(pattern)) {
+    if (s.size() >= 2 && s.front() == '{' && s.back() == '}') {
+      if (s.size() == 2) return absl::InvalidArgumentError("route parameter without a name: " + pattern);
+      segments.push_back({true, std::string(s.substr(1, s.size() - 2))});
+    } else if (s.find_first_of("{}") != std::string_view::npos) {
+      return absl::InvalidArgumentError("a route parameter must be a whole segment: " + pattern);
+    } else {
+      segments.push_back({false, std::string(s)});
+    }
+  }
+  return segments;
+}
+
+// Matches decoded segments against a route; fills `params` on success.
+bool match(const Route& route, const std::vector<std::string>& decoded, std::map<std::string, std::string>* params) {
+  if (route.segments.size() != decoded.size()) return false;
+  std::map<std::string, std::string> bound;
+  for (size_t i = 0; i < decoded.size(); ++i) {
+    const Segment& seg = route.segments[i];
+    if (seg.is_param) {
+      if (decoded[i].empty()) return false;
+      bound[seg.text] = decoded[i];
+    } else if (seg.text != decoded[i]) {
+      return false;
+    }
+  }
+  *params = std::move(bound);
+  return true;
+}
+
+struct ParsedUrl {
+  std::string origin;  // scheme://host:port
+  std::string prefix;  // "" or "/path" without a trailing slash
+};
+
+absl::StatusOr<ParsedUrl> parse_base_url(const std::string& url) {
+  static const std::regex kUrl(R"(^(?:(https?)://)?([A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?(/.*)?$)");
+  std::smatch m;
+  if (!std::regex_match(url, m, kUrl)) return absl::InvalidArgumentError("malformed base URL: '" + url + "'");
+  const std::string scheme = m[1].matched ? m[1].str() : "http";
+  const std::string port = m[3].matched ? m[3].str() : (scheme == "https" ? "443" : "80");
+  if (std::stoi(port) <= 0 || std::stoi(port) > 65535) {
+    return absl::InvalidArgumentError("port out of range in base URL: '" + url + "'");
+  }
+  ParsedUrl out;
+  out.origin = scheme + "://" + m[2].str() + ":" + port;
+  out.prefix = m[4].matched ? m[4].str() : "";
+  while (!out.prefix.empty() && out.prefix.back() == '/') out.prefix.pop_back();
+  return out;
+}
+
+}  // namespace
+
+bool CaseInsensitiveLess::operator()(std::string_view a, std::string_view b) const {
+  const size_t n = std::min(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    const int ca = std::tolower(static_cast<unsigned char>(a[i]));
+    const int cb = std::tolower(static_cast<unsigned char>(b[i]));
+    if (ca != cb) return ca < cb;
+  }
+  return a.size() < b.size();
+}
+
+HttpResponse json_error(int status, std::string_view code, std::string_view message) {
+  HttpResponse r;
+  r.status = status;
+  r.body = nlohmann::json{{"error", code}, {"message", message}}.dump();
+  return r;
+}
+
+std::string url_encode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(c);
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[u >> 4]);
+      out.push_back(kHex[u & 0xF]);
+    }
+  }
+  return out;
+}
+
+bool url_decode(std::string_view s, std::string* out) {
+  out->clear();
+  out->reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out->push_back(s[i]);
+      continue;
+    }
+    if (i + 2 >= s.size()) return false;
+    const int hi = hex_value(s[i + 1]);
+    const int lo = hex_value(s[i + 2]);
+    if (hi < 0 || lo < 0) return false;
+    out->push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// HttpClient
+
+struct HttpClient::Impl {
+  ParsedUrl url;
+  HttpClientOptions options;
+  std::mutex mu;  // serializes requests over the single connection
+  std::unique_ptr<httplib::Client> client;
+
+  std::string full_path(const std::string& path) const {
+    std::string p = url.prefix;
+    if (!path.empty() && path.front() != '/') p.push_back('/');
+    p += path;
+    return p.empty() ? "/" : p;
+  }
+
+  absl::StatusOr<HttpResponse> convert(const httplib::Result& res, std::chrono::steady_clock::time_point started,
+                                       const std::string& what) const {
+    if (res) {
+      HttpResponse out;
+      out.status = res->status;
+      out.body = res->body;
+      out.headers = to_headers(res->headers);
+      auto ct = out.headers.find("Content-Type");
+      out.content_type = ct == out.headers.end() ? "" : ct->second;
+      return out;
+    }
+    const httplib::Error err = res.error();
+    const std::string msg = what + " " + url.origin + ": " + httplib::to_string(err);
+    const auto elapsed = std::chrono::steady_clock::now() - started;
+    switch (err) {
+      case httplib::Error::ConnectionTimeout:
+        return absl::DeadlineExceededError(msg + " (connect timeout)");
+      case httplib::Error::Read:
+      case httplib::Error::Write:
+        // cpp-httplib reports a read timeout as a read error: tell them apart by the time spent.
+        if (elapsed >= options.read_timeout * 9 / 10) return absl::DeadlineExceededError(msg + " (read timeout)");
+        return absl::UnavailableError(msg);
+      default:
+        return absl::UnavailableError(msg);
+    }
+  }
+};
+
+HttpClient::HttpClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+HttpClient::~HttpClient() = default;
+
+absl::StatusOr<std::unique_ptr<HttpClient>> HttpClient::create(const std::string& base_url, HttpClientOptions options) {
+  KSTREAMS_ASSIGN_OR_RETURN(ParsedUrl url, parse_base_url(base_url));
+  auto impl = std::make_unique<Impl>();
+  impl->url = std::move(url);
+  impl->options = options;
+  impl->client = std::make_unique<httplib::Client>(impl->url.origin);
+  if (!impl->client->is_valid()) return absl::InvalidArgumentError("unsupported base URL: '" + base_url + "'");
+  impl->client->set_keep_alive(true);
+  impl->client->set_tcp_nodelay(true);  // headers and body go out in separate writes
+  impl->client->set_connection_timeout(options.connect_timeout);
+  impl->client->set_read_timeout(options.read_timeout);
+  impl->client->set_write_timeout(options.read_timeout);
+  return std::unique_ptr<HttpClient>(new HttpClient(std::move(impl)));
+}
+
+absl::StatusOr<HttpResponse> HttpClient::post_json(const std::string& path, const std::string& body,
+                                                   const HttpHeaders& headers) {
+  httplib::Headers h;
+  for (const auto& [k, v] : headers) h.emplace(k, v);
+  const std::string target = impl_->full_path(path);
+  std::lock_guard lock(impl_->mu);
+  const auto started = std::chrono::steady_clock::now();
+  httplib::Result res = impl_->client->Post(target.c_str(), h, body, "application/json");
+  return impl_->convert(res, started, "POST " + target);
+}
+
+absl::StatusOr<HttpResponse> HttpClient::get(const std::string& path, const HttpHeaders& headers) {
+  httplib::Headers h;
+  for (const auto& [k, v] : headers) h.emplace(k, v);
+  const std::string target = impl_->full_path(path);
+  std::lock_guard lock(impl_->mu);
+  const auto started = std::chrono::steady_clock::now();
+  httplib::Result res = impl_->client->Get(target.c_str(), h);
+  return impl_->convert(res, started, "GET " + target);
+}
+
+const std::string& HttpClient::origin() const { return impl_->url.origin; }
+
+// ---------------------------------------------------------------------------------------------
+// HttpServer
+
+struct HttpServer::Impl {
+  HttpServerOptions options;
+  std::vector<Route> routes;  // immutable once started
+  httplib::Server server;
+  std::thread listener;
+  std::atomic<bool> started{false};
+  std::atomic<int> port{0};
+
+  HttpResponse dispatch(const httplib::Request& req) const {
+    const std::string& target = req.target;
+    const std::string raw_path = target.substr(0, target.find('?'));
+    std::vector<std::string> decoded;
+    for (std::string_view seg : split_path(raw_path)) {
+      std::string d;
+      if (!url_decode(seg, &d)) return json_error(400, "bad_request", "malformed percent-escape in path");
+      decoded.push_back(std::move(d));
+    }
+    bool path_known = false;
+    for (const Route& route : routes) {
+      std::map<std::string, std::string> params;
+      if (!match(route, decoded, &params)) continue;
+      path_known = true;
+      if (route.method != req.method) continue;
+      HttpRequest request;
+      request.method = req.method;
+      request.path = raw_path;
+      request.params = std::move(params);
+      for (const auto& [k, v] : req.params) request.query[k] = v;
+      request.headers = to_headers(req.headers);
+      request.body = req.body;
+      try {
+        return route.handler(request);
+      } catch (const std::exception& e) {
+        return json_error(500, "internal", e.what());
+      } catch (...) {
+        return json_error(500, "internal", "unknown exception");
+      }
+    }
+    if (path_known) return json_error(405, "method_not_allowed", req.method + " is not allowed on " + raw_path);
+    return json_error(404, "not_found", "no route for " + raw_path);
+  }
+
+  void serve(const httplib::Request& req, httplib::Response& res) const {
+    HttpResponse r = dispatch(req);
+    res.status = r.status;
+    for (const auto& [k, v] : r.headers) res.set_header(k.c_str(), v);
+    res.set_content(r.body, r.content_type.c_str());
+  }
+};
+
+HttpServer::HttpServer(HttpServerOptions options) : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+}
+
+HttpServer::~HttpServer() { stop(); }
+
+absl::Status HttpServer::handle(const std::string& method, const std::string& pattern, HttpHandler handler) {
+  if (impl_->started) return absl::FailedPreconditionError("HttpServer::handle() after start()");
+  if (!is_supported_method(method)) return absl::InvalidArgumentError("unsupported HTTP method: " + method);
+  if (!handler) return absl::InvalidArgumentError("empty handler for " + pattern);
+  KSTREAMS_ASSIGN_OR_RETURN(auto segments, parse_pattern(pattern));
+  impl_->routes.push_back(Route{method, std::move(segments), std::move(handler)});
+  return absl::OkStatus();
+}
+
+absl::Status HttpServer::start() {
+  if (impl_->started.exchange(true)) return absl::FailedPreconditionError("HttpServer already started");
+  httplib::Server& svr = impl_->server;
+  const int threads = std::max(1, impl_->options.worker_threads);
+  svr.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  svr.set_read_timeout(impl_->options.read_timeout);
+  svr.set_write_timeout(impl_->options.read_timeout);
+  svr.set_keep_alive_timeout(2);
+  svr.set_tcp_nodelay(true);
+  // cpp-httplib's default also sets SO_REUSEPORT, which would let a second server silently share
+  // the port: only SO_REUSEADDR (quick restarts) here.
+  svr.set_socket_options([](int sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof(yes));
+  });
+  auto serve = [impl = impl_.get()](const httplib::Request& req, httplib::Response& res) { impl->serve(req, res); };
+  // Every method goes to our router, which works on the raw target.
+  svr.Get(".*", serve);
+  svr.Post(".*", serve);
+  svr.Put(".*", serve);
+  svr.Delete(".*", serve);
+  svr.Patch(".*", serve);
+
+  const std::string& host = impl_->options.host;
+  int port = impl_->options.port;
+  if (port == 0) {
+    port = svr.bind_to_any_port(host);
+    if (port <= 0) return absl::UnavailableError("cannot bind an ephemeral port on " + host);
+  } else if (!svr.bind_to_port(host, port)) {
+    return absl::UnavailableError("cannot bind " + host + ":" + std::to_string(port));
+  }
+  impl_->port = port;
+  impl_->listener = std::thread([&svr] { svr.listen_after_bind(); });
+  // listen_after_bind() marks the server running before its accept loop; stop() before that
+  // moment would be lost, so wait for it.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!svr.is_running()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return absl::UnavailableError("HTTP server on " + host + ":" + std::to_string(port) + " did not start");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return absl::OkStatus();
+}
+
+void HttpServer::stop() {
+  if (!impl_->listener.joinable()) return;
+  impl_->server.stop();
+  impl_->listener.join();
+}
+
+int HttpServer::port() const { return impl_->port; }
+
+}  // namespace kstreams::runtime::http
