@@ -141,6 +141,9 @@ class WindowAggregateNode final : public Node<K, V, Windowed<K>, Change<VA>> {
   }
   void process(const Record<K, V>& r) override {
     observed_ = std::max(observed_, r.timestamp);
+    // Emit windows this record closes before writing: the write advances the store's stream time,
+    // which may expire them (retention is window size + grace by default).
+    if (emit_ == EmitStrategy::kOnWindowClose) emit_closed();
     const TimestampMs close_time = observed_ - windows_.grace_ms;
     ks_->serialize(r.key, &kbuf_);
     bool any = false;
@@ -170,7 +173,6 @@ class WindowAggregateNode final : public Node<K, V, Windowed<K>, Change<VA>> {
       }
     }
     if (!any) this->ctx_->record_dropped("late");
-    if (emit_ == EmitStrategy::kOnWindowClose) emit_closed();
   }
 
  private:

@@ -1,0 +1,153 @@
+// Groupings, aggregations and tables through the TopologyTestDriver.
+#include <gtest/gtest.h>
+
+#include "kstreams/kstreams.h"
+
+namespace kstreams {
+namespace {
+
+using Counts = std::vector<std::pair<std::string, int64_t>>;
+
+TEST(AggregationTest, CountPerKeyEmitsEveryUpdateAndKeepsItInTheStore) {
+  StreamsBuilder b;
+  b.stream<std::string, std::string>("in").group_by_key().count(Materialized::as("counts")).to_stream().to("out");
+  TopologyTestDriver d(b.build(), {{"application.id", "app"}});
+  auto in = d.create_input_topic<std::string, std::string>("in");
+  in.pipe_input("a", "x", 1);
+  in.pipe_input("b", "x", 2);
+  in.pipe_input("a", "x", 3);
+  EXPECT_EQ((d.create_output_topic<std::string, int64_t>("out").read_key_values()),
+            (Counts{{"a", 1}, {"b", 1}, {"a", 2}}));
+  EXPECT_EQ((d.get<std::string, int64_t>("counts", "a")), std::optional<int64_t>(2));
+  EXPECT_EQ((d.get<std::string, int64_t>("counts", "zzz")), std::nullopt);
+  // Every store write went to the changelog `<application.id>-<store>-changelog`.
+  EXPECT_EQ(d.changelog("counts").size(), 3u);
+  EXPECT_EQ(d.read_raw("app-counts-changelog").size(), 3u);
+}
+
+TEST(AggregationTest, GroupByRepartitionsThroughTheNamedTopicBeforeCounting) {
+  StreamsBuilder b;
+  b.stream<std::string, std::string>("words")
+      .group_by([](const std::string&, const std::string& w) { return w; }, Grouped::as("by-word"))
+      .count(Materialized::as("word-counts"))
+      .to_stream()
+      .to("out");
+  TopologyTestDriver d(b.build(), {{"application.id", "wc"}, {"default.topic.partitions", "3"}});
+  auto in = d.create_input_topic<std::string, std::string>("words");
+  in.pipe_input("line1", "cat", 1);
+  in.pipe_input("line2", "dog", 2);
+  in.pipe_input("line3", "cat", 3);
+  EXPECT_EQ(d.read_raw("wc-by-word-repartition").size(), 3u);
+  auto out = d.create_output_topic<std::string, int64_t>("out").read_key_values();
+  std::sort(out.begin(), out.end());
+  EXPECT_EQ(out, (Counts{{"cat", 1}, {"cat", 2}, {"dog", 1}}));
+  EXPECT_EQ((d.get<std::string, int64_t>("word-counts", "cat")), std::optional<int64_t>(2));
+}
+
+TEST(AggregationTest, GroupByKeyAfterAKeyChangeWithoutANameFailsTheBuild) {
+  StreamsBuilder b;
+  b.stream<std::string, std::string>("in")
+      .select_key([](const std::string&, const std::string& v) { return v; })
+      .group_by_key()
+      .count(Materialized::as("c"));
+  EXPECT_THROW(b.build(), TopologyException);
+}
+
+TEST(AggregationTest, ReduceCombinesValuesAndTheFirstValueIsTheInitialAggregate) {
+  StreamsBuilder b;
+  b.stream<std::string, int64_t>("in")
+      .group_by_key()
+      .reduce([](int64_t agg, int64_t v) { return std::max(agg, v); }, Materialized::as("max"))
+      .to_stream()
+      .to("out");
+  TopologyTestDriver d(b.build());
+  auto in = d.create_input_topic<std::string, int64_t>("in");
+  for (int64_t v : {3, 1, 7, 5}) in.pipe_input("k", v, v);
+  EXPECT_EQ((d.create_output_topic<std::string, int64_t>("out").read_values()), (std::vector<int64_t>{3, 3, 7, 7}));
+}
+
+TEST(AggregationTest, AggregateStartsFromTheInitializerAndMayChangeTheValueType) {
+  StreamsBuilder b;
+  b.stream<std::string, std::string>("in")
+      .group_by_key()
+      .aggregate([] { return std::string("["); },
+                 [](const std::string&, const std::string& v, std::string agg) { return agg + v; },
+                 Materialized::as("concat"))
+      .to_stream()
+      .to("out");
+  TopologyTestDriver d(b.build());
+  auto in = d.create_input_topic<std::string, std::string>("in");
+  in.pipe_input("k", "a", 1);
+  in.pipe_input("k", "b", 2);
+  EXPECT_EQ((d.create_output_topic<std::string, std::string>("out").read_values()),
+            (std::vector<std::string>{"[a", "[ab"}));
+}
+
+TEST(AggregationTest, StoresCanBePrefilledBeforeProcessing) {
+  StreamsBuilder b;
+  b.stream<std::string, std::string>("in").group_by_key().count(Materialized::as("counts")).to_stream().to("out");
+  TopologyTestDriver d(b.build());
+  d.put<std::string, int64_t>("counts", "a", 41);
+  d.create_input_topic<std::string, std::string>("in").pipe_input("a", "x", 1);
+  EXPECT_EQ((d.create_output_topic<std::string, int64_t>("out").read_values()), (std::vector<int64_t>{42}));
+}
+
+TEST(TableTest, TableSourceMaterializesLatestValueAndTombstonesDelete) {
+  StreamsBuilder b;
+  b.table<std::string, std::string>("users", Materialized::as("users-store")).to_stream().to("out");
+  TopologyTestDriver d(b.build());
+  auto in = d.create_input_topic<std::string, std::string>("users");
+  in.pipe_input("u1", "alice", 1);
+  in.pipe_input("u1", "alicia", 2);
+  EXPECT_EQ((d.get<std::string, std::string>("users-store", "u1")), std::optional<std::string>("alicia"));
+  in.pipe_tombstone("u1", 3);
+  EXPECT_EQ((d.get<std::string, std::string>("users-store", "u1")), std::nullopt);
+  // to_stream forwards updates; deletions are not forwarded as stream records.
+  EXPECT_EQ((d.create_output_topic<std::string, std::string>("out").read_values()),
+            (std::vector<std::string>{"alice", "alicia"}));
+}
+
+TEST(TableTest, FilterTurnsValuesThatNoLongerPassIntoDeletionsInTheMaterializedResult) {
+  // Kafka Streams' KTableFilter: an update whose new value fails the predicate deletes the key
+  // downstream; an update where neither old nor new value passes is not forwarded.
+  StreamsBuilder b;
+  b.table<std::string, int64_t>("t", Materialized::as("t-store"))
+      .filter([](int64_t v) { return v > 10; }, Materialized::as("big"))
+      .to_stream()
+      .to("out");
+  TopologyTestDriver d(b.build());
+  auto in = d.create_input_topic<std::string, int64_t>("t");
+  in.pipe_input("k", 20, 1);
+  EXPECT_EQ((d.get<std::string, int64_t>("big", "k")), std::optional<int64_t>(20));
+  in.pipe_input("k", 5, 2);
+  EXPECT_EQ((d.get<std::string, int64_t>("big", "k")), std::nullopt);
+  in.pipe_input("k", 3, 3);
+  EXPECT_EQ((d.create_output_topic<std::string, int64_t>("out").read_values()), (std::vector<int64_t>{20}));
+  EXPECT_EQ(d.changelog("big").size(), 2u);  // put 20, then delete; the 5 -> 3 update is not forwarded
+}
+
+TEST(TableTest, MapValuesAppliesToEveryUpdate) {
+  StreamsBuilder b;
+  b.table<std::string, int64_t>("t", Materialized::as("t-store"))
+      .map_values([](int64_t v) { return v * 2; })
+      .to_stream()
+      .to("out");
+  TopologyTestDriver d(b.build());
+  auto in = d.create_input_topic<std::string, int64_t>("t");
+  in.pipe_input("k", 1, 1);
+  in.pipe_input("k", 4, 2);
+  EXPECT_EQ((d.create_output_topic<std::string, int64_t>("out").read_values()), (std::vector<int64_t>{2, 8}));
+}
+
+TEST(TableTest, ToTableKeepsTheLatestValuePerKey) {
+  StreamsBuilder b;
+  b.stream<std::string, std::string>("in").to_table(Materialized::as("latest"));
+  TopologyTestDriver d(b.build());
+  auto in = d.create_input_topic<std::string, std::string>("in");
+  in.pipe_input("k", "v1", 1);
+  in.pipe_input("k", "v2", 2);
+  EXPECT_EQ((d.get<std::string, std::string>("latest", "k")), std::optional<std::string>("v2"));
+}
+
+}  // namespace
+}  // namespace kstreams

@@ -1,0 +1,143 @@
+// Windowed aggregations through the TopologyTestDriver.
+#include <gtest/gtest.h>
+
+#include "kstreams/kstreams.h"
+
+namespace kstreams {
+namespace {
+
+using std::chrono::milliseconds;
+using WKey = Windowed<std::string>;
+
+std::vector<std::tuple<std::string, TimestampMs, TimestampMs, int64_t>> read_windows(TopologyTestDriver& d,
+                                                                                     const std::string& topic) {
+  std::vector<std::tuple<std::string, TimestampMs, TimestampMs, int64_t>> out;
+  for (auto& r : d.create_output_topic<WKey, int64_t>(topic).read_records_to_list()) {
+    out.emplace_back(r.key.key, r.key.start, r.key.end, r.value.value_or(-1));
+  }
+  return out;
+}
+
+TEST(TimeWindowsTest, WindowStartsAreEpochAlignedForTumblingAndHoppingWindows) {
+  // Kafka Streams' TimeWindows.windowsFor: windows start at multiples of `advance`, and a record
+  // belongs to every window [start, start + size) that contains its timestamp.
+  auto tumbling = TimeWindows::of_size_with_no_grace(milliseconds(10));
+  EXPECT_EQ(tumbling.window_starts_for(0), (std::vector<TimestampMs>{0}));
+  EXPECT_EQ(tumbling.window_starts_for(9), (std::vector<TimestampMs>{0}));
+  EXPECT_EQ(tumbling.window_starts_for(10), (std::vector<TimestampMs>{10}));
+  auto hopping = TimeWindows::of_size_with_no_grace(milliseconds(10)).advance_by(milliseconds(5));
+  EXPECT_EQ(hopping.window_starts_for(3), (std::vector<TimestampMs>{0}));
+  EXPECT_EQ(hopping.window_starts_for(7), (std::vector<TimestampMs>{0, 5}));
+  EXPECT_EQ(hopping.window_starts_for(10), (std::vector<TimestampMs>{5, 10}));
+  auto hop3 = TimeWindows::of_size_with_no_grace(milliseconds(10)).advance_by(milliseconds(3));
+  EXPECT_EQ(hop3.window_starts_for(10), (std::vector<TimestampMs>{3, 6, 9}));
+}
+
+TEST(TimeWindowsTest, TumblingCountEmitsOnEveryUpdateWithWindowBoundaries) {
+  StreamsBuilder b;
+  b.stream<std::string, std::string>("in")
+      .group_by_key()
+      .windowed_by(TimeWindows::of_size_and_grace(milliseconds(10), milliseconds(0)))
+      .count(Materialized::as("tumbling").with_retention(milliseconds(1000)))
+      .to_stream()
+      .to("out");
+  TopologyTestDriver d(b.build());
+  auto in = d.create_input_topic<std::string, std::string>("in");
+  in.pipe_input("a", "x", 1);
+  in.pipe_input("a", "x", 9);
+  in.pipe_input("a", "x", 10);
+  using W = std::tuple<std::string, TimestampMs, TimestampMs, int64_t>;
+  EXPECT_EQ(read_windows(d, "out"), (std::vector<W>{{"a", 0, 10, 1}, {"a", 0, 10, 2}, {"a", 10, 20, 1}}));
+  EXPECT_EQ((d.fetch_window<std::string, int64_t>("tumbling", "a", 0)), std::optional<int64_t>(2));
+}
+
+TEST(TimeWindowsTest, HoppingWindowCountsARecordInEveryWindowContainingIt) {
+  StreamsBuilder b;
+  b.stream<std::string, std::string>("in")
+      .group_by_key()
+      .windowed_by(TimeWindows::of_size_and_grace(milliseconds(10), milliseconds(100)).advance_by(milliseconds(5)))
+      .count(Materialized::as("hopping"))
+      .to_stream()
+      .to("out");
+  TopologyTestDriver d(b.build());
+  d.create_input_topic<std::string, std::string>("in").pipe_input("a", "x", 7);
+  using W = std::tuple<std::string, TimestampMs, TimestampMs, int64_t>;
+  EXPECT_EQ(read_windows(d, "out"), (std::vector<W>{{"a", 0, 10, 1}, {"a", 5, 15, 1}}));
+}
+
+TEST(TimeWindowsTest, RecordsLaterThanWindowEndPlusGraceAreDroppedAndCounted) {
+  // Kafka Streams: a window accepts records while stream time < window end + grace.
+  StreamsBuilder b;
+  b.stream<std::string, std::string>("in")
+      .group_by_key()
+      .windowed_by(TimeWindows::of_size_and_grace(milliseconds(10), milliseconds(5)))
+      .count(Materialized::as("graced"))
+      .to_stream()
+      .to("out");
+  TopologyTestDriver d(b.build());
+  auto in = d.create_input_topic<std::string, std::string>("in");
+  in.pipe_input("a", "x", 2);   // window [0,10)
+  in.pipe_input("a", "x", 14);  // stream time 14 < 10 + 5: [0,10) still open
+  in.pipe_input("a", "x", 3);   // accepted into [0,10)
+  in.pipe_input("a", "x", 15);  // stream time 15 = 10 + 5: [0,10) closes
+  in.pipe_input("a", "x", 4);   // late: dropped
+  using W = std::tuple<std::string, TimestampMs, TimestampMs, int64_t>;
+  EXPECT_EQ(read_windows(d, "out"),
+            (std::vector<W>{{"a", 0, 10, 1}, {"a", 10, 20, 1}, {"a", 0, 10, 2}, {"a", 10, 20, 2}}));
+  EXPECT_EQ(d.metric("kstreams_task_dropped_records_total", {{"reason", "late"}}), 1);
+}
+
+TEST(TimeWindowsTest, EmitOnWindowCloseEmitsEachWindowOnceWhenStreamTimePassesEndPlusGrace) {
+  // Kafka Streams' EmitStrategy.onWindowClose (and suppress(untilWindowCloses)): one final result
+  // per window, when stream time reaches window end + grace.
+  StreamsBuilder b;
+  b.stream<std::string, std::string>("in")
+      .group_by_key()
+      .windowed_by(TimeWindows::of_size_and_grace(milliseconds(10), milliseconds(2)))
+      .emit_strategy(EmitStrategy::kOnWindowClose)
+      .count(Materialized::as("final"))
+      .to_stream()
+      .to("out");
+  TopologyTestDriver d(b.build());
+  auto in = d.create_input_topic<std::string, std::string>("in");
+  in.pipe_input("a", "x", 1);
+  in.pipe_input("b", "x", 5);
+  in.pipe_input("a", "x", 8);
+  in.pipe_input("a", "x", 11);  // stream time 11 < 10 + 2: nothing final yet
+  auto out = d.create_output_topic<WKey, int64_t>("out");
+  EXPECT_TRUE(out.is_empty());
+  in.pipe_input("a", "x", 12);  // 12 >= 12: [0,10) is final
+  using W = std::tuple<std::string, TimestampMs, TimestampMs, int64_t>;
+  EXPECT_EQ(read_windows(d, "out"), (std::vector<W>{{"a", 0, 10, 2}, {"b", 0, 10, 1}}));
+  in.pipe_input("a", "x", 13);
+  EXPECT_TRUE(out.is_empty());
+  in.pipe_input("c", "x", 30);  // closes [10,20)
+  EXPECT_EQ(read_windows(d, "out"), (std::vector<W>{{"a", 10, 20, 3}}));
+}
+
+TEST(TimeWindowsTest, WindowedAggregateAndReduceKeepPerWindowState) {
+  // Retention defaults to window size + grace (as in Kafka Streams); keep windows longer to read them.
+  StreamsBuilder b;
+  auto windowed = b.stream<std::string, int64_t>("in").group_by_key().windowed_by(
+      TimeWindows::of_size_with_no_grace(milliseconds(100)));
+  windowed
+      .reduce([](int64_t a, int64_t v) { return a + v; }, Materialized::as("sum").with_retention(milliseconds(1000)))
+      .to_stream()
+      .to("sum");
+  windowed
+      .aggregate([] { return int64_t{1}; }, [](const std::string&, int64_t v, int64_t agg) { return agg * v; },
+                 Materialized::as("product").with_retention(milliseconds(1000)))
+      .to_stream()
+      .to("product");
+  TopologyTestDriver d(b.build());
+  auto in = d.create_input_topic<std::string, int64_t>("in");
+  in.pipe_input("k", 2, 10);
+  in.pipe_input("k", 3, 20);
+  in.pipe_input("k", 4, 110);
+  EXPECT_EQ((d.fetch_window<std::string, int64_t>("sum", "k", 0)), std::optional<int64_t>(5));
+  EXPECT_EQ((d.fetch_window<std::string, int64_t>("product", "k", 0)), std::optional<int64_t>(6));
+  EXPECT_EQ((d.fetch_window<std::string, int64_t>("product", "k", 100)), std::optional<int64_t>(4));
+}
+
+}  // namespace
+}  // namespace kstreams
