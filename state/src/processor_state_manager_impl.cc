@@ -1,5 +1,7 @@
 #include "processor_state_manager_impl.h"
 
+#include <chrono>
+
 #include "in_memory_table.h"
 #include "kstreams/common/fault_points.h"
 #include "rocksdb_resources.h"
@@ -33,6 +35,10 @@ absl::Status ProcessorStateManagerImpl::init() {
     index_.emplace(spec.name, index_.size());
     if (spec.persistent) persistent.push_back(spec.name);
   }
+  std::vector<std::string> names;
+  for (const StoreSpec& spec : specs_) names.push_back(spec.name);
+  probe_ = StateProbe(options_.metrics, options_.task, names);
+  context_.probe = &probe_;
   if (!options_.task_dir.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(options_.task_dir, ec);
@@ -170,8 +176,12 @@ absl::Status ProcessorStateManagerImpl::restore_batch(std::string_view store, co
     }
   }
   absl::Status status = apply({slot}, {{std::string(store), next_offset}}, /*restoring=*/true);
-  if (!status.ok()) drop_pending(*slot);
-  return status;
+  if (!status.ok()) {
+    drop_pending(*slot);
+    return status;
+  }
+  probe_.record_restored(slot->txn->spec().name, records.size());
+  return absl::OkStatus();
 }
 
 absl::Status ProcessorStateManagerImpl::commit(const std::map<std::string, int64_t>& changelog_next_offsets) {
@@ -184,7 +194,10 @@ absl::Status ProcessorStateManagerImpl::commit(const std::map<std::string, int64
   std::vector<Slot*> slots;
   slots.reserve(slots_.size());
   for (Slot& slot : slots_) slots.push_back(&slot);
-  return apply(slots, changelog_next_offsets, /*restoring=*/false);
+  const auto started = std::chrono::steady_clock::now();
+  KSTREAMS_RETURN_IF_ERROR(apply(slots, changelog_next_offsets, /*restoring=*/false));
+  probe_.record_commit(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
+  return absl::OkStatus();
 }
 
 void ProcessorStateManagerImpl::abort() {

@@ -51,6 +51,7 @@ class ProcessorStateManagerImpl final : public ProcessorStateManager {
   StateManagerOptions options_;
   std::vector<StoreSpec> specs_;
   StoreContext context_;
+  StateProbe probe_;
   std::unique_ptr<StoreResources> owned_resources_;  // when options_.resources is null
   std::unique_ptr<RocksDBTaskDb> db_;                // null without persistent stores; outlives slots_
   std::vector<Slot> slots_;

@@ -54,7 +54,10 @@ absl::Status SegmentedSessionStore::write(std::string_view key, TimestampMs star
                                       "] is invalid in store " + spec_.name + " (need 0 <= start <= end)");
   }
   segments_.observe(end, table_);
-  if (end < segments_.earliest_live()) return absl::OkStatus();  // expired: ignored, not logged
+  if (end < segments_.earliest_live()) {  // expired: ignored, not logged
+    context_->probe->record_expired_write(spec_.name);
+    return absl::OkStatus();
+  }
   std::string changelog_key;
   encode_session_key(key, start, end, &changelog_key);
   apply(changelog_key, end, value);

@@ -50,7 +50,10 @@ absl::Status SegmentedWindowStore::put(std::string_view key, std::optional<std::
                                        TimestampMs window_start) {
   if (window_start < 0) return absl::InvalidArgumentError("window start must be >= 0 in store " + spec_.name);
   segments_.observe(window_start, table_);
-  if (window_start < segments_.earliest_live()) return absl::OkStatus();  // expired: ignored, not logged
+  if (window_start < segments_.earliest_live()) {  // expired: ignored, not logged
+    context_->probe->record_expired_write(spec_.name);
+    return absl::OkStatus();
+  }
   uint32_t seq = 0;
   if (spec_.retain_duplicates) {
     if (!value) return absl::OkStatus();  // duplicates are never deleted one by one

@@ -8,6 +8,7 @@
 #include "kstreams/common/record.h"
 #include "kstreams/state/state_manager.h"
 #include "kstreams/state/store.h"
+#include "state_probe.h"
 #include "transactional_table.h"
 
 namespace kstreams::state::internal {
@@ -16,6 +17,7 @@ namespace kstreams::state::internal {
 struct StoreContext {
   ChangelogWriter* changelog = nullptr;
   TimestampMs record_timestamp = kNoTimestamp;
+  StateProbe* probe = nullptr;  // never null once the manager is initialised
 };
 
 class TransactionalStore {

@@ -184,3 +184,32 @@ TEST(StoreSpecTest, LookupByTheWrongKindReturnsNull) {
 
 }  // namespace
 }  // namespace kstreams::state
+
+namespace kstreams::state {
+namespace {
+
+TEST(StateMetricsTest, CommitsRestoredRecordsAndExpiredWritesAreMeasuredPerTaskAndStore) {
+  testing::TempDir dir;
+  InMemoryMetrics metrics;
+  StateManagerOptions options;
+  options.task = TaskId{3, 1};
+  options.task_dir = dir.path() / "3_1";
+  options.metrics = &metrics;
+  auto m = ProcessorStateManager::open(options, task_specs(false));
+  ASSERT_TRUE(m.ok());
+  auto& manager = **m;
+  RawRecord r;
+  r.key = "k";
+  r.value = "v";
+  ASSERT_TRUE(manager.restore_batch("kv", {r, r}, 2).ok());
+  ASSERT_TRUE(manager.window_store("win")->put("w", std::string_view("x"), 5000).ok());
+  ASSERT_TRUE(manager.window_store("win")->put("w", std::string_view("late"), 10).ok());
+  ASSERT_TRUE(manager.commit({}).ok());
+  EXPECT_EQ(metrics.total("kstreams_state_restored_records_total", {{"task", "3_1"}, {"store", "kv"}}), 2);
+  EXPECT_EQ(metrics.total("kstreams_state_expired_writes_total", {{"store", "win"}}), 1);
+  auto& latency = metrics.histogram("kstreams_state_commit_latency_ms", "", {{"task", "3_1"}}, {});
+  EXPECT_EQ(latency.count(), 1u);
+}
+
+}  // namespace
+}  // namespace kstreams::state
