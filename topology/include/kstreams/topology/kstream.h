@@ -238,6 +238,19 @@ class KStream {
   template <typename VT, typename Joiner>
   auto left_join(const KTable<K, VT>& table, Joiner joiner, const Joined& joined = {}) const;
 
+  // Windowed stream-stream joins (Kafka's KStreamKStreamJoin): records of both streams with the
+  // same key and |t1 - t2| within `windows` are joined; the result has timestamp max(t1, t2).
+  // joiner(v, vo) for join; (v, std::optional<VO>) for left_join; (std::optional<V>,
+  // std::optional<VO>) for outer_join. Unmatched records of left/outer joins are emitted once their
+  // window closed. `joined.name` is required: it names the stores (`<name>-this-store`,
+  // `<name>-other-store`, `<name>-outer-store`).
+  template <typename VO, typename Joiner>
+  auto join(const KStream<K, VO>& other, Joiner joiner, const JoinWindows& windows, const Joined& joined) const;
+  template <typename VO, typename Joiner>
+  auto left_join(const KStream<K, VO>& other, Joiner joiner, const JoinWindows& windows, const Joined& joined) const;
+  template <typename VO, typename Joiner>
+  auto outer_join(const KStream<K, VO>& other, Joiner joiner, const JoinWindows& windows, const Joined& joined) const;
+
   // Stream-global-table joins: selector(key, value) -> the table's key, looked up in the local full
   // copy of the table (no co-partitioning needed). left_join's joiner gets std::optional<VT>.
   template <typename GK, typename VT, typename Selector, typename Joiner>

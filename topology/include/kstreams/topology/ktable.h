@@ -64,6 +64,18 @@ class KTable {
     return KTable<K, VR>(core_, name, ks_, vs, "").materialize_if(m);
   }
 
+  // Table-table joins (Kafka's KTableKTableJoin): an update on either side joins with the other
+  // side's current value and forwards the new and old joined values. Both tables must be
+  // materialized. joiner(v, vo) for join; (v, std::optional<VO>) for left_join;
+  // (std::optional<V>, std::optional<VO>) for outer_join. A side missing where the join kind needs
+  // it yields a deletion.
+  template <typename VO, typename Joiner>
+  auto join(const KTable<K, VO>& other, Joiner joiner, const Materialized& m = {}) const;
+  template <typename VO, typename Joiner>
+  auto left_join(const KTable<K, VO>& other, Joiner joiner, const Materialized& m = {}) const;
+  template <typename VO, typename Joiner>
+  auto outer_join(const KTable<K, VO>& other, Joiner joiner, const Materialized& m = {}) const;
+
   // Stores this table's values in `m.name` (if m has a name) so that it can be joined and queried.
   KTable materialize_if(const Materialized& m) const {
     if (m.name.empty()) return *this;
