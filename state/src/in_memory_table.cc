@@ -25,14 +25,15 @@ class MapRangeIterator final : public KeyValueIterator {
 }  // namespace
 
 absl::StatusOr<std::optional<std::string>> InMemoryTable::get(std::string_view key) {
-  auto it = map_->find(key);
-  if (it == map_->end()) return std::optional<std::string>();
+  std::shared_ptr<const Map> map = snapshot();
+  auto it = map->find(key);
+  if (it == map->end()) return std::optional<std::string>();
   return std::optional<std::string>(it->second);
 }
 
 std::unique_ptr<KeyValueIterator> InMemoryTable::scan(std::string_view lo, std::optional<std::string_view> hi,
                                                       bool reverse) {
-  std::shared_ptr<const Map> snapshot = map_;
+  std::shared_ptr<const Map> snapshot = this->snapshot();
   auto first = snapshot->lower_bound(lo);
   auto last = hi ? snapshot->lower_bound(*hi) : snapshot->end();
   if (hi && *hi <= lo) last = first;
@@ -43,6 +44,7 @@ std::unique_ptr<KeyValueIterator> InMemoryTable::scan(std::string_view lo, std::
 
 void InMemoryTable::apply(const PendingWrites& writes) {
   if (writes.empty()) return;
+  std::lock_guard lock(mu_);
   if (map_.use_count() > 1) map_ = std::make_shared<Map>(*map_);  // an iterator holds the old snapshot
   Map& m = *map_;
   for (const auto& [begin, end] : writes.range_deletes) {

@@ -1,9 +1,12 @@
 // The committed state of an in-memory store: a sorted map, copy-on-write so that iterators are
 // cheap snapshots (an iterator shares the map; a commit while an iterator is open copies it first).
+// Thread-safety: get/scan may be called from any thread (interactive queries) concurrently with
+// apply() on the owning thread; a mutex guards taking a snapshot and applying a commit.
 #pragma once
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "transactional_table.h"
@@ -19,7 +22,7 @@ class InMemoryTable final : public CommittedTable {
   [[nodiscard]] absl::StatusOr<std::optional<std::string>> get(std::string_view key) override;
   [[nodiscard]] std::unique_ptr<KeyValueIterator> scan(std::string_view lo, std::optional<std::string_view> hi,
                                                        bool reverse) override;
-  [[nodiscard]] uint64_t approximate_num_entries() override { return map_->size(); }
+  [[nodiscard]] uint64_t approximate_num_entries() override { return snapshot()->size(); }
 
   // Applies a commit (cannot fail).
   void apply(const PendingWrites& writes);
@@ -27,7 +30,13 @@ class InMemoryTable final : public CommittedTable {
   [[nodiscard]] size_t data_bytes() const { return data_bytes_; }
 
  private:
-  std::shared_ptr<Map> map_;
+  [[nodiscard]] std::shared_ptr<const Map> snapshot() const {
+    std::lock_guard lock(mu_);
+    return map_;
+  }
+
+  mutable std::mutex mu_;
+  std::shared_ptr<Map> map_;  // guarded by mu_
   size_t data_bytes_ = 0;
 };
 

@@ -5,6 +5,9 @@
 #include "in_memory_table.h"
 #include "kstreams/common/fault_points.h"
 #include "rocksdb_resources.h"
+#include "segmented_session_store.h"
+#include "segmented_window_store.h"
+#include "table_key_value_store.h"
 
 namespace kstreams::state {
 
@@ -74,6 +77,20 @@ absl::Status ProcessorStateManagerImpl::init() {
     Slot slot;
     slot.txn = as_transactional(store.get());
     slot.store = std::move(store);
+    if (spec.queryable) {
+      CommittedTable* committed = &slot.txn->table().base();
+      switch (spec.type) {
+        case StoreType::kKeyValue:
+          slot.read_only_key_value = make_read_only_key_value_view(committed);
+          break;
+        case StoreType::kWindow:
+          slot.read_only_window = make_read_only_window_view(spec, committed);
+          break;
+        case StoreType::kSession:
+          slot.read_only_session = make_read_only_session_view(spec, committed);
+          break;
+      }
+    }
     slots_.push_back(std::move(slot));
   }
   return absl::OkStatus();
@@ -103,6 +120,21 @@ WindowBytesStore* ProcessorStateManagerImpl::window_store(std::string_view name)
 SessionBytesStore* ProcessorStateManagerImpl::session_store(std::string_view name) {
   StateStore* s = store(name);
   return s != nullptr && s->type() == StoreType::kSession ? static_cast<SessionBytesStore*>(s) : nullptr;
+}
+
+ReadOnlyKeyValueStore* ProcessorStateManagerImpl::read_only_key_value_store(std::string_view name) {
+  Slot* slot = find(name);
+  return slot == nullptr ? nullptr : slot->read_only_key_value.get();
+}
+
+ReadOnlyWindowStore* ProcessorStateManagerImpl::read_only_window_store(std::string_view name) {
+  Slot* slot = find(name);
+  return slot == nullptr ? nullptr : slot->read_only_window.get();
+}
+
+ReadOnlySessionStore* ProcessorStateManagerImpl::read_only_session_store(std::string_view name) {
+  Slot* slot = find(name);
+  return slot == nullptr ? nullptr : slot->read_only_session.get();
 }
 
 std::optional<int64_t> ProcessorStateManagerImpl::restore_offset(std::string_view store) const {

@@ -27,6 +27,9 @@ class ProcessorStateManagerImpl final : public ProcessorStateManager {
   [[nodiscard]] WindowBytesStore* window_store(std::string_view name) override;
   [[nodiscard]] SessionBytesStore* session_store(std::string_view name) override;
   [[nodiscard]] const std::vector<StoreSpec>& specs() const override { return specs_; }
+  [[nodiscard]] ReadOnlyKeyValueStore* read_only_key_value_store(std::string_view name) override;
+  [[nodiscard]] ReadOnlyWindowStore* read_only_window_store(std::string_view name) override;
+  [[nodiscard]] ReadOnlySessionStore* read_only_session_store(std::string_view name) override;
   void set_record_timestamp(TimestampMs ts) override { context_.record_timestamp = ts; }
   [[nodiscard]] std::optional<int64_t> restore_offset(std::string_view store) const override;
   [[nodiscard]] absl::Status restore_batch(std::string_view store, const std::vector<RawRecord>& records,
@@ -40,6 +43,11 @@ class ProcessorStateManagerImpl final : public ProcessorStateManager {
   struct Slot {
     std::unique_ptr<StateStore> store;
     TransactionalStore* txn = nullptr;
+    // Committed-state views for interactive queries (only the one matching the store's type; null
+    // when the store is not queryable).
+    std::unique_ptr<ReadOnlyKeyValueStore> read_only_key_value;
+    std::unique_ptr<ReadOnlyWindowStore> read_only_window;
+    std::unique_ptr<ReadOnlySessionStore> read_only_session;
   };
 
   [[nodiscard]] Slot* find(std::string_view name);

@@ -50,4 +50,8 @@ class SegmentedSessionStore final : public SessionBytesStore, public Transaction
   std::string scratch_;
 };
 
+// The committed state of a session store, readable from any thread (interactive queries).
+[[nodiscard]] std::unique_ptr<ReadOnlySessionStore> make_read_only_session_view(const StoreSpec& spec,
+                                                                                CommittedTable* table);
+
 }  // namespace kstreams::state::internal

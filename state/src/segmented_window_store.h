@@ -8,6 +8,12 @@
 
 namespace kstreams::state::internal {
 
+// A window found by a read, with its duplicate sequence number (for ordering).
+struct FoundWindow {
+  WindowedEntry entry;
+  uint32_t seq = 0;
+};
+
 class SegmentedWindowStore final : public WindowBytesStore, public TransactionalStore {
  public:
   SegmentedWindowStore(StoreSpec spec, std::unique_ptr<CommittedTable> table, StoreContext* context);
@@ -39,14 +45,10 @@ class SegmentedWindowStore final : public WindowBytesStore, public Transactional
   void on_abort() override { segments_.on_abort(); }
 
  private:
-  struct Found {
-    WindowedEntry entry;
-    uint32_t seq;
-  };
   // Entries with key in [key_from, key_to] (empty key_to: unbounded; exact: key_from only) and
   // start in [time_from, time_to], ordered by (start, key, seq).
   absl::Status collect(std::string_view key_from, std::string_view key_to, bool exact, TimestampMs time_from,
-                       TimestampMs time_to, std::vector<Found>* out);
+                       TimestampMs time_to, std::vector<FoundWindow>* out);
   std::unique_ptr<WindowIterator> iterate(std::string_view key_from, std::string_view key_to, bool exact,
                                           TimestampMs time_from, TimestampMs time_to, bool reverse);
   void apply(std::string_view changelog_key, int64_t start, std::optional<std::string_view> value);
@@ -57,5 +59,9 @@ class SegmentedWindowStore final : public WindowBytesStore, public Transactional
   Segments segments_;
   std::string scratch_;
 };
+
+// The committed state of a window store, readable from any thread (interactive queries).
+[[nodiscard]] std::unique_ptr<ReadOnlyWindowStore> make_read_only_window_view(const StoreSpec& spec,
+                                                                              CommittedTable* table);
 
 }  // namespace kstreams::state::internal

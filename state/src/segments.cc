@@ -1,6 +1,7 @@
 #include "segments.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "key_codec.h"
 
@@ -33,9 +34,35 @@ absl::Status Segments::load(TransactionalTable& table) {
   return absl::OkStatus();
 }
 
-int64_t Segments::earliest_live() const {
-  if (retention_ms_ <= 0 || state_.stream_time == kNoTimestamp) return 0;
-  return std::max<int64_t>(0, state_.stream_time - retention_ms_ + 1);
+int64_t Segments::earliest_live_at(TimestampMs stream_time) const {
+  if (retention_ms_ <= 0 || stream_time == kNoTimestamp) return 0;
+  return std::max<int64_t>(0, stream_time - retention_ms_ + 1);
+}
+
+absl::StatusOr<TimestampMs> Segments::committed_stream_time(CommittedTable& table) {
+  KSTREAMS_ASSIGN_OR_RETURN(std::optional<std::string> meta, table.get(metadata_key()));
+  if (!meta) return kNoTimestamp;
+  if (meta->size() != 20) return absl::DataLossError("segmented store metadata has an unexpected size");
+  return static_cast<TimestampMs>(read_be64(meta->data()));
+}
+
+absl::StatusOr<std::vector<int64_t>> Segments::committed_segments(CommittedTable& table, int64_t first, int64_t last) {
+  std::vector<int64_t> out;
+  const std::string end = last < std::numeric_limits<int64_t>::max() ? segment_prefix(last + 1) : metadata_key();
+  int64_t next = first;
+  while (next <= last) {
+    auto it = table.scan(segment_prefix(next), std::string_view(end), /*reverse=*/false);
+    if (!it->valid()) {
+      KSTREAMS_RETURN_IF_ERROR(it->status());
+      break;
+    }
+    if (it->key().size() < kSegmentPrefixSize) return absl::DataLossError("segmented store key without segment prefix");
+    const int64_t segment = static_cast<int64_t>(read_be64(it->key().data()));
+    out.push_back(segment);
+    if (segment == std::numeric_limits<int64_t>::max()) break;
+    next = segment + 1;
+  }
+  return out;
 }
 
 void Segments::observe(TimestampMs timestamp, TransactionalTable& table) {

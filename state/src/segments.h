@@ -28,7 +28,15 @@ class Segments {
   [[nodiscard]] int64_t segment_of(int64_t timestamp) const { return timestamp / interval_ms_; }
   [[nodiscard]] TimestampMs stream_time() const { return state_.stream_time; }
   // The smallest timestamp that is not expired.
-  [[nodiscard]] int64_t earliest_live() const;
+  [[nodiscard]] int64_t earliest_live() const { return earliest_live_at(state_.stream_time); }
+  [[nodiscard]] int64_t earliest_live_at(TimestampMs stream_time) const;
+
+  // Committed-state reads for read-only views (any thread; `table` must be thread-safe to read).
+  // The committed observed stream time (kNoTimestamp when none).
+  [[nodiscard]] static absl::StatusOr<TimestampMs> committed_stream_time(CommittedTable& table);
+  // Segments holding committed data in [first, last], one seek each.
+  [[nodiscard]] static absl::StatusOr<std::vector<int64_t>> committed_segments(CommittedTable& table, int64_t first,
+                                                                               int64_t last);
   // Raises stream time, then drops segments that expired as a result.
   void observe(TimestampMs timestamp, TransactionalTable& table);
   // Records that `segment` (may) hold data.

@@ -27,12 +27,56 @@ absl::Status TableKeyValueStore::remove(std::string_view key) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// [from, to] inclusive (empty `to`: unbounded) as a scan of [from, successor(to)).
+template <typename Table>
+std::unique_ptr<KeyValueIterator> inclusive_scan(Table& table, std::string_view from, std::string_view to,
+                                                 bool reverse) {
+  if (to.empty()) return table.scan(from, std::nullopt, reverse);
+  std::string hi = key_successor(to);
+  if (hi <= from) return std::make_unique<VectorKeyValueIterator>(std::vector<std::pair<std::string, std::string>>{});
+  return table.scan(from, std::optional<std::string_view>(hi), reverse);
+}
+
+template <typename Table>
+std::unique_ptr<KeyValueIterator> prefix_scan_of(Table& table, std::string_view prefix) {
+  std::optional<std::string> hi = prefix_successor(prefix);
+  if (!hi) return table.scan(prefix, std::nullopt, /*reverse=*/false);
+  return table.scan(prefix, std::optional<std::string_view>(*hi), /*reverse=*/false);
+}
+
+class ReadOnlyKeyValueView final : public ReadOnlyKeyValueStore {
+ public:
+  explicit ReadOnlyKeyValueView(CommittedTable* table) : table_(table) {}
+  [[nodiscard]] absl::StatusOr<std::optional<std::string>> get(std::string_view key) override {
+    return table_->get(key);
+  }
+  [[nodiscard]] std::unique_ptr<KeyValueIterator> range(std::string_view from, std::string_view to) override {
+    return inclusive_scan(*table_, from, to, false);
+  }
+  [[nodiscard]] std::unique_ptr<KeyValueIterator> reverse_range(std::string_view from, std::string_view to) override {
+    return inclusive_scan(*table_, from, to, true);
+  }
+  [[nodiscard]] std::unique_ptr<KeyValueIterator> prefix_scan(std::string_view prefix) override {
+    return prefix_scan_of(*table_, prefix);
+  }
+  [[nodiscard]] std::unique_ptr<KeyValueIterator> all() override { return table_->scan("", std::nullopt, false); }
+  [[nodiscard]] uint64_t approximate_num_entries() override { return table_->approximate_num_entries(); }
+
+ private:
+  CommittedTable* const table_;
+};
+
+}  // namespace
+
+std::unique_ptr<ReadOnlyKeyValueStore> make_read_only_key_value_view(CommittedTable* table) {
+  return std::make_unique<ReadOnlyKeyValueView>(table);
+}
+
 std::unique_ptr<KeyValueIterator> TableKeyValueStore::bounded(std::string_view from, std::string_view to,
                                                               bool reverse) {
-  if (to.empty()) return table_.scan(from, std::nullopt, reverse);
-  std::string hi = key_successor(to);  // `to` is inclusive
-  if (hi <= from) return std::make_unique<VectorKeyValueIterator>(std::vector<std::pair<std::string, std::string>>{});
-  return table_.scan(from, hi, reverse);
+  return inclusive_scan(table_, from, to, reverse);
 }
 
 std::unique_ptr<KeyValueIterator> TableKeyValueStore::range(std::string_view from, std::string_view to) {
@@ -44,9 +88,7 @@ std::unique_ptr<KeyValueIterator> TableKeyValueStore::reverse_range(std::string_
 }
 
 std::unique_ptr<KeyValueIterator> TableKeyValueStore::prefix_scan(std::string_view prefix) {
-  std::optional<std::string> hi = prefix_successor(prefix);
-  if (!hi) return table_.scan(prefix, std::nullopt, /*reverse=*/false);
-  return table_.scan(prefix, *hi, /*reverse=*/false);
+  return prefix_scan_of(table_, prefix);
 }
 
 std::unique_ptr<KeyValueIterator> TableKeyValueStore::all() { return table_.scan("", std::nullopt, false); }

@@ -38,4 +38,7 @@ class TableKeyValueStore final : public KeyValueBytesStore, public Transactional
   StoreContext* context_;
 };
 
+// The committed state of a key-value store, readable from any thread (interactive queries).
+[[nodiscard]] std::unique_ptr<ReadOnlyKeyValueStore> make_read_only_key_value_view(CommittedTable* table);
+
 }  // namespace kstreams::state::internal

@@ -75,6 +75,14 @@ class ProcessorStateManager {
   [[nodiscard]] virtual SessionBytesStore* session_store(std::string_view name) = 0;
   [[nodiscard]] virtual const std::vector<StoreSpec>& specs() const = 0;
 
+  // Thread-safe views of the committed state for interactive queries (store.h, ReadOnly*): null
+  // when there is no queryable store of that name and kind. The pointers may be taken on any
+  // thread while the manager is open; they become invalid at close(), so the caller (the runtime's
+  // query path) must stop using them before it closes the task.
+  [[nodiscard]] virtual ReadOnlyKeyValueStore* read_only_key_value_store(std::string_view /*name*/) { return nullptr; }
+  [[nodiscard]] virtual ReadOnlyWindowStore* read_only_window_store(std::string_view /*name*/) { return nullptr; }
+  [[nodiscard]] virtual ReadOnlySessionStore* read_only_session_store(std::string_view /*name*/) { return nullptr; }
+
   // The timestamp given to changelog records of the writes that follow (the current record's).
   virtual void set_record_timestamp(TimestampMs ts) = 0;
 

@@ -176,4 +176,47 @@ class SessionBytesStore : public StateStore {
   [[nodiscard]] virtual int64_t retention_ms() const = 0;
 };
 
+// Read-only views of a store's last committed state, for interactive queries
+// (ProcessorStateManager::read_only_*_store). Unlike the stores above they may be called from any
+// thread concurrently with the owning stream thread; they never see uncommitted writes, and
+// results follow the same ordering and expiry rules. Iterators are snapshots and may outlive later
+// commits, but not the store (close() waits for nothing: the caller ensures no call is in flight).
+class ReadOnlyKeyValueStore {
+ public:
+  virtual ~ReadOnlyKeyValueStore() = default;
+  [[nodiscard]] virtual absl::StatusOr<std::optional<std::string>> get(std::string_view key) = 0;
+  // Keys in [from, to] inclusive; an empty `to` means "no upper bound".
+  [[nodiscard]] virtual std::unique_ptr<KeyValueIterator> range(std::string_view from, std::string_view to) = 0;
+  [[nodiscard]] virtual std::unique_ptr<KeyValueIterator> reverse_range(std::string_view from, std::string_view to) = 0;
+  [[nodiscard]] virtual std::unique_ptr<KeyValueIterator> prefix_scan(std::string_view prefix) = 0;
+  [[nodiscard]] virtual std::unique_ptr<KeyValueIterator> all() = 0;
+  [[nodiscard]] virtual uint64_t approximate_num_entries() = 0;
+};
+
+class ReadOnlyWindowStore {
+ public:
+  virtual ~ReadOnlyWindowStore() = default;
+  [[nodiscard]] virtual absl::StatusOr<std::optional<std::string>> fetch(std::string_view key,
+                                                                         TimestampMs window_start) = 0;
+  [[nodiscard]] virtual std::unique_ptr<WindowIterator> fetch(std::string_view key, TimestampMs time_from,
+                                                              TimestampMs time_to) = 0;
+  [[nodiscard]] virtual std::unique_ptr<WindowIterator> backward_fetch(std::string_view key, TimestampMs time_from,
+                                                                       TimestampMs time_to) = 0;
+  [[nodiscard]] virtual std::unique_ptr<WindowIterator> fetch_range(std::string_view key_from, std::string_view key_to,
+                                                                    TimestampMs time_from, TimestampMs time_to) = 0;
+  [[nodiscard]] virtual std::unique_ptr<WindowIterator> fetch_all(TimestampMs time_from, TimestampMs time_to) = 0;
+};
+
+class ReadOnlySessionStore {
+ public:
+  virtual ~ReadOnlySessionStore() = default;
+  [[nodiscard]] virtual absl::StatusOr<std::optional<std::string>> fetch_session(std::string_view key,
+                                                                                 TimestampMs start,
+                                                                                 TimestampMs end) = 0;
+  [[nodiscard]] virtual std::unique_ptr<SessionIterator> find_sessions(std::string_view key,
+                                                                       TimestampMs earliest_session_end,
+                                                                       TimestampMs latest_session_start) = 0;
+  [[nodiscard]] virtual std::unique_ptr<SessionIterator> fetch(std::string_view key) = 0;
+};
+
 }  // namespace kstreams::state
