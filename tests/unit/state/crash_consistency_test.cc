@@ -28,7 +28,8 @@ class CrashConsistencyTest : public ::testing::TestWithParam<const char*> {
  protected:
   static std::vector<StoreSpec> specs() {
     return {StoreSpec{.name = "kv", .type = StoreType::kKeyValue},
-            StoreSpec{.name = "win", .type = StoreType::kWindow, .retention_ms = 10'000, .segment_interval_ms = 1000},
+            // Generation 2 (window start 2000) expires generation 0's window: the commit drops segments.
+            StoreSpec{.name = "win", .type = StoreType::kWindow, .retention_ms = 1500, .segment_interval_ms = 250},
             StoreSpec{.name = "ses", .type = StoreType::kSession, .retention_ms = 10'000, .segment_interval_ms = 1000}};
   }
   void open() {
@@ -94,6 +95,7 @@ TEST_P(CrashConsistencyTest, ReopenedTaskHoldsExactlyACommittedStateAndRestoreBr
   const auto first_offsets = log_ends();
   ASSERT_TRUE(manager_->commit(first_offsets).ok());
   const Snapshot first = snapshot();
+  ASSERT_EQ(first.windows.size(), 2u);
 
   write_generation(2);
   const auto second_offsets = log_ends();
@@ -101,7 +103,8 @@ TEST_P(CrashConsistencyTest, ReopenedTaskHoldsExactlyACommittedStateAndRestoreBr
     ScopedFault fault(point, FaultSpec{.action = FaultAction::kCrash});
     EXPECT_THROW((void)manager_->commit(second_offsets), SimulatedCrash);
   }
-  const Snapshot second_expected = snapshot();  // what the second commit would have produced
+  const Snapshot second_expected = snapshot();    // what the second commit would have produced
+  ASSERT_EQ(second_expected.windows.size(), 2u);  // windows 1000 and 2000; 0 expired
   crash();
 
   open();

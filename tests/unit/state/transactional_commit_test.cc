@@ -161,6 +161,27 @@ TYPED_TEST(TransactionalCommitTest, ReopenAfterCloseKeepsWindowAndSessionStateAn
   EXPECT_EQ(*this->win().fetch("w", 1600), "y");
 }
 
+TEST(WindowDuplicatesTest, SequenceNumbersSurviveReopenSoDuplicatesAreNeverOverwritten) {
+  TempDir dir;
+  StateManagerOptions options;
+  options.task_dir = dir.path() / "0_0";
+  StoreSpec spec{.name = "join", .type = StoreType::kWindow, .retention_ms = 1000, .retain_duplicates = true};
+  for (int round = 0; round < 2; ++round) {
+    auto m = ProcessorStateManager::open(options, {spec});
+    ASSERT_TRUE(m.ok());
+    ASSERT_TRUE((*m)->window_store("join")->put("k", std::string_view("r" + std::to_string(round)), 10).ok());
+    ASSERT_TRUE((*m)->commit({}).ok());
+    ASSERT_TRUE((*m)->close().ok());
+  }
+  auto m = ProcessorStateManager::open(options, {spec});
+  ASSERT_TRUE(m.ok());
+  std::vector<std::string> values;
+  for (auto it = (*m)->window_store("join")->fetch("k", 0, 100); it->valid(); it->next()) {
+    values.push_back(it->entry().value);
+  }
+  EXPECT_EQ(values, (std::vector<std::string>{"r0", "r1"}));
+}
+
 TEST(StoreSpecTest, DuplicateStoreNamesAreRejected) {
   TempDir dir;
   StateManagerOptions options;
