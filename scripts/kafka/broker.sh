@@ -99,6 +99,8 @@ group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=true
 log.segment.bytes=67108864
 log.retention.check.interval.ms=60000
+# Throwaway dev/test broker: keep data regardless of record timestamps (tests replay old event times).
+log.retention.ms=-1
 transaction.max.timeout.ms=900000
 PROPS
 }

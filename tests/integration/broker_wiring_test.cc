@@ -26,7 +26,9 @@ RawRecord make_record(const std::string& topic, const std::string& key, const st
   r.partition = Partition(-1);
   r.key = key;
   r.value = value;
-  r.timestamp = 1764288000000;
+  r.timestamp =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   return r;
 }
 

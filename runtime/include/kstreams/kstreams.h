@@ -5,6 +5,8 @@
 
 #include "kstreams/common/json_serde.h"
 #include "kstreams/common/serde.h"
+#include "kstreams/runtime/kafka_streams.h"
+#include "kstreams/runtime/streams_config.h"
 #include "kstreams/runtime/topology_test_driver.h"
 #include "kstreams/topology/processor.h"
 #include "kstreams/topology/streams_builder.h"

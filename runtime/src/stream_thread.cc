@@ -1,0 +1,747 @@
+#include "stream_thread.h"
+
+#include <algorithm>
+
+#include <filesystem>
+
+#include "global_state_task.h"
+#include "kstreams/common/logging.h"
+#include "record_collector.h"
+#include "stream_task.h"
+
+namespace kstreams::runtime {
+
+using namespace std::chrono_literals;
+
+// The per-task collector: output and dead-letter records go through the thread's producer;
+// changelog records to `<application.id>-<store>-changelog` at the task's partition.
+class TaskCollector final : public RecordCollector {
+ public:
+  TaskCollector(KafkaProducer* producer, std::string application_id, int32_t partition)
+      : producer_(producer), application_id_(std::move(application_id)), partition_(partition) {}
+
+  void send(const std::string& topic, std::optional<std::string> key, std::optional<std::string> value,
+            const Headers& headers, TimestampMs timestamp, int32_t partition) override {
+    record(producer_->send(topic, partition, key, value, headers, timestamp));
+  }
+  void append(const std::string& store, std::string_view key, std::optional<std::string_view> value,
+              TimestampMs timestamp) override {
+    std::optional<std::string> v;
+    if (value) v.emplace(*value);
+    record(producer_->send(changelog_topic(application_id_, store), partition_, std::string(key), v, Headers{},
+                           timestamp));
+  }
+  // The first send error since the last call.
+  absl::Status take_error() {
+    absl::Status st = error_;
+    error_ = absl::OkStatus();
+    return st;
+  }
+
+ private:
+  void record(absl::Status st) {
+    if (!st.ok() && error_.ok()) error_ = std::move(st);
+  }
+  KafkaProducer* producer_;
+  std::string application_id_;
+  int32_t partition_;
+  absl::Status error_;
+};
+
+namespace {
+ErrorPolicy parse_policy(const std::string& name) {
+  if (name == "continue") return ErrorPolicy::kContinue;
+  if (name == "fail") return ErrorPolicy::kFail;
+  return ErrorPolicy::kDeadLetter;
+}
+
+const char* to_string(ThreadState s) {
+  switch (s) {
+    case ThreadState::kCreated:
+      return "CREATED";
+    case ThreadState::kStarting:
+      return "STARTING";
+    case ThreadState::kPartitionsRevoked:
+      return "PARTITIONS_REVOKED";
+    case ThreadState::kPartitionsAssigned:
+      return "PARTITIONS_ASSIGNED";
+    case ThreadState::kRunning:
+      return "RUNNING";
+    case ThreadState::kPendingShutdown:
+      return "PENDING_SHUTDOWN";
+    case ThreadState::kDead:
+      return "DEAD";
+  }
+  return "?";
+}
+}  // namespace
+
+StreamThread::StreamThread(int index, ThreadContext context)
+    : index_(index),
+      name_(context.config->application_id() + "-StreamThread-" + std::to_string(index + 1)),
+      ctx_(std::move(context)) {
+  const Labels labels{{"thread", name_}};
+  auto& m = *ctx_.metrics;
+  processed_total_ = &m.counter("kstreams_thread_process_records_total", "Records processed by the thread", labels);
+  commits_total_ = &m.counter("kstreams_thread_commits_total", "Commits (transactions under EOS) completed", labels);
+  aborts_total_ = &m.counter("kstreams_thread_transaction_aborts_total", "Transactions aborted", labels);
+  rebalances_total_ = &m.counter("kstreams_thread_rebalances_total", "Partition assignments received", labels);
+  commit_latency_ =
+      &m.histogram("kstreams_thread_commit_latency_ms", "Duration of a commit", labels, latency_buckets_ms());
+  lag_ = &m.gauge("kstreams_thread_consumer_lag_records", "Records behind the end of the assigned partitions", labels);
+  restore_remaining_ = &m.gauge("kstreams_restore_remaining_records", "Changelog records left to restore", labels);
+  restored_total_ = &m.counter("kstreams_restore_records_total", "Changelog records restored", labels);
+}
+
+StreamThread::~StreamThread() {
+  shutdown();
+  join();
+}
+
+void StreamThread::start() {
+  set_state(ThreadState::kStarting);
+  thread_ = std::thread([this] { run(); });
+}
+
+void StreamThread::shutdown() { shutdown_requested_ = true; }
+
+void StreamThread::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+absl::Status StreamThread::error() const {
+  std::lock_guard lock(mu_);
+  return error_;
+}
+
+void StreamThread::set_state(ThreadState s) {
+  const ThreadState old = state_.exchange(s);
+  if (old != s) KS_LOG_DEBUG("stream-thread [{}] state {} -> {}", name_, to_string(old), to_string(s));
+}
+
+absl::Status StreamThread::run_on_thread(const std::function<void()>& fn, std::chrono::milliseconds timeout) {
+  if (std::this_thread::get_id() == thread_.get_id()) {
+    fn();
+    return absl::OkStatus();
+  }
+  std::packaged_task<void()> task(fn);
+  auto done = task.get_future();
+  {
+    std::lock_guard lock(mu_);
+    if (state_.load() == ThreadState::kDead) return absl::UnavailableError("stream thread is not running");
+    mailbox_.push_back(std::move(task));
+    mailbox_pending_ = true;
+  }
+  if (done.wait_for(timeout) != std::future_status::ready) {
+    return absl::UnavailableError("stream thread did not answer in time");
+  }
+  done.get();
+  return absl::OkStatus();
+}
+
+void StreamThread::drain_mailbox() {
+  if (!mailbox_pending_.load(std::memory_order_relaxed)) return;
+  std::vector<std::packaged_task<void()>> work;
+  {
+    std::lock_guard lock(mu_);
+    work.swap(mailbox_);
+    mailbox_pending_ = false;
+  }
+  for (auto& w : work) w();
+}
+
+std::vector<TaskId> StreamThread::active_tasks() const {
+  std::lock_guard lock(mu_);
+  return snapshot_tasks_;
+}
+std::vector<TaskId> StreamThread::restoring_tasks() const {
+  std::lock_guard lock(mu_);
+  return snapshot_restoring_;
+}
+std::vector<std::pair<std::string, int32_t>> StreamThread::assigned_partitions() const {
+  std::lock_guard lock(mu_);
+  return snapshot_partitions_;
+}
+
+StreamTask* StreamThread::task(TaskId id) {
+  auto it = tasks_.find(id);
+  return it == tasks_.end() ? nullptr : it->second.task.get();
+}
+
+absl::Status StreamThread::create_clients() {
+  const auto& cfg = *ctx_.config;
+  auto props = cfg.client_settings("consumer.");
+  props["group.id"] = cfg.application_id();
+  props.emplace("client.id", ctx_.process_id + "-" + name_ + "-consumer");
+  props.emplace("partition.assignment.strategy", "range");  // keeps co-partitioned partitions together
+  props["enable.auto.commit"] = "false";
+  props["enable.auto.offset.store"] = "false";
+  props.emplace("auto.offset.reset", "earliest");
+  props.emplace("isolation.level", "read_committed");
+  props.emplace("session.timeout.ms", cfg.get_string(config::kSessionTimeoutMs));
+  props.emplace("max.poll.interval.ms", "300000");
+  props.emplace("fetch.wait.max.ms", "10");
+  KSTREAMS_ASSIGN_OR_RETURN(auto conf, rdk::make_conf(props));
+  rd_kafka_conf_set_rebalance_cb(conf.get(), &StreamThread::rebalance_cb);
+  rd_kafka_conf_set_opaque(conf.get(), this);
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof(err));
+  if (rk == nullptr) return absl::InvalidArgumentError(std::string("creating consumer: ") + err);
+  conf.release();
+  consumer_.reset(rk);
+  rd_kafka_poll_set_consumer(rk);
+
+  auto rprops = cfg.client_settings("restore.consumer.");
+  rprops["group.id"] = cfg.application_id() + "-restore-unused";
+  rprops["enable.auto.commit"] = "false";
+  rprops["isolation.level"] = "read_committed";
+  rprops["enable.partition.eof"] = "true";
+  rprops.emplace("fetch.wait.max.ms", "10");  // EOF of a caught-up changelog must be seen at once
+  rprops.emplace("client.id", ctx_.process_id + "-" + name_ + "-restore-consumer");
+  KSTREAMS_ASSIGN_OR_RETURN(auto rconf, rdk::make_conf(rprops));
+  rd_kafka_t* rrk = rd_kafka_new(RD_KAFKA_CONSUMER, rconf.get(), err, sizeof(err));
+  if (rrk == nullptr) return absl::InvalidArgumentError(std::string("creating restore consumer: ") + err);
+  rconf.release();
+  restore_consumer_.reset(rrk);
+
+  const std::string txn_id =
+      cfg.exactly_once() ? cfg.application_id() + "-" + ctx_.process_id + "-" + std::to_string(index_) : "";
+  KSTREAMS_ASSIGN_OR_RETURN(producer_, KafkaProducer::create(cfg, txn_id, ctx_.process_id + "-" + name_ + "-producer"));
+  KSTREAMS_RETURN_IF_ERROR(producer_->init_transactions());
+
+  KSTREAMS_RETURN_IF_ERROR(init_global());
+
+  rdk::TopicPartitionList topics(rd_kafka_topic_partition_list_new(static_cast<int>(ctx_.source_topics.size())));
+  for (const auto& t : ctx_.source_topics)
+    rd_kafka_topic_partition_list_add(topics.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+  return rdk::to_status(rd_kafka_subscribe(consumer_.get(), topics.get()), "subscribe");
+}
+
+absl::Status StreamThread::init_global() {
+  if (ctx_.topology->global_stores().empty()) return absl::OkStatus();
+  const auto& cfg = *ctx_.config;
+  namespace fs = std::filesystem;
+  const fs::path dir =
+      fs::path(cfg.get_string(config::kStateDir)) / cfg.application_id() / ("global-" + std::to_string(index_));
+  std::error_code ec;
+  fs::remove_all(dir, ec);  // the global topics are the changelog: rebuild the copy from them
+  if (global_) (void)global_->close();
+  global_.reset();
+  state::StateManagerOptions opts;
+  opts.task = TaskId{-1, index_};
+  opts.task_dir = dir;
+  opts.resources = ctx_.store_resources;
+  opts.metrics = ctx_.metrics;
+  KSTREAMS_ASSIGN_OR_RETURN(auto manager,
+                            state::ProcessorStateManager::open(opts, GlobalStateTask::store_specs(*ctx_.topology)));
+  global_ = std::make_unique<GlobalStateTask>(*ctx_.topology, std::move(manager));
+
+  auto props = cfg.client_settings("consumer.");
+  props["group.id"] = cfg.application_id() + "-global-unused";
+  props["enable.auto.commit"] = "false";
+  props["isolation.level"] = "read_committed";
+  props["enable.partition.eof"] = "true";
+  props.emplace("client.id", ctx_.process_id + "-" + name_ + "-global-consumer");
+  KSTREAMS_ASSIGN_OR_RETURN(auto conf, rdk::make_conf(props));
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof(err));
+  if (rk == nullptr) return absl::InvalidArgumentError(std::string("creating global consumer: ") + err);
+  conf.release();
+  global_consumer_.reset(rk);
+  rdk::TopicPartitionList list(rd_kafka_topic_partition_list_new(4));
+  for (const auto& g : ctx_.topology->global_stores()) {
+    const rd_kafka_metadata_t* md = nullptr;
+    rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, g.topic.c_str(), nullptr);
+    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, 30000);
+    rd_kafka_topic_destroy(rkt);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) return rdk::to_status(e, "metadata of global topic " + g.topic);
+    const int n = md->topic_cnt > 0 ? md->topics[0].partition_cnt : 0;
+    rd_kafka_metadata_destroy(md);
+    if (n == 0) return absl::FailedPreconditionError("global topic '" + g.topic + "' does not exist");
+    for (int p = 0; p < n; ++p)
+      rd_kafka_topic_partition_list_add(list.get(), g.topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  }
+  global_partitions_ = static_cast<size_t>(list->cnt);
+  KSTREAMS_RETURN_IF_ERROR(rdk::to_status(rd_kafka_assign(rk, list.get()), "assign global partitions"));
+  // Bootstrap: every global partition read to its end before any stream task processes.
+  const auto t0 = std::chrono::steady_clock::now();
+  bool at_end = false;
+  while (!at_end) {
+    KSTREAMS_RETURN_IF_ERROR(poll_global(500, &at_end));
+    if (std::chrono::steady_clock::now() - t0 > std::chrono::minutes(5)) {
+      return absl::UnavailableError("global stores did not finish bootstrapping within 5 minutes");
+    }
+  }
+  KS_LOG_INFO("stream-thread [{}] global stores bootstrapped from {} partition(s)", name_, global_partitions_);
+  return absl::OkStatus();
+}
+
+absl::Status StreamThread::poll_global(int timeout_ms, bool* at_end) {
+  std::map<std::pair<std::string, int32_t>, std::vector<RawRecord>> batches;
+  int wait = timeout_ms;
+  for (int i = 0; i < 10000; ++i) {
+    rd_kafka_message_t* msg = rd_kafka_consumer_poll(global_consumer_.get(), wait);
+    wait = 0;
+    if (msg == nullptr) break;
+    std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> owned(msg, rd_kafka_message_destroy);
+    const std::pair<std::string, int32_t> tp{rd_kafka_topic_name(msg->rkt), msg->partition};
+    if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      global_at_end_.insert(tp);
+      continue;
+    }
+    if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) return rdk::to_status(msg->err, "global consumer");
+    global_at_end_.erase(tp);
+    rdk::to_raw_record(msg, &batches[tp].emplace_back());
+  }
+  for (auto& [tp, records] : batches) KSTREAMS_RETURN_IF_ERROR(global_->add_records(tp.first, tp.second, records));
+  if (!batches.empty()) KSTREAMS_RETURN_IF_ERROR(global_->commit());
+  *at_end = global_at_end_.size() >= global_partitions_;
+  return absl::OkStatus();
+}
+
+void StreamThread::run() {
+  absl::Status st = create_clients();
+  last_commit_ms_ = ctx_.clock->now_ms();
+  // The thread stays STARTING until its first assignment (the instance is REBALANCING until then).
+  while (st.ok() && !shutdown_requested_.load()) {
+    st = run_once();
+    if (!st.ok() && st.code() == absl::StatusCode::kFailedPrecondition) {
+      // Task migrated / producer fenced: our tasks now belong to someone else. Close them dirty,
+      // start over with new clients and rejoin the group.
+      KS_LOG_WARN("stream-thread [{}] {}: closing tasks dirty and rejoining", name_, st.ToString());
+      close_all_tasks(/*clean=*/false);
+      producer_.reset();
+      if (consumer_) rd_kafka_consumer_close(consumer_.get());
+      consumer_.reset();
+      restore_consumer_.reset();
+      st = create_clients();
+    }
+  }
+  if (!st.ok()) {
+    KS_LOG_ERROR("stream-thread [{}] failed: {}", name_, st.ToString());
+    {
+      std::lock_guard lock(mu_);
+      error_ = st;
+    }
+    close_all_tasks(/*clean=*/false);
+  } else {
+    set_state(ThreadState::kPendingShutdown);
+    absl::Status commit = commit_all();
+    if (!commit.ok()) KS_LOG_WARN("stream-thread [{}] final commit failed: {}", name_, commit.ToString());
+    close_all_tasks(/*clean=*/commit.ok());
+  }
+  if (consumer_) rd_kafka_consumer_close(consumer_.get());  // leaves the group (revoke callback runs)
+  consumer_.reset();
+  producer_.reset();
+  restore_consumer_.reset();
+  if (global_) (void)global_->close();
+  global_.reset();
+  global_consumer_.reset();
+  {
+    std::lock_guard lock(mu_);
+    set_state(ThreadState::kDead);
+    for (auto& w : mailbox_) w();  // never leave a query waiting
+    mailbox_.clear();
+  }
+}
+
+absl::Status StreamThread::run_once() {
+  bool buffered = false;
+  for (auto& [id, e] : tasks_) buffered = buffered || e.task->has_buffered();
+  const auto poll_timeout = buffered ? 0ms : std::chrono::milliseconds(ctx_.config->get_long(config::kPollMs));
+  KSTREAMS_RETURN_IF_ERROR(poll_and_route(poll_timeout));
+  if (global_) {
+    bool at_end = false;
+    KSTREAMS_RETURN_IF_ERROR(poll_global(0, &at_end));
+  }
+  drain_mailbox();
+  size_t processed = 0;
+  absl::Status st = process_tasks(&processed);
+  if (processed > 0) KS_LOG_DEBUG("stream-thread [{}] processed {}", name_, processed);
+  if (!st.ok()) return handle_commit_error(st);
+  processed_total_->increment(static_cast<double>(processed));
+  if (processed > 0) uncommitted_ = true;
+  for (auto& [id, e] : tasks_) {
+    st = e.task->punctuate(ctx_.clock->now_ms());
+    if (!st.ok()) return handle_commit_error(st);
+  }
+  producer_->poll();
+  update_pauses();
+  record_lag();
+  st = maybe_commit(false);
+  if (!st.ok()) return handle_commit_error(st);
+  return absl::OkStatus();
+}
+
+absl::Status StreamThread::poll_and_route(std::chrono::milliseconds timeout) {
+  int wait = static_cast<int>(timeout.count());
+  for (int i = 0; i < 5000; ++i) {
+    rd_kafka_message_t* msg = rd_kafka_consumer_poll(consumer_.get(), wait);
+    wait = 0;
+    if (msg == nullptr) break;
+    std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> owned(msg, rd_kafka_message_destroy);
+    if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
+      if (msg->err == RD_KAFKA_RESP_ERR__FATAL) return rdk::to_status(msg->err, "consumer");
+      KS_LOG_WARN("stream-thread [{}] consumer: {}", name_, rd_kafka_message_errstr(msg));
+      if (msg->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || msg->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC) {
+        return absl::FailedPreconditionError(std::string("source topic missing: ") + rd_kafka_message_errstr(msg));
+      }
+      continue;
+    }
+    const std::pair<std::string, int32_t> tp{rd_kafka_topic_name(msg->rkt), msg->partition};
+    auto it = partition_to_task_.find(tp);
+    if (it == partition_to_task_.end()) {
+      KS_LOG_DEBUG("stream-thread [{}] dropping a record of {}-{}: no task owns it", name_, tp.first, tp.second);
+      continue;  // revoked meanwhile: it will be re-fetched by its owner
+    }
+    RawRecord r;
+    rdk::to_raw_record(msg, &r);
+    std::vector<RawRecord> one;
+    one.push_back(std::move(r));
+    tasks_.at(it->second).task->add_records(tp.first, tp.second, std::move(one));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status StreamThread::process_tasks(size_t* processed) {
+  const int64_t budget_end =
+      ctx_.clock->now_ms() + std::max<int64_t>(10, ctx_.config->get_long(config::kCommitIntervalMs));
+  bool any = true;
+  while (any && ctx_.clock->now_ms() < budget_end) {
+    any = false;
+    for (auto& [id, e] : tasks_) {
+      if (!e.task->has_buffered()) continue;
+      KSTREAMS_ASSIGN_OR_RETURN(size_t n, e.task->process(200));
+      commit_requested_ = commit_requested_ || e.task->commit_requested();
+      KSTREAMS_RETURN_IF_ERROR(e.collector->take_error());
+      *processed += n;
+      any = any || n > 0;
+    }
+    if (mailbox_pending_.load(std::memory_order_relaxed)) drain_mailbox();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status StreamThread::maybe_commit(bool force) {
+  const int64_t now = ctx_.clock->now_ms();
+  bool idle = true;
+  for (auto& [id, e] : tasks_) idle = idle && !e.task->has_buffered();
+  const bool due = now - last_commit_ms_ >= ctx_.config->get_long(config::kCommitIntervalMs);
+  const bool eager = ctx_.config->get_bool(config::kCommitWhenIdle) && idle && ctx_.config->exactly_once();
+  if (!force && !(uncommitted_ || producer_->in_transaction()) && !commit_requested_) {
+    if (due) last_commit_ms_ = now;
+    return absl::OkStatus();
+  }
+  if (!force && !due && !eager && !commit_requested_) return absl::OkStatus();
+  return commit_all();
+}
+
+// The commit protocol, in named phases (ARCHITECTURE.md "Exactly-once"):
+//   prepare: every task flushes what it buffered to the producer;
+//   flush:   every record is acknowledged (delivery errors surface here);
+//   commit:  EOS: offsets into the transaction, commit it; ALOS: commit offsets to the group;
+//   post:    every task's stores apply their buffered writes with the changelog offsets.
+absl::Status StreamThread::commit_all() {
+  if (!producer_ || !consumer_) return absl::OkStatus();
+  const int64_t start = ctx_.clock->monotonic_ns();
+  std::map<TopicPartitionKey, int64_t> offsets;
+  for (auto& [id, e] : tasks_) {
+    KSTREAMS_RETURN_IF_ERROR(e.task->prepare_commit());
+    KSTREAMS_RETURN_IF_ERROR(e.collector->take_error());
+    for (const auto& [tp, off] : e.task->committable_offsets()) offsets[tp] = off;
+  }
+  KSTREAMS_RETURN_IF_ERROR(producer_->flush(30s));
+  absl::Status delivery = producer_->take_delivery_error();
+  if (!delivery.ok()) {
+    return producer_->transactional() ? absl::AbortedError(delivery.message()) : delivery;
+  }
+  if (producer_->transactional()) {
+    KSTREAMS_RETURN_IF_ERROR(producer_->commit_transaction(offsets, consumer_.get()));
+  } else if (!offsets.empty()) {
+    rdk::TopicPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
+    for (const auto& [tp, off] : offsets)
+      rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second)->offset = off;
+    KSTREAMS_RETURN_IF_ERROR(rdk::to_status(rd_kafka_commit(consumer_.get(), list.get(), 0), "commit offsets"));
+  }
+  const auto& changelog = producer_->changelog_next_offsets();
+  for (auto& [id, e] : tasks_) {
+    std::map<std::string, int64_t> store_offsets;
+    for (const auto& spec : ctx_.topology->subtopologies().at(id.subtopology).stores) {
+      auto it = changelog.find({changelog_topic(ctx_.config->application_id(), spec.name), id.partition});
+      if (it != changelog.end()) store_offsets[spec.name] = it->second;
+    }
+    KSTREAMS_RETURN_IF_ERROR(e.task->post_commit(store_offsets));
+  }
+  commits_total_->increment();
+  commit_latency_->observe(static_cast<double>(ctx_.clock->monotonic_ns() - start) / 1e6);
+  last_commit_ms_ = ctx_.clock->now_ms();
+  uncommitted_ = false;
+  commit_requested_ = false;
+  return absl::OkStatus();
+}
+
+absl::Status StreamThread::handle_commit_error(absl::Status st) {
+  if (st.code() == absl::StatusCode::kFailedPrecondition) return st;  // fenced: caller rejoins
+  if (st.code() == absl::StatusCode::kAborted || (producer_ && producer_->in_transaction())) {
+    KS_LOG_WARN("stream-thread [{}] aborting the transaction: {}", name_, st.ToString());
+    aborts_total_->increment();
+    absl::Status abort = producer_->abort_transaction();
+    if (!abort.ok()) return absl::FailedPreconditionError("abort failed: " + std::string(abort.message()));
+    for (auto& [id, e] : tasks_) {
+      e.task->abort();
+      (void)e.collector->take_error();
+    }
+    uncommitted_ = false;
+    if (st.code() == absl::StatusCode::kAborted || st.code() == absl::StatusCode::kUnavailable) {
+      return rewind_to_committed();
+    }
+    KSTREAMS_RETURN_IF_ERROR(rewind_to_committed());
+  }
+  return st;
+}
+
+absl::Status StreamThread::rewind_to_committed() {
+  rd_kafka_topic_partition_list_t* raw = nullptr;
+  KSTREAMS_RETURN_IF_ERROR(rdk::to_status(rd_kafka_assignment(consumer_.get(), &raw), "assignment"));
+  rdk::TopicPartitionList parts(raw);
+  if (parts->cnt == 0) return absl::OkStatus();
+  KSTREAMS_RETURN_IF_ERROR(rdk::to_status(rd_kafka_committed(consumer_.get(), parts.get(), 30000), "committed"));
+  for (int i = 0; i < parts->cnt; ++i) {
+    if (parts->elems[i].offset < 0) parts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+  }
+  rdk::Error err(rd_kafka_seek_partitions(consumer_.get(), parts.get(), 30000));
+  if (err) return absl::UnavailableError(std::string("seek: ") + rd_kafka_error_string(err.get()));
+  return absl::OkStatus();
+}
+
+void StreamThread::update_pauses() {
+  const int64_t limit = ctx_.config->get_long(config::kBufferedRecordsPerPartition);
+  std::vector<std::pair<std::string, int32_t>> to_pause;
+  std::vector<std::pair<std::string, int32_t>> to_resume;
+  for (const auto& [tp, id] : partition_to_task_) {
+    const size_t n = tasks_.at(id).task->buffered(tp.first, tp.second);
+    const bool paused = paused_.count(tp) > 0;
+    if (!paused && static_cast<int64_t>(n) >= limit) to_pause.push_back(tp);
+    if (paused && static_cast<int64_t>(n) < limit / 2) to_resume.push_back(tp);
+  }
+  auto apply = [this](const std::vector<std::pair<std::string, int32_t>>& tps, bool pause) {
+    if (tps.empty()) return;
+    rdk::TopicPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(tps.size())));
+    for (const auto& tp : tps) rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second);
+    if (pause) {
+      rd_kafka_pause_partitions(consumer_.get(), list.get());
+      paused_.insert(tps.begin(), tps.end());
+    } else {
+      rd_kafka_resume_partitions(consumer_.get(), list.get());
+      for (const auto& tp : tps) paused_.erase(tp);
+    }
+  };
+  apply(to_pause, true);
+  apply(to_resume, false);
+}
+
+void StreamThread::record_lag() {
+  const int64_t now = ctx_.clock->now_ms();
+  if (now - last_lag_ms_ < 1000) return;
+  last_lag_ms_ = now;
+  int64_t lag = 0;
+  for (const auto& [tp, id] : partition_to_task_) {
+    int64_t low = 0;
+    int64_t high = 0;
+    if (rd_kafka_get_watermark_offsets(consumer_.get(), tp.first.c_str(), tp.second, &low, &high) !=
+        RD_KAFKA_RESP_ERR_NO_ERROR)
+      continue;
+    rdk::TopicPartitionList one(rd_kafka_topic_partition_list_new(1));
+    rd_kafka_topic_partition_list_add(one.get(), tp.first.c_str(), tp.second);
+    if (rd_kafka_position(consumer_.get(), one.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+    const int64_t pos = one->elems[0].offset;
+    if (pos >= 0 && high >= pos) lag += high - pos;
+  }
+  lag_->set(static_cast<double>(lag));
+}
+
+void StreamThread::rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+                                void* opaque) {
+  auto* self = static_cast<StreamThread*>(opaque);
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    self->rebalances_total_->increment();
+    rd_kafka_assign(rk, parts);
+    self->on_partitions_assigned(parts);
+  } else {
+    self->on_partitions_revoked(rd_kafka_assignment_lost(rk) != 0);
+    rd_kafka_assign(rk, nullptr);
+  }
+}
+
+void StreamThread::on_partitions_revoked(bool lost) {
+  set_state(ThreadState::kPartitionsRevoked);
+  bool clean = !lost;
+  if (!lost && !tasks_.empty()) {
+    // The generation is still valid here: commit what the revoked tasks did (ARCHITECTURE.md).
+    absl::Status st = commit_all();
+    if (!st.ok()) {
+      KS_LOG_WARN("stream-thread [{}] commit on revocation failed: {}", name_, st.ToString());
+      clean = false;
+    }
+  }
+  if (!clean && producer_) {
+    (void)producer_->abort_transaction();
+    for (auto& [id, e] : tasks_) e.task->abort();
+  }
+  close_all_tasks(clean);
+  if (ctx_.on_assignment_changed) ctx_.on_assignment_changed();
+}
+
+void StreamThread::on_partitions_assigned(rd_kafka_topic_partition_list_t* parts) {
+  set_state(ThreadState::kPartitionsAssigned);
+  // Map each source partition to its task: (subtopology reading the topic, partition).
+  std::map<TaskId, std::vector<std::pair<std::string, int32_t>>> wanted;
+  const auto& app = ctx_.config->application_id();
+  for (int i = 0; i < parts->cnt; ++i) {
+    const std::string topic = parts->elems[i].topic;
+    for (const auto& sub : ctx_.topology->subtopologies()) {
+      for (const auto& src : sub.source_topics) {
+        if (src.full_name(app) == topic)
+          wanted[TaskId{sub.id, parts->elems[i].partition}].push_back({topic, parts->elems[i].partition});
+      }
+    }
+  }
+  for (const auto& [id, inputs] : wanted) {
+    absl::Status st = create_task(id, inputs);
+    if (!st.ok()) {
+      KS_LOG_ERROR("stream-thread [{}] task [{}] could not be created: {}", name_, id.to_string(), st.ToString());
+      std::lock_guard lock(mu_);
+      if (error_.ok()) error_ = st;
+      shutdown_requested_ = true;
+    }
+  }
+  {
+    std::lock_guard lock(mu_);
+    snapshot_tasks_.clear();
+    snapshot_partitions_.clear();
+    for (const auto& [id, e] : tasks_) {
+      snapshot_tasks_.push_back(id);
+      snapshot_partitions_.insert(snapshot_partitions_.end(), e.inputs.begin(), e.inputs.end());
+    }
+    snapshot_restoring_.clear();
+  }
+  set_state(ThreadState::kRunning);
+  if (ctx_.on_assignment_changed) ctx_.on_assignment_changed();
+}
+
+absl::Status StreamThread::create_task(TaskId id, const std::vector<std::pair<std::string, int32_t>>& inputs) {
+  KSTREAMS_RETURN_IF_ERROR(ctx_.state_directory->lock(id));
+  const auto& sub = ctx_.topology->subtopologies().at(id.subtopology);
+  auto collector = std::make_unique<TaskCollector>(producer_.get(), ctx_.config->application_id(), id.partition);
+  state::StateManagerOptions opts;
+  opts.task = id;
+  opts.task_dir = ctx_.state_directory->task_dir(id);
+  opts.changelog = collector.get();
+  opts.resources = ctx_.store_resources;
+  opts.metrics = ctx_.metrics;
+  auto manager = state::ProcessorStateManager::open(opts, sub.stores);
+  if (!manager.ok()) {
+    ctx_.state_directory->unlock(id);
+    return manager.status();
+  }
+  {
+    std::lock_guard lock(mu_);
+    snapshot_restoring_.push_back(id);
+  }
+  absl::Status restored = restore_stores(id, **manager);
+  if (!restored.ok()) {
+    (void)(*manager)->close();
+    ctx_.state_directory->unlock(id);
+    return restored;
+  }
+  TaskOptions topts;
+  topts.application_id = ctx_.config->application_id();
+  topts.thread_name = name_;
+  topts.dead_letter_topic = ctx_.config->dead_letter_topic();
+  topts.deserialization_policy = parse_policy(ctx_.config->get_string(config::kDeserializationHandler));
+  topts.processing_policy = parse_policy(ctx_.config->get_string(config::kProcessingHandler));
+  topts.global_stores = [this](std::string_view store) -> state::StateStore* {
+    return global_ ? global_->store(store) : nullptr;
+  };
+  auto task = std::make_unique<StreamTask>(id, *ctx_.topology, id.subtopology, std::move(*manager), collector.get(),
+                                           *ctx_.clock, ctx_.metrics, topts);
+  absl::Status init = task->initialize();
+  if (!init.ok()) {
+    (void)task->close(false);
+    ctx_.state_directory->unlock(id);
+    return init;
+  }
+  for (const auto& tp : inputs) partition_to_task_[tp] = id;
+  tasks_[id] = TaskEntry{std::move(collector), std::move(task), inputs};
+  KS_LOG_INFO("stream-thread [{}] task [{}] created with {} input partition(s)", name_, id.to_string(), inputs.size());
+  return absl::OkStatus();
+}
+
+absl::Status StreamThread::restore_stores(TaskId id, state::ProcessorStateManager& manager) {
+  const auto& app = ctx_.config->application_id();
+  const size_t batch_size = static_cast<size_t>(ctx_.config->get_long(config::kRestoreBatchRecords));
+  for (const auto& spec : manager.specs()) {
+    if (!spec.logging) continue;
+    const std::string topic = changelog_topic(app, spec.name);
+    const std::optional<int64_t> from = manager.restore_offset(spec.name);
+    int64_t low = 0;
+    int64_t high = 0;
+    KSTREAMS_RETURN_IF_ERROR(rdk::to_status(
+        rd_kafka_query_watermark_offsets(restore_consumer_.get(), topic.c_str(), id.partition, &low, &high, 30000),
+        "watermarks of " + topic));
+    const int64_t start = from.value_or(low);
+    if (start >= high) continue;  // nothing after the committed position
+    const auto t0 = std::chrono::steady_clock::now();
+    rdk::TopicPartitionList list(rd_kafka_topic_partition_list_new(1));
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), id.partition)->offset = start;
+    KSTREAMS_RETURN_IF_ERROR(rdk::to_status(rd_kafka_assign(restore_consumer_.get(), list.get()), "assign restore"));
+    restore_remaining_->add(static_cast<double>(high - start));
+    int64_t restored = 0;
+    int64_t next = start;
+    std::vector<RawRecord> batch;
+    bool at_end = false;
+    while (!at_end) {
+      rd_kafka_message_t* msg = rd_kafka_consumer_poll(restore_consumer_.get(), 1000);
+      if (msg == nullptr) continue;
+      std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> owned(msg, rd_kafka_message_destroy);
+      if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        at_end = true;
+      } else if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return rdk::to_status(msg->err, "restoring " + topic);
+      } else {
+        rdk::to_raw_record(msg, &batch.emplace_back());
+        next = msg->offset + 1;
+      }
+      if (batch.size() >= batch_size || (at_end && !batch.empty())) {
+        KSTREAMS_RETURN_IF_ERROR(manager.restore_batch(spec.name, batch, next));
+        restored += static_cast<int64_t>(batch.size());
+        restored_total_->increment(static_cast<double>(batch.size()));
+        restore_remaining_->add(-static_cast<double>(batch.size()));
+        batch.clear();
+      }
+    }
+    rd_kafka_assign(restore_consumer_.get(), nullptr);
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    KS_LOG_INFO("stream-thread [{}] task [{}] restored {} records of {} in {:.2f} s ({:.0f} records/s)", name_,
+                id.to_string(), restored, topic, secs, secs > 0 ? restored / secs : 0.0);
+  }
+  return absl::OkStatus();
+}
+
+void StreamThread::close_all_tasks(bool clean) {
+  for (auto& [id, e] : tasks_) {
+    absl::Status st = e.task->close(clean);
+    if (!st.ok()) KS_LOG_WARN("stream-thread [{}] task [{}] close: {}", name_, id.to_string(), st.ToString());
+    ctx_.state_directory->unlock(id);
+  }
+  tasks_.clear();
+  partition_to_task_.clear();
+  paused_.clear();
+  std::lock_guard lock(mu_);
+  snapshot_tasks_.clear();
+  snapshot_partitions_.clear();
+  snapshot_restoring_.clear();
+}
+
+}  // namespace kstreams::runtime

@@ -1,0 +1,169 @@
+// StreamThread: one consumer (group member), one producer (transactional under exactly_once_v2)
+// and the tasks of the partitions assigned to it. Its loop: poll, route records to tasks, process
+// lowest-timestamp-first, punctuate, commit; rebalances create, restore and close tasks.
+//
+// Errors (the one catch site, ARCHITECTURE.md "Errors"):
+//   retriable (kUnavailable)         -> retry the call with backoff
+//   transaction abortable (kAborted) -> abort, rewind every partition to its committed offset,
+//                                       drop uncommitted state, go on ("task corrupted")
+//   fenced / fatal producer          -> close tasks dirty, new producer and consumer, rejoin
+//                                       ("task migrated")
+//   anything else                    -> the thread stops in ERROR and reports it (fatal)
+//
+// Thread-safety: run() executes on the thread's own std::thread; the public methods other than
+// run() are safe to call from any thread.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kafka_producer.h"
+#include "kstreams/common/clock.h"
+#include "kstreams/common/metrics.h"
+#include "kstreams/runtime/streams_config.h"
+#include "kstreams/state/state_manager.h"
+#include "kstreams/topology/topology.h"
+#include "rdkafka_util.h"
+
+namespace kstreams::runtime {
+
+class StreamTask;
+class TaskCollector;
+class GlobalStateTask;
+
+enum class ThreadState {
+  kCreated,
+  kStarting,
+  kPartitionsRevoked,
+  kPartitionsAssigned,
+  kRunning,
+  kPendingShutdown,
+  kDead
+};
+
+struct ThreadContext {
+  const Topology* topology = nullptr;
+  const StreamsConfig* config = nullptr;
+  state::StateDirectory* state_directory = nullptr;
+  state::StoreResources* store_resources = nullptr;
+  MetricsRegistry* metrics = nullptr;
+  const Clock* clock = nullptr;
+  std::string process_id;  // stable per instance (transactional.id and client.id)
+  // Source topics (full names) the group subscribes to.
+  std::vector<std::string> source_topics;
+  // Called after the thread's assignment changed (for the instance directory).
+  std::function<void()> on_assignment_changed;
+};
+
+class StreamThread {
+ public:
+  StreamThread(int index, ThreadContext context);
+  ~StreamThread();
+
+  void start();
+  // Asks the loop to commit, close its tasks and leave the group; join() waits for it.
+  void shutdown();
+  void join();
+
+  [[nodiscard]] ThreadState state() const { return state_.load(); }
+  [[nodiscard]] const std::string& name() const { return name_; }
+  // Non-ok once the thread died of a fatal error.
+  [[nodiscard]] absl::Status error() const;
+
+  // Runs `fn` on the stream thread between records (for interactive queries) and waits for it.
+  // kUnavailable when the thread does not answer within `timeout`.
+  [[nodiscard]] absl::Status run_on_thread(const std::function<void()>& fn, std::chrono::milliseconds timeout);
+
+  // Tasks and partitions currently owned, and which tasks are restoring (thread-safe snapshots).
+  [[nodiscard]] std::vector<TaskId> active_tasks() const;
+  [[nodiscard]] std::vector<TaskId> restoring_tasks() const;
+  [[nodiscard]] std::vector<std::pair<std::string, int32_t>> assigned_partitions() const;
+
+  // The task holding `id`, for store reads on the stream thread only (inside run_on_thread).
+  [[nodiscard]] StreamTask* task(TaskId id);
+
+ private:
+  void run();
+  [[nodiscard]] absl::Status run_once();
+  [[nodiscard]] absl::Status create_clients();
+  [[nodiscard]] absl::Status poll_and_route(std::chrono::milliseconds timeout);
+  [[nodiscard]] absl::Status process_tasks(size_t* processed);
+  [[nodiscard]] absl::Status maybe_commit(bool force);
+  [[nodiscard]] absl::Status commit_all();
+  [[nodiscard]] absl::Status handle_commit_error(absl::Status st);
+  [[nodiscard]] absl::Status rewind_to_committed();
+  void drain_mailbox();
+  // Global stores: each thread keeps its own copy, bootstrapped from the beginning of the global
+  // topics at start and then kept current between records (single-threaded reads, no locking).
+  [[nodiscard]] absl::Status init_global();
+  [[nodiscard]] absl::Status poll_global(int timeout_ms, bool* at_end);
+  void update_pauses();
+  void record_lag();
+
+  // Rebalance handling (called from the librdkafka rebalance callback on this thread).
+  static void rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+                           void* opaque);
+  void on_partitions_revoked(bool lost);
+  void on_partitions_assigned(rd_kafka_topic_partition_list_t* parts);
+  [[nodiscard]] absl::Status create_task(TaskId id, const std::vector<std::pair<std::string, int32_t>>& inputs);
+  [[nodiscard]] absl::Status restore_stores(TaskId id, state::ProcessorStateManager& manager);
+  void close_all_tasks(bool clean);
+  void set_state(ThreadState s);
+
+  const int index_;
+  const std::string name_;
+  ThreadContext ctx_;
+  std::atomic<ThreadState> state_{ThreadState::kCreated};
+  std::atomic<bool> shutdown_requested_{false};
+  std::thread thread_;
+  mutable std::mutex mu_;  // guards error_, snapshots and the mailbox
+  absl::Status error_;
+
+  rdk::Handle consumer_;
+  std::unique_ptr<KafkaProducer> producer_;
+  rdk::Handle restore_consumer_;
+  rdk::Handle global_consumer_;
+  std::unique_ptr<GlobalStateTask> global_;
+  std::set<std::pair<std::string, int32_t>> global_at_end_;
+  size_t global_partitions_ = 0;
+
+  struct TaskEntry {
+    std::unique_ptr<TaskCollector> collector;
+    std::unique_ptr<StreamTask> task;
+    std::vector<std::pair<std::string, int32_t>> inputs;
+  };
+  std::map<TaskId, TaskEntry> tasks_;
+  std::map<std::pair<std::string, int32_t>, TaskId> partition_to_task_;
+  std::set<std::pair<std::string, int32_t>> paused_;
+  std::vector<TaskId> snapshot_tasks_;
+  std::vector<TaskId> snapshot_restoring_;
+  std::vector<std::pair<std::string, int32_t>> snapshot_partitions_;
+
+  std::vector<std::packaged_task<void()>> mailbox_;
+  std::atomic<bool> mailbox_pending_{false};
+
+  int64_t last_commit_ms_ = 0;
+  bool uncommitted_ = false;
+  bool commit_requested_ = false;
+  int64_t last_lag_ms_ = 0;
+
+  // Metrics (handles live as long as the registry).
+  Counter* processed_total_ = nullptr;
+  Counter* commits_total_ = nullptr;
+  Counter* aborts_total_ = nullptr;
+  Counter* rebalances_total_ = nullptr;
+  Histogram* commit_latency_ = nullptr;
+  Gauge* lag_ = nullptr;
+  Gauge* restore_remaining_ = nullptr;
+  Counter* restored_total_ = nullptr;
+};
+
+}  // namespace kstreams::runtime
