@@ -101,7 +101,8 @@ absl::Status SegmentedSessionStore::write(std::string_view key, TimestampMs star
     context_->probe->record_expired_write(spec_.name);
     return absl::OkStatus();
   }
-  std::string changelog_key;
+  std::string& changelog_key = changelog_key_;  // reused: no allocation once warm
+  changelog_key.clear();
   encode_session_key(key, start, end, &changelog_key);
   apply(changelog_key, end, value);
   if (spec_.logging && context_->changelog != nullptr) {

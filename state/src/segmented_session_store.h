@@ -47,7 +47,8 @@ class SegmentedSessionStore final : public SessionBytesStore, public Transaction
   TransactionalTable table_;
   StoreContext* context_;
   Segments segments_;
-  std::string scratch_;
+  std::string scratch_;        // stored key (segment + changelog key)
+  std::string changelog_key_;  // changelog key of the current write
 };
 
 // The committed state of a session store, readable from any thread (interactive queries).

@@ -113,7 +113,8 @@ absl::Status SegmentedWindowStore::put(std::string_view key, std::optional<std::
     if (!value) return absl::OkStatus();  // duplicates are never deleted one by one
     seq = segments_.next_seq();
   }
-  std::string changelog_key;
+  std::string& changelog_key = changelog_key_;  // reused: no allocation once warm
+  changelog_key.clear();
   encode_window_key(key, window_start, seq, &changelog_key);
   apply(changelog_key, window_start, value);
   if (spec_.logging && context_->changelog != nullptr) {

@@ -57,7 +57,8 @@ class SegmentedWindowStore final : public WindowBytesStore, public Transactional
   TransactionalTable table_;
   StoreContext* context_;
   Segments segments_;
-  std::string scratch_;
+  std::string scratch_;        // stored key (segment + changelog key)
+  std::string changelog_key_;  // changelog key of the current write
 };
 
 // The committed state of a window store, readable from any thread (interactive queries).
