@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace kstreams::runtime {
@@ -379,6 +380,23 @@ TEST_F(ForwardingTest, KeyOwnedElsewhereIsForwardedToTheOwner) {
   EXPECT_EQ(body_of(w)["windows"].size(), 1u);
 }
 
+TEST_F(ForwardingTest, ConcurrentForwardedAndLocalRequestsAllSucceed) {
+  std::vector<std::thread> clients;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < 6; ++t) {
+    clients.emplace_back([&, t] {
+      for (int i = 0; i < 40; ++i) {
+        const char* target = (i + t) % 2 == 0 ? "/v1/stores/counts/keys/k" : "/v1/stores/counts/keys/a1";
+        auto r = http_request(a_.address(), "GET", target, {}, 5s);
+        if (r.ok() && r->status == 200) ++ok;
+      }
+    });
+  }
+  for (auto& c : clients) c.join();
+  EXPECT_EQ(ok, 240);
+  EXPECT_EQ(b_.backend.get_calls, 120);
+}
+
 TEST_F(ForwardingTest, OwnersErrorsAreRelayed) {
   a_.backend.owners["missing"] = b_.address();
   auto r = get(a_, "/v1/stores/counts/keys/missing");
@@ -442,6 +460,12 @@ TEST_F(ForwardingTest, RangeWithAnUnreachableInstanceIs503) {
   a_.backend.others = {{b_.server->advertised_server(), false, {}, {}, 1}};
   b_.server->stop();
   expect_error(get(a_, "/v1/stores/counts/range"), 503, "unavailable");
+}
+
+TEST(UrlEncodeTest, EncodesEverythingButUnreservedCharacters) {
+  EXPECT_EQ(url_encode("sku-0007_a.b~"), "sku-0007_a.b~");
+  EXPECT_EQ(url_encode("a/b c:d%"), "a%2Fb%20c%3Ad%25");
+  EXPECT_EQ(url_encode(std::string("\xff\x00", 2)), "%FF%00");
 }
 
 TEST(QueryServerRoutesTest, ApplicationRoutesCanForwardWithTheSameLoopGuard) {
