@@ -144,6 +144,35 @@ void BM_RestoreBatch(benchmark::State& state) {
 }
 BENCHMARK(BM_RestoreBatch)->ArgName("persistent")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// A windowed aggregation's access pattern: fetch the key's window, put it back; 1000 keys, 1-minute
+// windows advancing with time, 1 h retention, committed every 1000 records.
+void BM_WindowFetchPut(benchmark::State& state) {
+  const bool persistent = state.range(0) != 0;
+  BenchDir dir;
+  StateManagerOptions options;
+  options.task_dir = dir.path() / "0_0";
+  auto m = ProcessorStateManager::open(options, {StoreSpec{.name = "win",
+                                                           .type = StoreType::kWindow,
+                                                           .persistent = persistent,
+                                                           .retention_ms = 3'600'000,
+                                                           .window_size_ms = 60'000}});
+  check(m.status());
+  WindowBytesStore* store = (*m)->window_store("win");
+  const std::string value(64, 'a');
+  int64_t i = 0;
+  for (auto _ : state) {
+    const std::string key = key_of(i % 1000);
+    const TimestampMs window = (i * 10 / 60'000) * 60'000;  // 10 ms of event time per record
+    auto current = store->fetch(key, window);
+    if (!current.ok()) std::abort();
+    check(store->put(key, std::string_view(value), window));
+    if (++i % 1000 == 0) check((*m)->commit({}));
+  }
+  state.SetItemsProcessed(state.iterations());
+  check((*m)->close());
+}
+BENCHMARK(BM_WindowFetchPut)->ArgName("persistent")->Arg(0)->Arg(1)->UseRealTime();
+
 // Memory of many open tasks with 4 persistent stores each, 2 MB written per task, all sharing one
 // 64 MiB StoreResources. Reports the shared usage (block cache + memtables) after the writes.
 void BM_MemoryManyTasks(benchmark::State& state) {
