@@ -1,0 +1,134 @@
+// The test webhook on the loopback interface: deduplication, failures on purpose, outages, stats.
+#include "webhook/webhook_receiver.h"
+
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "model.h"
+
+namespace ecommerce::webhook {
+namespace {
+
+using namespace std::chrono_literals;
+using kstreams::runtime::http::HttpClient;
+using nlohmann::json;
+
+class WebhookReceiverTest : public ::testing::Test {
+ protected:
+  void start(WebhookOptions o) {
+    o.host = "127.0.0.1";
+    o.port = 0;
+    receiver_ = std::make_unique<WebhookReceiver>(o);
+    ASSERT_TRUE(receiver_->start().ok());
+    auto c = HttpClient::create("http://127.0.0.1:" + std::to_string(receiver_->port()));
+    ASSERT_TRUE(c.ok());
+    client_ = std::move(*c);
+  }
+
+  int post(const std::string& key, const std::string& body = R"({"notification_id":"x"})") {
+    kstreams::runtime::http::HttpHeaders h;
+    if (!key.empty()) h[kIdempotencyKeyHeader] = key;
+    auto res = client_->post_json("/notifications", body, h);
+    EXPECT_TRUE(res.ok()) << res.status();
+    return res.ok() ? res->status : -1;
+  }
+
+  json stats_over_http() {
+    auto res = client_->get("/stats");
+    EXPECT_TRUE(res.ok());
+    return json::parse(res->body);
+  }
+
+  std::unique_ptr<WebhookReceiver> receiver_;
+  std::unique_ptr<HttpClient> client_;
+};
+
+TEST_F(WebhookReceiverTest, DeduplicatesByIdempotencyKeyAndAnswers200ForDuplicates) {
+  start({});
+  EXPECT_EQ(post("o-1:CONFIRMED"), 200);
+  EXPECT_EQ(post("o-1:CONFIRMED"), 200);
+  EXPECT_EQ(post("o-2:CANCELLED"), 200);
+  EXPECT_TRUE(receiver_->accepted("o-1:CONFIRMED"));
+  EXPECT_FALSE(receiver_->accepted("o-3:CONFIRMED"));
+  const json s = stats_over_http();
+  EXPECT_EQ(s["received"], 3);
+  EXPECT_EQ(s["unique"], 2);
+  EXPECT_EQ(s["duplicates"], 1);
+  EXPECT_EQ(s["failed_on_purpose"], 0);
+}
+
+TEST_F(WebhookReceiverTest, RejectsMissingKeyAndNonObjectBodies) {
+  start({});
+  EXPECT_EQ(post(""), 400);
+  EXPECT_EQ(post("k", "[1]"), 400);
+  EXPECT_EQ(receiver_->stats().rejected, 2);
+  EXPECT_EQ(receiver_->stats().unique, 0);
+}
+
+TEST_F(WebhookReceiverTest, FailShareOneFailsEverythingAndIsNotRecorded) {
+  WebhookOptions o;
+  o.fail_share = 1.0;
+  start(o);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(post("k-" + std::to_string(i)), 503);
+  EXPECT_EQ(receiver_->stats().failed_on_purpose, 5);
+  EXPECT_EQ(receiver_->stats().unique, 0);
+}
+
+TEST_F(WebhookReceiverTest, FailShareIsSeededAndRoughlyRespected) {
+  auto failures_with_seed = [this](uint64_t seed) {
+    WebhookOptions o;
+    o.fail_share = 0.3;
+    o.seed = seed;
+    start(o);
+    std::vector<int> codes;
+    for (int i = 0; i < 200; ++i) codes.push_back(post("k-" + std::to_string(i)));
+    receiver_->stop();
+    return codes;
+  };
+  const auto a = failures_with_seed(5);
+  const auto b = failures_with_seed(5);
+  EXPECT_EQ(a, b);
+  const auto failed = std::count(a.begin(), a.end(), 503);
+  EXPECT_GT(failed, 30);
+  EXPECT_LT(failed, 90);
+}
+
+TEST_F(WebhookReceiverTest, ConfiguredOutageWindowFailsOnlyInside) {
+  WebhookOptions o;
+  o.outage_from_ms = 0;
+  o.outage_to_ms = 300;
+  start(o);
+  EXPECT_EQ(post("a"), 503);
+  std::this_thread::sleep_for(350ms);
+  EXPECT_EQ(post("a"), 200);
+  EXPECT_EQ(receiver_->stats().unique, 1);
+}
+
+TEST_F(WebhookReceiverTest, AdminOutageStartsNow) {
+  start({});
+  EXPECT_EQ(post("a"), 200);
+  auto res = client_->post_json("/admin/outage?ms=300", "");
+  ASSERT_TRUE(res.ok());
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(post("b"), 503);
+  std::this_thread::sleep_for(350ms);
+  EXPECT_EQ(post("b"), 200);
+  auto bad = client_->post_json("/admin/outage?ms=soon", "");
+  ASSERT_TRUE(bad.ok());
+  EXPECT_EQ(bad->status, 400);
+}
+
+TEST_F(WebhookReceiverTest, BadOptionsAreRejected) {
+  WebhookOptions o;
+  o.fail_share = 2;
+  WebhookReceiver r(o);
+  EXPECT_EQ(r.start().code(), absl::StatusCode::kInvalidArgument);
+  WebhookOptions window;
+  window.outage_from_ms = 100;
+  WebhookReceiver r2(window);
+  EXPECT_EQ(r2.start().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace ecommerce::webhook
