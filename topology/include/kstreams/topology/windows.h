@@ -8,6 +8,7 @@
 // All are values.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <vector>
@@ -29,15 +30,19 @@ struct TimeWindows {
   }
   TimeWindows advance_by(milliseconds advance) const { return {size_ms, advance.count(), grace_ms}; }
 
-  // Start of every window containing `ts`, ascending (Kafka's TimeWindows.windowsFor).
+  // Calls fn(start) for every window containing `ts`, ascending by start (Kafka's
+  // TimeWindows.windowsFor). Windows never start before 0. No allocation.
+  template <typename Fn>
+  void for_each_window_start(TimestampMs ts, Fn&& fn) const {
+    const TimestampMs last = ts - (ts % advance_ms);  // the last aligned start <= ts
+    const TimestampMs earliest = std::max<TimestampMs>(0, ts - size_ms + 1);
+    // The smallest aligned start >= earliest.
+    TimestampMs first = last - ((last - earliest) / advance_ms) * advance_ms;
+    for (TimestampMs start = first; start <= last; start += advance_ms) fn(start);
+  }
   [[nodiscard]] std::vector<TimestampMs> window_starts_for(TimestampMs ts) const {
     std::vector<TimestampMs> out;
-    TimestampMs start = ts - (ts % advance_ms);  // the last aligned start <= ts
-    TimestampMs first = ts - size_ms + 1;
-    while (start >= 0 && start >= first) {
-      out.insert(out.begin(), start);
-      start -= advance_ms;
-    }
+    for_each_window_start(ts, [&](TimestampMs s) { out.push_back(s); });
     return out;
   }
 };

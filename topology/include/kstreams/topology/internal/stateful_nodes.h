@@ -147,22 +147,33 @@ class WindowAggregateNode final : public Node<K, V, Windowed<K>, Change<VA>> {
     const TimestampMs close_time = observed_ - windows_.grace_ms;
     ks_->serialize(r.key, &kbuf_);
     bool any = false;
-    for (TimestampMs start : windows_.window_starts_for(r.timestamp)) {
+    bool failed = false;
+    windows_.for_each_window_start(r.timestamp, [&](TimestampMs start) {
+      if (failed) return;
       const TimestampMs end = start + windows_.size_ms;
-      if (end <= close_time) continue;  // this window closed: the record is late for it
+      if (end <= close_time) return;  // this window closed: the record is late for it
       any = true;
       auto old = store_->fetch(kbuf_, start);
-      if (!old.ok()) return this->ctx_->fail(old.status());
+      if (!old.ok()) {
+        failed = true;
+        return this->ctx_->fail(old.status());
+      }
       std::optional<VA> prev;
       if (*old) {
         VA p{};
-        if (!decode(this->ctx_, vs_, **old, &p)) return;
+        if (!decode(this->ctx_, vs_, **old, &p)) {
+          failed = true;
+          return;
+        }
         prev = std::move(p);
       }
       VA next = fn_(r.key, r.value, prev);
       vs_->serialize(next, &vbuf_);
       absl::Status st = store_->put(kbuf_, std::string_view(vbuf_), start);
-      if (!st.ok()) return this->ctx_->fail(st);
+      if (!st.ok()) {
+        failed = true;
+        return this->ctx_->fail(st);
+      }
       if (emit_ == EmitStrategy::kOnWindowUpdate) {
         out_.key = Windowed<K>{r.key, start, end};
         out_.value.new_value = std::move(next);
@@ -171,7 +182,8 @@ class WindowAggregateNode final : public Node<K, V, Windowed<K>, Change<VA>> {
         out_.headers = r.headers;
         this->forward(out_);
       }
-    }
+    });
+    if (failed) return;
     if (!any) this->ctx_->record_dropped("late");
   }
 
