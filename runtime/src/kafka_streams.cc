@@ -14,10 +14,17 @@
 #include <random>
 #include <thread>
 
+#include <nlohmann/json.hpp>
 #include "kstreams/common/logging.h"
 #include "kstreams/runtime/clients.h"
 #include "kstreams/state/state_manager.h"
+
+#include "instance_directory.h"
+#include "kstreams/common/partitioner.h"
 #include "prometheus_metrics.h"
+#include "query_backend.h"
+#include "query_server.h"
+#include "stream_task.h"
 #include "stream_thread.h"
 
 namespace kstreams::runtime {
@@ -85,6 +92,34 @@ class KafkaStreams::Impl {
   std::thread monitor_;
   std::atomic<bool> stop_monitor_{false};
   bool closing_ = false;
+  std::map<std::string, int32_t> resolved_partitions_;
+
+  // Interactive queries.
+  struct StoreRoute {
+    StoreInfo info;
+    int32_t subtopology = -1;  // -1: a global store (every instance holds all of it)
+    int64_t window_size_ms = 0;
+  };
+  std::map<std::string, QueryCodec> codecs_;
+  std::vector<std::pair<std::string, std::function<HttpReply(const HttpQuery&)>>> routes_;
+  std::map<std::string, StoreRoute> store_routes_;
+  std::unique_ptr<QueryBackend> backend_;
+  std::unique_ptr<QueryServer> server_;
+  std::unique_ptr<InstanceDirectory> directory_;
+  std::mutex publish_mu_;
+
+  [[nodiscard]] absl::Status start_http(const std::map<std::string, int32_t>& partitions);
+  void publish_assignment();
+  [[nodiscard]] const QueryCodec& codec(const std::string& store) const;
+  // Runs `fn(task)` on the stream thread owning `task`; kNotFound when no local thread has it.
+  [[nodiscard]] absl::Status with_task(TaskId task, const std::function<void(StreamTask*)>& fn, bool stale_ok);
+  [[nodiscard]] absl::Status with_global(const std::function<void(StreamThread*)>& fn);
+  [[nodiscard]] absl::StatusOr<KeyOwner> owner(const std::string& store, const std::string& key);
+  [[nodiscard]] QueryResponse reply_for(absl::StatusOr<QueryEntry> entry);
+  [[nodiscard]] State state_for_http() const {
+    std::lock_guard lock(mu_);
+    return state_;
+  }
 };
 
 void KafkaStreams::Impl::set_state(State s) {
@@ -148,6 +183,8 @@ absl::Status KafkaStreams::Impl::prepare_topics(std::vector<std::string>* source
     }
   }
   KSTREAMS_ASSIGN_OR_RETURN(auto wanted, topology_.resolve_partitions(app, user_counts));
+  resolved_partitions_ = wanted;
+  for (const auto& [t, n] : user_counts) resolved_partitions_.emplace(t, n);
   std::vector<std::string> internal;
   for (const auto& [topic, n] : wanted) {
     if (user_counts.count(topic) == 0) internal.push_back(topic);
@@ -221,8 +258,10 @@ absl::Status KafkaStreams::Impl::start() {
     ctx.clock = &SystemClock::instance();
     ctx.process_id = process_id_;
     ctx.source_topics = sources;
+    ctx.on_assignment_changed = [this] { publish_assignment(); };
     threads_.push_back(std::make_unique<StreamThread>(i, std::move(ctx)));
   }
+  KSTREAMS_RETURN_IF_ERROR(start_http(resolved_partitions_));
   for (auto& t : threads_) t->start();
   monitor_ = std::thread([this] { monitor(); });
   return absl::OkStatus();
@@ -274,12 +313,346 @@ bool KafkaStreams::Impl::close(std::chrono::milliseconds timeout) {
     return false;
   }
   threads_.clear();  // joins
+  if (server_) server_->stop();
+  if (directory_) directory_->stop();
   if (process_lock_fd_ >= 0) {
     ::close(process_lock_fd_);
     process_lock_fd_ = -1;
   }
   set_state(State::kNotRunning);
   return true;
+}
+
+namespace {
+
+std::string base64(std::string_view in) {
+  static const char* kChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  uint32_t buf = 0;
+  int bits = 0;
+  for (unsigned char c : in) {
+    buf = (buf << 8) | c;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out.push_back(kChars[(buf >> bits) & 0x3f]);
+    }
+  }
+  if (bits > 0) out.push_back(kChars[(buf << (6 - bits)) & 0x3f]);
+  while (out.size() % 4 != 0) out.push_back('=');
+  return out;
+}
+
+bool printable_utf8(std::string_view s) {
+  for (unsigned char c : s) {
+    if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') return false;
+  }
+  return nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::strict).size() > 0;
+}
+
+std::string default_value_json(std::string_view bytes) {
+  auto j = nlohmann::json::parse(bytes.begin(), bytes.end(), nullptr, /*allow_exceptions=*/false);
+  if (!j.is_discarded()) return j.dump();
+  if (bytes.size() == 8) {
+    uint64_t v = 0;
+    for (unsigned char c : bytes) v = (v << 8) | c;
+    return std::to_string(static_cast<int64_t>(v));
+  }
+  try {
+    if (printable_utf8(bytes)) return nlohmann::json(std::string(bytes)).dump();
+  } catch (const nlohmann::json::exception&) {
+  }
+  return nlohmann::json("base64:" + base64(bytes)).dump();
+}
+
+QueryCodec default_codec() {
+  QueryCodec c;
+  c.key_from_text = [](const std::string& text) -> absl::StatusOr<std::string> { return text; };
+  c.key_to_text = [](std::string_view bytes) { return std::string(bytes); };
+  c.value_to_json = default_value_json;
+  return c;
+}
+
+HttpQuery to_http_query(const QueryRequest& r) { return HttpQuery{r.target, r.path_params, r.query, r.forwarded_by}; }
+QueryRequest to_query_request(const HttpQuery& q) {
+  return QueryRequest{q.target, q.path_params, q.query, q.forwarded_by};
+}
+HttpReply to_reply(const QueryResponse& r) { return HttpReply{r.status, r.body}; }
+
+}  // namespace
+
+const QueryCodec& KafkaStreams::Impl::codec(const std::string& store) const {
+  static const QueryCodec kDefault = default_codec();
+  auto it = codecs_.find(store);
+  return it == codecs_.end() ? kDefault : it->second;
+}
+
+absl::Status KafkaStreams::Impl::with_task(TaskId task, const std::function<void(StreamTask*)>& fn, bool stale_ok) {
+  for (auto& t : threads_) {
+    const auto tasks = t->active_tasks();
+    if (std::find(tasks.begin(), tasks.end(), task) == tasks.end()) continue;
+    const auto restoring = t->restoring_tasks();
+    if (!stale_ok && std::find(restoring.begin(), restoring.end(), task) != restoring.end()) {
+      return absl::UnavailableError("task " + task.to_string() + " is restoring");
+    }
+    StreamThread* thread = t.get();
+    bool found = false;
+    KSTREAMS_RETURN_IF_ERROR(thread->run_on_thread(
+        [&] {
+          StreamTask* st = thread->task(task);
+          if (st == nullptr) return;
+          found = true;
+          fn(st);
+        },
+        std::chrono::seconds(5)));
+    if (found) return absl::OkStatus();
+  }
+  return absl::NotFoundError("task " + task.to_string() + " is not on this instance");
+}
+
+absl::Status KafkaStreams::Impl::with_global(const std::function<void(StreamThread*)>& fn) {
+  if (threads_.empty()) return absl::UnavailableError("no stream thread");
+  StreamThread* thread = threads_.front().get();
+  return thread->run_on_thread([&] { fn(thread); }, std::chrono::seconds(5));
+}
+
+absl::StatusOr<KeyOwner> KafkaStreams::Impl::owner(const std::string& store, const std::string& key) {
+  auto it = store_routes_.find(store);
+  if (it == store_routes_.end()) return absl::NotFoundError("unknown store '" + store + "'");
+  const StoreRoute& route = it->second;
+  KeyOwner o;
+  if (route.subtopology < 0) {  // global store: every instance holds all of it
+    o.self = true;
+    o.application_server = config_.get_string(config::kApplicationServer);
+    return o;
+  }
+  KSTREAMS_ASSIGN_OR_RETURN(std::string key_bytes, codec(store).key_from_text(key));
+  o.partition = partition_for_key(key_bytes, route.info.partitions);
+  const TaskId task{route.subtopology, o.partition};
+  for (auto& t : threads_) {
+    const auto tasks = t->active_tasks();
+    if (std::find(tasks.begin(), tasks.end(), task) != tasks.end()) {
+      o.self = true;
+      o.application_server = config_.get_string(config::kApplicationServer);
+      return o;
+    }
+  }
+  if (directory_) o.application_server = directory_->owner_of(route.info.source_topic, o.partition);
+  return o;
+}
+
+// The backend the HTTP server asks (QueryBackend): reads run on the stream thread owning the task,
+// against the stores' committed state.
+class StreamsQueryBackend final : public QueryBackend {
+ public:
+  explicit StreamsQueryBackend(KafkaStreams::Impl& impl) : impl_(impl) {}
+
+  std::vector<StoreInfo> stores() override {
+    std::vector<StoreInfo> out;
+    for (const auto& [name, route] : impl_.store_routes_) out.push_back(route.info);
+    return out;
+  }
+
+  std::vector<InstanceInfo> instances() override {
+    if (impl_.directory_) return impl_.directory_->instances();
+    InstanceInfo self;
+    self.self = true;
+    self.application_server = impl_.config_.get_string(config::kApplicationServer);
+    return {self};
+  }
+
+  absl::StatusOr<KeyOwner> owner(const std::string& store, const std::string& key) override {
+    return impl_.owner(store, key);
+  }
+
+  absl::StatusOr<QueryEntry> get(const std::string& store, const std::string& key, bool stale_ok) override {
+    KSTREAMS_ASSIGN_OR_RETURN(KeyOwner o, impl_.owner(store, key));
+    const auto& route = impl_.store_routes_.at(store);
+    const QueryCodec& codec = impl_.codec(store);
+    KSTREAMS_ASSIGN_OR_RETURN(std::string key_bytes, codec.key_from_text(key));
+    absl::StatusOr<std::optional<std::string>> value = absl::NotFoundError("no value");
+    absl::Status st;
+    if (route.subtopology < 0) {
+      st = impl_.with_global([&](StreamThread* thread) {
+        auto* kv = dynamic_cast<state::KeyValueBytesStore*>(thread->global_store(store));
+        value = kv != nullptr ? kv->get(key_bytes) : absl::NotFoundError("not a key-value store");
+      });
+    } else {
+      if (route.info.type != "key-value") {
+        return absl::InvalidArgumentError("store '" + store + "' is a " + route.info.type + " store: use /windows");
+      }
+      st = impl_.with_task(
+          TaskId{route.subtopology, o.partition},
+          [&](StreamTask* task) {
+            auto* view = task->state_manager()->read_only_key_value_store(store);
+            value = view != nullptr ? view->get(key_bytes) : absl::NotFoundError("store not readable");
+          },
+          stale_ok);
+    }
+    KSTREAMS_RETURN_IF_ERROR(st);
+    if (!value.ok()) return value.status();
+    if (!value->has_value()) return absl::NotFoundError("key '" + key + "' not found in store '" + store + "'");
+    return QueryEntry{key, std::nullopt, std::nullopt, codec.value_to_json(**value)};
+  }
+
+  absl::StatusOr<std::vector<QueryEntry>> range(const std::string& store, const std::string& from,
+                                                const std::string& to, size_t limit, bool stale_ok) override {
+    auto it = impl_.store_routes_.find(store);
+    if (it == impl_.store_routes_.end()) return absl::NotFoundError("unknown store '" + store + "'");
+    const auto& route = it->second;
+    const QueryCodec& codec = impl_.codec(store);
+    KSTREAMS_ASSIGN_OR_RETURN(std::string from_bytes, codec.key_from_text(from));
+    std::string to_bytes;
+    if (!to.empty()) {
+      KSTREAMS_ASSIGN_OR_RETURN(to_bytes, codec.key_from_text(to));
+    }
+    std::vector<QueryEntry> out;
+    auto collect = [&](state::KeyValueIterator* iter) {
+      for (; iter != nullptr && iter->valid() && out.size() < limit; iter->next()) {
+        out.push_back(
+            QueryEntry{codec.key_to_text(iter->key()), std::nullopt, std::nullopt, codec.value_to_json(iter->value())});
+      }
+    };
+    if (route.subtopology < 0) {
+      KSTREAMS_RETURN_IF_ERROR(impl_.with_global([&](StreamThread* thread) {
+        auto* kv = dynamic_cast<state::KeyValueBytesStore*>(thread->global_store(store));
+        if (kv != nullptr) {
+          auto iter = kv->range(from_bytes, to_bytes);
+          collect(iter.get());
+        }
+      }));
+    } else {
+      for (int32_t p = 0; p < route.info.partitions; ++p) {
+        absl::Status st = impl_.with_task(
+            TaskId{route.subtopology, p},
+            [&](StreamTask* task) {
+              auto* view = task->state_manager()->read_only_key_value_store(store);
+              if (view == nullptr) return;
+              auto iter = view->range(from_bytes, to_bytes);
+              collect(iter.get());
+            },
+            stale_ok);
+        if (!st.ok() && st.code() != absl::StatusCode::kNotFound) return st;
+      }
+    }
+    std::sort(out.begin(), out.end(), [](const QueryEntry& a, const QueryEntry& b) { return a.key < b.key; });
+    if (out.size() > limit) out.resize(limit);
+    return out;
+  }
+
+  absl::StatusOr<std::vector<QueryEntry>> fetch_windows(const std::string& store, const std::string& key,
+                                                        int64_t from_ms, int64_t to_ms, bool stale_ok) override {
+    KSTREAMS_ASSIGN_OR_RETURN(KeyOwner o, impl_.owner(store, key));
+    const auto& route = impl_.store_routes_.at(store);
+    if (route.info.type != "window") {
+      return absl::InvalidArgumentError("store '" + store + "' is not a window store");
+    }
+    const QueryCodec& codec = impl_.codec(store);
+    KSTREAMS_ASSIGN_OR_RETURN(std::string key_bytes, codec.key_from_text(key));
+    std::vector<QueryEntry> out;
+    KSTREAMS_RETURN_IF_ERROR(impl_.with_task(
+        TaskId{route.subtopology, o.partition},
+        [&](StreamTask* task) {
+          auto* view = task->state_manager()->read_only_window_store(store);
+          if (view == nullptr) return;
+          auto iter = view->fetch(key_bytes, from_ms, to_ms);
+          for (; iter && iter->valid(); iter->next()) {
+            const auto& e = iter->entry();
+            out.push_back(
+                QueryEntry{key, e.window_start, e.window_start + route.window_size_ms, codec.value_to_json(e.value)});
+          }
+        },
+        stale_ok));
+    return out;
+  }
+
+  std::string metrics_text() override { return impl_.metrics_->text(); }
+  std::string state() override { return KafkaStreams::to_string(impl_.state_for_http()); }
+
+ private:
+  KafkaStreams::Impl& impl_;
+};
+
+absl::Status KafkaStreams::Impl::start_http(const std::map<std::string, int32_t>& partitions) {
+  const auto& app = config_.application_id();
+  for (const auto& sub : topology_.subtopologies()) {
+    if (sub.source_topics.empty()) continue;
+    const std::string source = sub.source_topics.front().full_name(app);
+    for (const auto& spec : sub.stores) {
+      if (!spec.queryable) continue;
+      StoreRoute r;
+      r.subtopology = sub.id;
+      r.window_size_ms = spec.window_size_ms;
+      r.info = StoreInfo{spec.name, state::to_string(spec.type), source,
+                         partitions.count(source) ? partitions.at(source) : 0};
+      store_routes_[spec.name] = r;
+    }
+  }
+  for (const auto& g : topology_.global_stores()) {
+    StoreRoute r;
+    r.subtopology = -1;
+    r.info = StoreInfo{g.spec.name, state::to_string(g.spec.type), g.topic,
+                       partitions.count(g.topic) ? partitions.at(g.topic) : 0};
+    store_routes_[g.spec.name] = r;
+  }
+  const std::string server = config_.get_string(config::kApplicationServer);
+  if (server.empty()) return absl::OkStatus();
+  const auto colon = server.rfind(':');
+  const std::string host = server.substr(0, colon);
+  const int port = std::stoi(server.substr(colon + 1));
+  InstanceDirectoryOptions dopts;
+  dopts.application_id = app;
+  dopts.application_server = server;
+  dopts.client_config = config_.client_settings("admin.");
+  const auto rf = config_.get_long(config::kReplicationFactor);
+  dopts.replication_factor = static_cast<int16_t>(rf > 0 ? rf : 1);
+  directory_ = std::make_unique<InstanceDirectory>(dopts);
+  KSTREAMS_RETURN_IF_ERROR(directory_->start());
+  backend_ = std::make_unique<StreamsQueryBackend>(*this);
+  QueryServerOptions sopts;
+  // Bind the literal address given; a host name (e.g. a container's) binds every interface.
+  const bool ip_literal = !host.empty() && host.find_first_not_of("0123456789.") == std::string::npos;
+  sopts.host = ip_literal ? host : "0.0.0.0";
+  sopts.port = port;
+  sopts.advertised_server = server;
+  server_ = std::make_unique<QueryServer>(*backend_, sopts);
+  for (auto& [pattern, route] : routes_) {
+    server_->add_get_route(pattern, [route](const QueryRequest& r) {
+      HttpReply reply = route(to_http_query(r));
+      QueryResponse out;
+      out.status = reply.status;
+      out.body = std::move(reply.body);
+      return out;
+    });
+  }
+  return server_->start();
+}
+
+void KafkaStreams::Impl::publish_assignment() {
+  if (!directory_) return;
+  std::lock_guard lock(publish_mu_);
+  std::vector<std::string> tasks;
+  std::vector<std::string> parts;
+  for (const auto& t : threads_) {
+    for (const auto& id : t->active_tasks()) tasks.push_back(id.to_string());
+    for (const auto& [topic, p] : t->assigned_partitions()) parts.push_back(topic + "-" + std::to_string(p));
+  }
+  absl::Status st = directory_->publish(tasks, parts);
+  if (!st.ok()) KS_LOG_WARN("kafka-streams: publishing the assignment failed: {}", st.ToString());
+}
+
+QueryResponse KafkaStreams::Impl::reply_for(absl::StatusOr<QueryEntry> entry) {
+  if (entry.ok()) return QueryResponse{200, entry->value_json};
+  switch (entry.status().code()) {
+    case absl::StatusCode::kNotFound:
+      return QueryServer::error(404, "not_found", std::string(entry.status().message()));
+    case absl::StatusCode::kInvalidArgument:
+      return QueryServer::error(400, "bad_request", std::string(entry.status().message()));
+    case absl::StatusCode::kUnavailable:
+      return QueryServer::error(503, "unavailable", std::string(entry.status().message()));
+    default:
+      return QueryServer::error(500, "internal", std::string(entry.status().message()));
+  }
 }
 
 KafkaStreams::KafkaStreams(const Topology& topology, StreamsConfig config)
@@ -299,6 +672,46 @@ absl::Status KafkaStreams::start() {
 }
 
 bool KafkaStreams::close(std::chrono::milliseconds timeout) { return impl_->close(timeout); }
+
+void KafkaStreams::set_query_codec(const std::string& store, QueryCodec codec) {
+  QueryCodec base = default_codec();
+  if (!codec.key_from_text) codec.key_from_text = base.key_from_text;
+  if (!codec.key_to_text) codec.key_to_text = base.key_to_text;
+  if (!codec.value_to_json) codec.value_to_json = base.value_to_json;
+  impl_->codecs_[store] = std::move(codec);
+}
+
+void KafkaStreams::add_route(const std::string& pattern, std::function<HttpReply(const HttpQuery&)> route) {
+  impl_->routes_.emplace_back(pattern, std::move(route));
+}
+
+HttpReply KafkaStreams::lookup(const std::string& store, const std::string& key, const HttpQuery& request, bool stale) {
+  if (!impl_->backend_) return HttpReply{503, R"({"error":"unavailable","message":"interactive queries are off"})"};
+  auto o = impl_->owner(store, key);
+  if (!o.ok()) return to_reply(impl_->reply_for(o.status()));
+  if (!o->self) return to_reply(impl_->server_->forward_to(o->application_server, to_query_request(request)));
+  return to_reply(impl_->reply_for(impl_->backend_->get(store, key, stale)));
+}
+
+HttpReply KafkaStreams::lookup_windows(const std::string& store, const std::string& key, int64_t from_ms, int64_t to_ms,
+                                       const HttpQuery& request, bool stale) {
+  if (!impl_->backend_) return HttpReply{503, R"({"error":"unavailable","message":"interactive queries are off"})"};
+  auto o = impl_->owner(store, key);
+  if (!o.ok()) return to_reply(impl_->reply_for(o.status()));
+  if (!o->self) return to_reply(impl_->server_->forward_to(o->application_server, to_query_request(request)));
+  auto entries = impl_->backend_->fetch_windows(store, key, from_ms, to_ms, stale);
+  if (!entries.ok()) return to_reply(impl_->reply_for(entries.status()));
+  nlohmann::json arr = nlohmann::json::array();
+  for (const auto& e : *entries) {
+    arr.push_back({{"key", e.key},
+                   {"window_start", *e.window_start},
+                   {"window_end", *e.window_end},
+                   {"value", nlohmann::json::parse(e.value_json, nullptr, false)}});
+  }
+  return HttpReply{200, arr.dump()};
+}
+
+int KafkaStreams::http_port() const { return impl_->server_ ? impl_->server_->port() : 0; }
 
 int KafkaStreams::run_until_signal() {
   g_signal = 0;

@@ -168,6 +168,10 @@ StreamTask* StreamThread::task(TaskId id) {
   return it == tasks_.end() ? nullptr : it->second.task.get();
 }
 
+state::StateStore* StreamThread::global_store(std::string_view name) {
+  return global_ ? global_->store(name) : nullptr;
+}
+
 absl::Status StreamThread::create_clients() {
   const auto& cfg = *ctx_.config;
   auto props = cfg.client_settings("consumer.");

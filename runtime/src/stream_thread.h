@@ -89,6 +89,8 @@ class StreamThread {
 
   // The task holding `id`, for store reads on the stream thread only (inside run_on_thread).
   [[nodiscard]] StreamTask* task(TaskId id);
+  // A global store of this thread's copy (stream thread only, inside run_on_thread).
+  [[nodiscard]] state::StateStore* global_store(std::string_view name);
 
  private:
   void run();

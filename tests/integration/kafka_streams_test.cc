@@ -12,7 +12,12 @@
 
 #include <gtest/gtest.h>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <nlohmann/json.hpp>
+
 #include "kstreams/runtime/clients.h"
+#include "kstreams/runtime/http.h"
 #include "support/broker_env.h"
 #include "support/child_process.h"
 
@@ -50,7 +55,8 @@ class CounterAppTest : public ::testing::Test {
     return (dir_ / ("instance-" + std::to_string(instance) + ".log")).string();
   }
 
-  std::unique_ptr<ChildProcess> start_instance(int instance, const std::string& guarantee) {
+  std::unique_ptr<ChildProcess> start_instance(int instance, const std::string& guarantee,
+                                               const std::string& server = "") {
     std::vector<std::string> argv = {KSTREAMS_COUNTER_APP,
                                      "--input",
                                      input_,
@@ -72,6 +78,10 @@ class CounterAppTest : public ::testing::Test {
                                      "transaction.timeout.ms=5000",
                                      "--set",
                                      "commit.interval.ms=100"};
+    if (!server.empty()) {
+      argv.push_back("--set");
+      argv.push_back("application.server=" + server);
+    }
     return std::make_unique<ChildProcess>(argv, log_path(instance));
   }
 
@@ -223,6 +233,91 @@ TEST_F(CounterAppTest, ThreeInstancesShareTheWorkAndSurviveOneBeingKilled) {
   EXPECT_EQ(static_cast<int>(unique.size()), kRecords);
   const CountCheck counts = check_counts(kRecords);
   EXPECT_EQ(counts.exact_sequences, kGroups) << counts.first_problem << "\n" << logs(3);
+}
+
+// A free TCP port on 127.0.0.1 (bound then released).
+int free_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  const int port = ntohs(addr.sin_port);
+  close(fd);
+  return port;
+}
+
+TEST_F(CounterAppTest, AnyInstanceAnswersAnyKeyByForwardingAndServesMetrics) {
+  constexpr int kRecords = 4000;
+  const std::string a = "127.0.0.1:" + std::to_string(free_port());
+  const std::string b = "127.0.0.1:" + std::to_string(free_port());
+  instances_.push_back(start_instance(0, "exactly_once_v2", a));
+  instances_.push_back(start_instance(1, "exactly_once_v2", b));
+  produce_async(kRecords, 0);
+  producer_thread_.join();
+  ASSERT_EQ(static_cast<int>(wait_for_ids(kRecords, 120s).size()), kRecords) << logs(2);
+  auto client = runtime::http::HttpClient::create("http://" + a);
+  ASSERT_TRUE(client.ok()) << client.status();
+
+  // Both instances know each other (the directory is eventually consistent: wait for it).
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  nlohmann::json metadata;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto r = (*client)->get("/v1/metadata");
+    if (r.ok() && r->status == 200) {
+      metadata = nlohmann::json::parse(r->body);
+      if (metadata["instances"].size() == 2) break;
+    }
+    std::this_thread::sleep_for(500ms);
+  }
+  ASSERT_EQ(metadata["instances"].size(), 2u) << metadata.dump();
+
+  // Every group's count, asked of instance A: about half live on B and are forwarded.
+  int forwarded = 0;
+  for (int g = 0; g < kGroups; ++g) {
+    const std::string key = "g-" + std::to_string(g);
+    const int64_t expected = kRecords / kGroups;
+    runtime::http::HttpResponse r;
+    for (int attempt = 0; attempt < 50; ++attempt) {  // the count commits a moment after the ids
+      auto got = (*client)->get("/v1/stores/group-counts/keys/" + key);
+      ASSERT_TRUE(got.ok()) << got.status();
+      r = *got;
+      if (r.status == 200 && nlohmann::json::parse(r.body)["value"] == expected) break;
+      std::this_thread::sleep_for(200ms);
+    }
+    ASSERT_EQ(r.status, 200) << key << ": " << r.body;
+    EXPECT_EQ(nlohmann::json::parse(r.body)["value"], expected) << key << ": " << r.body;
+    if (r.headers.count("X-Kstreams-Served-By") > 0 && r.headers.at("X-Kstreams-Served-By") == b) ++forwarded;
+  }
+  EXPECT_GT(forwarded, 0) << "no key was forwarded to the other instance";
+
+  auto metrics = (*client)->get("/metrics");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_EQ(metrics->status, 200);
+  EXPECT_NE(metrics->body.find("kstreams_thread_process_records_total"), std::string::npos);
+  EXPECT_NE(metrics->body.find("kstreams_thread_commits_total"), std::string::npos);
+  EXPECT_NE(metrics->body.find("kstreams_task_e2e_latency_ms_bucket"), std::string::npos);
+  auto health = (*client)->get("/healthz");
+  ASSERT_TRUE(health.ok());
+  EXPECT_EQ(health->status, 200) << health->body;
+
+  // Bad requests get JSON errors, never a crash.
+  auto unknown_store = (*client)->get("/v1/stores/no-such-store/keys/x");
+  ASSERT_TRUE(unknown_store.ok());
+  EXPECT_EQ(unknown_store->status, 404);
+  auto unknown_key = (*client)->get("/v1/stores/group-counts/keys/g-9999");
+  ASSERT_TRUE(unknown_key.ok());
+  EXPECT_EQ(unknown_key->status, 404) << unknown_key->body;
+  auto bad_limit = (*client)->get("/v1/stores/group-counts/range?from=a&limit=-3");
+  ASSERT_TRUE(bad_limit.ok());
+  EXPECT_EQ(bad_limit->status, 400);
+  auto range = (*client)->get("/v1/stores/group-counts/range?from=g-&limit=1000");
+  ASSERT_TRUE(range.ok());
+  ASSERT_EQ(range->status, 200) << range->body;
+  for (auto& inst : instances_) EXPECT_EQ(inst->terminate(30s), 0) << logs(2);
 }
 
 }  // namespace

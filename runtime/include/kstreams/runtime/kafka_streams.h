@@ -21,6 +21,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,6 +32,27 @@
 #include "kstreams/topology/topology.h"
 
 namespace kstreams::runtime {
+
+// How interactive queries turn a key typed in a URL into the store's key bytes, and store bytes
+// into JSON. The default codec treats keys as UTF-8 strings and renders values that are JSON as
+// they are, other UTF-8 text as a JSON string, 8-byte values as int64 (counts), else base64.
+struct QueryCodec {
+  std::function<absl::StatusOr<std::string>(const std::string& text)> key_from_text;
+  std::function<std::string(std::string_view bytes)> key_to_text;
+  std::function<std::string(std::string_view bytes)> value_to_json;
+};
+
+// An application route on the HTTP endpoint (GET only).
+struct HttpQuery {
+  std::string target;                              // path?query as received
+  std::map<std::string, std::string> path_params;  // "{id}" -> decoded segment
+  std::map<std::string, std::string> query;        // decoded query parameters
+  std::string forwarded_by;                        // set when another instance forwarded it
+};
+struct HttpReply {
+  int status = 200;
+  std::string body;  // JSON
+};
 
 class KafkaStreams {
  public:
@@ -44,6 +66,23 @@ class KafkaStreams {
 
   // Before start().
   void set_state_listener(StateListener listener);
+  // Before start(): the codec of a store (see QueryCodec; the default suits string keys).
+  void set_query_codec(const std::string& store, QueryCodec codec);
+  // Before start(): an application GET route, e.g. "/v1/orders/{id}", served on application.server
+  // next to the built-in /v1/stores, /v1/metadata, /metrics and /healthz. Runs on an HTTP thread.
+  void add_route(const std::string& pattern, std::function<HttpReply(const HttpQuery&)> route);
+
+  // For routes: the value (JSON) of `key` in `store`, answered locally or forwarded to the instance
+  // that owns the key (so any instance answers any key). 404 unknown store/key, 503 restoring
+  // (unless `stale`), 503 owner unreachable.
+  [[nodiscard]] HttpReply lookup(const std::string& store, const std::string& key, const HttpQuery& request,
+                                 bool stale = false);
+  // For routes: windows of `key` in a window store with start in [from_ms, to_ms], as a JSON array
+  // of {"key","window_start","window_end","value"}, locally or forwarded to the owner.
+  [[nodiscard]] HttpReply lookup_windows(const std::string& store, const std::string& key, int64_t from_ms,
+                                         int64_t to_ms, const HttpQuery& request, bool stale = false);
+  // The bound HTTP port (after start(); 0 when application.server is empty).
+  [[nodiscard]] int http_port() const;
 
   // Validates the topology against the cluster, creates internal topics, opens the state directory
   // (locked: two instances cannot share one) and starts the stream threads and the HTTP server.
