@@ -141,3 +141,70 @@ TEST(TimeWindowsTest, WindowedAggregateAndReduceKeepPerWindowState) {
 
 }  // namespace
 }  // namespace kstreams
+
+namespace kstreams {
+namespace {
+
+using Session = std::tuple<std::string, TimestampMs, TimestampMs, int64_t>;
+
+TEST(SessionWindowsTest, RecordsWithinTheInactivityGapMergeIntoOneSessionAndBridgingRecordsMergeSessions) {
+  // Kafka Streams' SessionWindows: a record joins every session of its key ending at most `gap`
+  // before it or starting at most `gap` after it; session [start, end] bounds are record timestamps.
+  StreamsBuilder b;
+  b.stream<std::string, std::string>("in")
+      .group_by_key()
+      .windowed_by(SessionWindows::with_inactivity_gap_and_grace(milliseconds(5), milliseconds(100)))
+      .count(Materialized::as("sessions"))
+      .to_stream()
+      .to("out");
+  TopologyTestDriver d(b.build());
+  auto in = d.create_input_topic<std::string, std::string>("in");
+  for (TimestampMs t : {0, 3, 20, 12, 16}) in.pipe_input("a", "x", t);
+  in.pipe_input("b", "x", 2);
+  EXPECT_EQ(read_windows(d, "out"),
+            (std::vector<Session>{
+                {"a", 0, 0, 1}, {"a", 0, 3, 2}, {"a", 20, 20, 1}, {"a", 12, 12, 1}, {"a", 12, 20, 3}, {"b", 2, 2, 1}}));
+}
+
+TEST(SessionWindowsTest, ASessionThatClosedBeforeStreamTimeMinusGraceDropsTheRecord) {
+  StreamsBuilder b;
+  b.stream<std::string, int64_t>("in")
+      .group_by_key()
+      .windowed_by(SessionWindows::with_inactivity_gap_and_no_grace(milliseconds(5)))
+      .reduce([](int64_t a, int64_t v) { return a + v; }, Materialized::as("sums"))
+      .to_stream()
+      .to("out");
+  TopologyTestDriver d(b.build());
+  auto in = d.create_input_topic<std::string, int64_t>("in");
+  in.pipe_input("a", 1, 0);
+  in.pipe_input("a", 2, 3);
+  in.pipe_input("z", 1, 50);  // stream time 50
+  in.pipe_input("a", 4, 1);   // would merge into [0,3], which ended before 50: late
+  EXPECT_EQ(read_windows(d, "out"), (std::vector<Session>{{"a", 0, 0, 1}, {"a", 0, 3, 3}, {"z", 50, 50, 1}}));
+  EXPECT_EQ(d.metric("kstreams_task_dropped_records_total", {{"reason", "late"}}), 1);
+}
+
+TEST(SessionWindowsTest, AggregateUsesTheMergerWhenARecordBridgesTwoSessions) {
+  StreamsBuilder b;
+  b.stream<std::string, std::string>("in")
+      .group_by_key()
+      .windowed_by(SessionWindows::with_inactivity_gap_and_grace(milliseconds(16), milliseconds(100)))
+      .aggregate([] { return std::string(); },
+                 [](const std::string&, const std::string& v, const std::string& agg) { return agg + v; },
+                 [](const std::string&, const std::string& a, const std::string& c) { return a + "|" + c; },
+                 Materialized::as("concat"))
+      .to_stream()
+      .to("out");
+  TopologyTestDriver d(b.build());
+  auto in = d.create_input_topic<std::string, std::string>("in");
+  in.pipe_input("k", "a", 0);
+  in.pipe_input("k", "c", 30);  // 30 > 0 + 16: a second session
+  in.pipe_input("k", "b", 15);  // within 16 of both: merges them
+  auto out = d.create_output_topic<Windowed<std::string>, std::string>("out").read_records_to_list();
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[2].key, (Windowed<std::string>{"k", 0, 30}));
+  EXPECT_EQ(out[2].value, std::optional<std::string>("a|cb"));
+}
+
+}  // namespace
+}  // namespace kstreams

@@ -13,6 +13,8 @@ namespace kstreams {
 
 template <typename K, typename V>
 class TimeWindowedKStream;
+template <typename K, typename V>
+class SessionWindowedKStream;
 
 namespace internal {
 // The common path of count/reduce/aggregate: store + AggregateNode; fn(key, value, optional old).
@@ -72,6 +74,9 @@ class KGroupedStream {
 
   TimeWindowedKStream<K, V> windowed_by(const TimeWindows& windows) const {
     return TimeWindowedKStream<K, V>(input_, windows);
+  }
+  SessionWindowedKStream<K, V> windowed_by(const SessionWindows& windows) const {
+    return SessionWindowedKStream<K, V>(input_, windows);
   }
 
  private:
@@ -146,6 +151,72 @@ class TimeWindowedKStream {
   KStream<K, V> input_;
   TimeWindows windows_;
   EmitStrategy emit_ = EmitStrategy::kOnWindowUpdate;
+};
+
+// Session-windowed aggregations: results keyed by Windowed<K> with the session's first and last
+// record timestamps as start and end (inclusive). Emits on every update; merged sessions are
+// forwarded as deletions (not visible after to_stream()).
+template <typename K, typename V>
+class SessionWindowedKStream {
+ public:
+  SessionWindowedKStream(KStream<K, V> input, SessionWindows windows) : input_(std::move(input)), windows_(windows) {}
+
+  KTable<Windowed<K>, int64_t> count(const Materialized& m) const {
+    auto agg = [](const K&, const V&, const std::optional<int64_t>& acc) { return acc.value_or(0) + 1; };
+    auto merge = [](const K&, int64_t a, int64_t b) { return a + b; };
+    return add<int64_t>(m, serdes::Int64(), agg, merge);
+  }
+  template <typename Reducer>
+  KTable<Windowed<K>, V> reduce(Reducer reducer, const Materialized& m) const {
+    auto agg = [reducer](const K&, const V& v, const std::optional<V>& acc) mutable {
+      return acc ? static_cast<V>(reducer(*acc, v)) : v;
+    };
+    auto merge = [reducer](const K&, const V& a, const V& b) mutable { return static_cast<V>(reducer(a, b)); };
+    return add<V>(m, input_.value_serde(), agg, merge);
+  }
+  // merger(key, aggregate1, aggregate2) -> VA combines sessions that a record bridges.
+  template <typename Init, typename Aggregator, typename Merger>
+  auto aggregate(Init initializer, Aggregator aggregator, Merger merger, const Materialized& m) const {
+    using VA = std::decay_t<decltype(initializer())>;
+    auto agg = [initializer, aggregator](const K& k, const V& v, const std::optional<VA>& acc) mutable {
+      return static_cast<VA>(aggregator(k, v, acc ? *acc : initializer()));
+    };
+    auto merge = [merger](const K& k, const VA& a, const VA& b) mutable { return static_cast<VA>(merger(k, a, b)); };
+    return add<VA>(m, default_serde<VA>(), agg, merge);
+  }
+
+ private:
+  template <typename VA, typename Agg, typename Merge>
+  KTable<Windowed<K>, VA> add(const Materialized& m, SerdePtr<VA> value_serde, Agg agg, Merge merge) const {
+    internal::BuilderCore* core = input_.core();
+    auto ks =
+        internal::require_serde(core, internal::pick_serde<K>(core, m.serdes.key, input_.key_serde(), "store key"),
+                                "the key of store '" + m.name + "'");
+    auto vs = internal::require_serde(core, internal::pick_serde<VA>(core, m.serdes.value, value_serde, "store value"),
+                                      "the value of store '" + m.name + "'");
+    if (windows_.gap_ms <= 0) core->add_error("session window '" + m.name + "': the inactivity gap must be > 0");
+    state::StoreSpec spec;
+    spec.name = m.name;
+    spec.type = state::StoreType::kSession;
+    spec.persistent = m.persistent;
+    spec.logging = m.logging;
+    spec.retention_ms = std::max<int64_t>(m.retention.count(), windows_.gap_ms + windows_.grace_ms);
+    core->add_store(spec);
+    const std::string name = core->new_name("KSTREAM-SESSION-AGGREGATE");
+    internal::NodeSpec node;
+    node.name = name;
+    node.parents = {input_.node_name()};
+    node.stores = {m.name};
+    node.factory = [name, store = m.name, w = windows_, ks, vs, agg, merge]() -> std::unique_ptr<internal::NodeBase> {
+      return std::make_unique<internal::SessionWindowAggregateNode<K, V, VA, Agg, Merge>>(name, store, w, ks, vs, agg,
+                                                                                          merge);
+    };
+    core->add_node(std::move(node));
+    return KTable<Windowed<K>, VA>(core, name, std::make_shared<WindowedSerde<K>>(ks), vs, "");
+  }
+
+  KStream<K, V> input_;
+  SessionWindows windows_;
 };
 
 template <typename K, typename V>

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "kstreams/topology/internal/node.h"
 #include "kstreams/topology/windows.h"
@@ -220,6 +221,90 @@ class WindowAggregateNode final : public Node<K, V, Windowed<K>, Change<VA>> {
   TimestampMs observed_ = -1;
   TimestampMs emitted_up_to_ = -1;  // window starts <= this were emitted (emit-on-close)
   std::string kbuf_, vbuf_;
+  Record<Windowed<K>, Change<VA>> out_;
+};
+
+// Session window aggregation (Kafka's KStreamSessionWindowAggregate): a record merges with every
+// session of its key that ends within `gap` before it or starts within `gap` after it. The merged
+// sessions are deleted (forwarded as deletions) and the new session is forwarded. A merged session
+// ending before stream time - grace is late: the record is dropped and counted.
+// agg(key, value, optional merged aggregate) -> VA; merge(key, a, b) -> VA.
+template <typename K, typename V, typename VA, typename Agg, typename Merge>
+class SessionWindowAggregateNode final : public Node<K, V, Windowed<K>, Change<VA>> {
+ public:
+  SessionWindowAggregateNode(std::string name, std::string store, SessionWindows windows, SerdePtr<K> ks,
+                             SerdePtr<VA> vs, Agg agg, Merge merge)
+      : Node<K, V, Windowed<K>, Change<VA>>(std::move(name)),
+        store_name_(std::move(store)),
+        windows_(windows),
+        ks_(std::move(ks)),
+        vs_(std::move(vs)),
+        agg_(std::move(agg)),
+        merge_(std::move(merge)) {}
+  void init(TaskContext& ctx) override {
+    NodeBase::init(ctx);
+    store_ = find_store<state::SessionBytesStore>(ctx, store_name_);
+  }
+  void process(const Record<K, V>& r) override {
+    observed_ = std::max(observed_, r.timestamp);
+    const TimestampMs close_time = observed_ - windows_.grace_ms;
+    ks_->serialize(r.key, &kbuf_);
+    TimestampMs start = r.timestamp, end = r.timestamp;
+    std::optional<VA> acc;
+    merged_.clear();
+    auto it = store_->find_sessions(kbuf_, r.timestamp - windows_.gap_ms, r.timestamp + windows_.gap_ms);
+    for (; it->valid(); it->next()) {
+      const auto& e = it->entry();
+      VA a{};
+      if (!decode(this->ctx_, vs_, e.value, &a)) return;
+      start = std::min(start, e.start);
+      end = std::max(end, e.end);
+      acc = acc ? merge_(r.key, *acc, a) : a;
+      merged_.push_back({e.start, e.end, std::move(a)});
+    }
+    if (!it->status().ok()) return this->ctx_->fail(it->status());
+    if (end < close_time) {
+      this->ctx_->record_dropped("late");
+      return;
+    }
+    for (auto& m : merged_) {
+      absl::Status st = store_->remove(kbuf_, m.start, m.end);
+      if (!st.ok()) return this->ctx_->fail(st);
+      if (m.start == start && m.end == end) continue;  // replaced in place below
+      forward_change(r, m.start, m.end, std::nullopt, std::move(m.value));
+    }
+    VA next = agg_(r.key, r.value, acc);
+    vs_->serialize(next, &vbuf_);
+    absl::Status st = store_->put(kbuf_, start, end, vbuf_);
+    if (!st.ok()) return this->ctx_->fail(st);
+    forward_change(r, start, end, std::move(next), std::nullopt);
+  }
+
+ private:
+  struct Merged {
+    TimestampMs start, end;
+    VA value;
+  };
+  void forward_change(const Record<K, V>& r, TimestampMs start, TimestampMs end, std::optional<VA> now,
+                      std::optional<VA> old) {
+    out_.key = Windowed<K>{r.key, start, end};
+    out_.value.new_value = std::move(now);
+    out_.value.old_value = std::move(old);
+    out_.timestamp = r.timestamp;
+    out_.headers = r.headers;
+    this->forward(out_);
+  }
+
+  std::string store_name_;
+  SessionWindows windows_;
+  SerdePtr<K> ks_;
+  SerdePtr<VA> vs_;
+  Agg agg_;
+  Merge merge_;
+  state::SessionBytesStore* store_ = nullptr;
+  TimestampMs observed_ = -1;
+  std::string kbuf_, vbuf_;
+  std::vector<Merged> merged_;
   Record<Windowed<K>, Change<VA>> out_;
 };
 
