@@ -253,7 +253,7 @@ class Planner {
         ++ex.malformed;
         continue;
       }
-      const std::string id = numbered("o-", next_id++, 6);
+      const std::string id = numbered(o_.id_prefix.c_str(), next_id++, 6);
       json value = kind == Kind::kNormal       ? normal_order(id, ts)
                    : kind == Kind::kOutOfStock ? out_of_stock_order(id, ts)
                                                : invalid_order(id, ts);
@@ -304,6 +304,7 @@ absl::Status validate(const LoadOptions& o) {
   if (o.skus < 2 || o.skus > 9999) return absl::InvalidArgumentError("--skus must be in [2, 9999]");
   if (o.restock_qty <= 0) return absl::InvalidArgumentError("--restock-qty must be > 0");
   if (o.time_step_ms < 0) return absl::InvalidArgumentError("--time-step-ms must be >= 0");
+  if (o.id_prefix.empty()) return absl::InvalidArgumentError("--id-prefix must not be empty");
   const std::pair<const char*, double> shares[] = {{"--out-of-stock-share", o.out_of_stock_share},
                                                    {"--invalid-share", o.invalid_share},
                                                    {"--duplicate-share", o.duplicate_share},

@@ -42,7 +42,8 @@ struct LoadOptions {
   double malformed_share = 0.01;
   int64_t created_at_start = -1;  // epoch ms; < 0 = now
   int64_t time_step_ms = 10;
-  std::string topic_prefix;  // for tests: topics are <prefix><contract name>
+  std::string topic_prefix;      // for tests: topics are <prefix><contract name>
+  std::string id_prefix = "o-";  // order ids are <id_prefix>000001, ...
 };
 
 // kInvalidArgument naming the first bad option (shares outside [0,1] or summing above 1, ...).

@@ -54,6 +54,7 @@ int run(int argc, char** argv) {
   flags.add("--time-step-ms", &o.time_step_ms, "created_at step between consecutive orders");
   flags.add("--partitions", &partitions, "partitions of the topics created when missing");
   flags.add("--topic-prefix", &o.topic_prefix, "prefix of every topic name (tests)");
+  flags.add("--id-prefix", &o.id_prefix, "prefix of the order ids (another one per run on the same topics)");
   flags.add("--summary-json", &summary_json, "also write the JSON summary to this file");
   if (auto code = flags.parse(argc, argv)) return *code;
   if (rate < 0) {
@@ -118,7 +119,8 @@ int run(int argc, char** argv) {
                         {"restock_qty", o.restock_qty},
                         {"created_at_start", plan->orders.empty() ? o.created_at_start : plan->orders[0].timestamp},
                         {"time_step_ms", o.time_step_ms},
-                        {"topic_prefix", o.topic_prefix}};
+                        {"topic_prefix", o.topic_prefix},
+                        {"id_prefix", o.id_prefix}};
   std::cout << summary.dump(2) << std::endl;
   if (!summary_json.empty()) {
     std::ofstream out(summary_json);

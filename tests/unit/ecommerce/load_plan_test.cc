@@ -164,13 +164,17 @@ TEST(LoadPlanTest, NowIsTheDefaultStart) {
   EXPECT_EQ(plan->orders.back().timestamp, 1'800'000'000'000 + 999 * o.time_step_ms);
 }
 
-TEST(LoadPlanTest, TopicPrefixApplies) {
+TEST(LoadPlanTest, TopicAndIdPrefixesApply) {
   LoadOptions o = options();
   o.topic_prefix = "t1-";
+  o.id_prefix = "run2-";
   auto plan = make_plan(o, 0);
   ASSERT_TRUE(plan.ok());
   EXPECT_EQ(plan->orders.front().topic, "t1-orders");
   EXPECT_EQ(plan->restocks.front().topic, "t1-inventory-restocks");
+  int64_t prefixed = 0;
+  for (const auto& r : plan->orders) prefixed += r.key->rfind("run2-", 0) == 0 ? 1 : 0;
+  EXPECT_EQ(prefixed, plan->expected.order_records - plan->expected.malformed);
 }
 
 // ---- flags ------------------------------------------------------------------------------------

@@ -97,10 +97,10 @@ TEST_F(WebhookReceiverTest, FailShareIsSeededAndRoughlyRespected) {
 TEST_F(WebhookReceiverTest, ConfiguredOutageWindowFailsOnlyInside) {
   WebhookOptions o;
   o.outage_from_ms = 0;
-  o.outage_to_ms = 300;
+  o.outage_to_ms = 1000;
   start(o);
   EXPECT_EQ(post("a"), 503);
-  std::this_thread::sleep_for(350ms);
+  std::this_thread::sleep_for(1100ms);
   EXPECT_EQ(post("a"), 200);
   EXPECT_EQ(receiver_->stats().unique, 1);
 }
@@ -108,11 +108,11 @@ TEST_F(WebhookReceiverTest, ConfiguredOutageWindowFailsOnlyInside) {
 TEST_F(WebhookReceiverTest, AdminOutageStartsNow) {
   start({});
   EXPECT_EQ(post("a"), 200);
-  auto res = client_->post_json("/admin/outage?ms=300", "");
+  auto res = client_->post_json("/admin/outage?ms=1000", "");
   ASSERT_TRUE(res.ok());
   EXPECT_EQ(res->status, 200);
   EXPECT_EQ(post("b"), 503);
-  std::this_thread::sleep_for(350ms);
+  std::this_thread::sleep_for(1100ms);
   EXPECT_EQ(post("b"), 200);
   auto bad = client_->post_json("/admin/outage?ms=soon", "");
   ASSERT_TRUE(bad.ok());
