@@ -46,12 +46,9 @@ class Sender {
   }
 
   absl::Status flush() {
-    while (true) {
-      absl::Status st = producer_.flush(options_.flush_timeout);
-      if (st.ok()) return st;
-      if (st.code() != absl::StatusCode::kUnavailable && st.code() != absl::StatusCode::kDeadlineExceeded) return st;
-      return absl::DeadlineExceededError("flush did not complete: " + std::string(st.message()));
-    }
+    absl::Status st = producer_.flush(options_.flush_timeout);
+    if (st.ok()) return st;
+    return absl::Status(st.code(), "flushing the producer: " + std::string(st.message()));
   }
 
   SendResult finish() {

@@ -40,7 +40,9 @@ std::optional<Notice> decode_notice(Context& ctx, const kstreams::RawRecord* r, 
       auto v = j->get<NotificationDlq>();
       n.notification_id = v.notification_id, n.order_id = v.order_id, n.event = v.event, attempts = v.attempts;
     }
-    if (attempts < 1) problem = "attempts < 1";
+    // A receipt needs at least one call; a dead letter may have none (calls skipped by an open
+    // circuit do not count as attempts).
+    if (attempts < (delivered ? 1 : 0)) problem = "attempts " + std::to_string(attempts);
   } catch (const std::exception& e) {
     ctx.violation(kNotificationsWellFormed, where(*r) + ": undecodable (" + e.what() + ")");
     return std::nullopt;

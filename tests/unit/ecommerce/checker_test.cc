@@ -371,6 +371,18 @@ TEST_F(CheckerTest, NotificationWithWrongEventIsCaught) {
   expect_violation(kNotificationsWellFormed);
 }
 
+TEST_F(CheckerTest, ReceiptWithoutAnAttemptIsCaughtButADeadLetterMayHaveNone) {
+  edit(&set_.notifications_dlq.front(), [](json& j) { j["attempts"] = 0; });  // skipped by an open circuit
+  EXPECT_TRUE(run().ok());
+  edit(&set_.notifications.front(), [](json& j) { j["attempts"] = 0; });
+  expect_violation(kNotificationsWellFormed);
+}
+
+TEST_F(CheckerTest, ReceiptThatIsNotDeliveredIsCaught) {
+  edit(&set_.notifications.front(), [](json& j) { j["status"] = "FAILED"; });
+  expect_violation(kNotificationsWellFormed);
+}
+
 TEST_F(CheckerTest, NotificationForNoTerminalStatusIsCaught) {
   RawRecord r = set_.notifications.front();
   edit(&r, [](json& j) { j["notification_id"] = j["order_id"].get<std::string>() + ":PENDING"; });

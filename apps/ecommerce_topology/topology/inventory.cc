@@ -1,0 +1,102 @@
+#include "topology/inventory.h"
+
+namespace ecommerce {
+
+namespace {
+template <typename T>
+T check(absl::StatusOr<T> v, const char* what) {
+  if (!v.ok()) throw kstreams::ProcessingException("STORE_ERROR", std::string(what) + ": " + v.status().ToString());
+  return std::move(*v);
+}
+void check(const absl::Status& st, const char* what) {
+  if (!st.ok()) throw kstreams::ProcessingException("STORE_ERROR", std::string(what) + ": " + st.ToString());
+}
+}  // namespace
+
+void InventoryProcessor::init(kstreams::ProcessorContext<std::string, Emit>& ctx) {
+  ctx_ = &ctx;
+  stock_ = ctx.get_key_value_store<std::string, StockLevel>(kStockStore);
+  restocks_seen_ = ctx.get_key_value_store<std::string, int64_t>(kRestocksSeenStore);
+  KSTREAMS_CHECK(stock_ && restocks_seen_, "inventory stores are not connected");
+}
+
+void InventoryProcessor::process(const kstreams::Record<std::string, std::string>& record) {
+  if (ctx_->record_metadata().topic == commands_topic_) {
+    on_command(record);
+  } else {
+    on_restock(record);
+  }
+}
+
+StockLevel InventoryProcessor::load(const std::string& sku) {
+  auto level = check(stock_->get(sku), "stock.get");
+  if (level) return *level;
+  StockLevel fresh;  // a sku never restocked has zero stock
+  fresh.sku = sku;
+  return fresh;
+}
+
+void InventoryProcessor::ledger(const ReservationEntry& entry, int64_t timestamp) {
+  ctx_->forward(kstreams::Record<std::string, Emit>{entry.sku, Emit{nlohmann::json(entry).dump(), {}}, timestamp, {}},
+                kLedgerSink);
+}
+
+void InventoryProcessor::on_restock(const kstreams::Record<std::string, std::string>& record) {
+  const ClassifiedRestock classified = classify_restock(std::optional<std::string>(record.value));
+  if (classified.input_class != InputClass::kValid) {
+    throw kstreams::ProcessingException(classified.dlq_error, classified.reason);
+  }
+  const Restock& restock = classified.restock;
+  if (check(restocks_seen_->get(restock.restock_id), "restocks-seen.get").has_value()) return;  // repeated
+  check(restocks_seen_->put(restock.restock_id, record.timestamp), "restocks-seen.put");
+  StockLevel level = load(restock.sku);
+  level.available += restock.qty;
+  check(stock_->put(restock.sku, level), "stock.put");
+  ReservationEntry entry;
+  entry.sku = restock.sku;
+  entry.qty = restock.qty;
+  entry.type = LedgerType::kRestocked;
+  entry.available_after = level.available;
+  entry.restock_id = restock.restock_id;
+  ledger(entry, ctx_->current_system_time_ms());
+}
+
+void InventoryProcessor::on_command(const kstreams::Record<std::string, std::string>& record) {
+  StockCommand cmd;
+  try {
+    nlohmann::json::parse(record.value).get_to(cmd);
+  } catch (const nlohmann::json::exception& e) {
+    throw kstreams::ProcessingException("BAD_STOCK_COMMAND", e.what());
+  }
+  StockLevel level = load(cmd.sku);
+  ReservationEntry entry;
+  entry.order_id = cmd.order_id;
+  entry.sku = cmd.sku;
+  entry.qty = cmd.qty;
+  const int64_t now = ctx_->current_system_time_ms();
+  if (cmd.type == StockCommand::Type::kRelease) {
+    level.available += cmd.qty;
+    level.reserved -= cmd.qty;
+    entry.type = LedgerType::kReleased;
+    entry.available_after = level.available;
+    check(stock_->put(cmd.sku, level), "stock.put");
+    ledger(entry, now);
+    return;
+  }
+  LineResult result{cmd.order_id, cmd.line, cmd.sku, cmd.qty, false};
+  if (cmd.qty > 0 && level.available >= cmd.qty) {
+    level.available -= cmd.qty;
+    level.reserved += cmd.qty;
+    entry.type = LedgerType::kReserved;
+    result.reserved = true;
+    check(stock_->put(cmd.sku, level), "stock.put");
+  } else {
+    entry.type = LedgerType::kRejected;
+  }
+  entry.available_after = level.available;
+  ledger(entry, now);
+  ctx_->forward(kstreams::Record<std::string, Emit>{cmd.order_id, Emit{nlohmann::json(result).dump(), {}}, now, {}},
+                kResultSink);
+}
+
+}  // namespace ecommerce

@@ -1,0 +1,219 @@
+#include "topology/order_saga.h"
+
+#include <algorithm>
+
+#include "kstreams/common/logging.h"
+
+namespace ecommerce {
+
+namespace {
+
+// Store failures are infrastructure errors: the record goes to the dead-letter topic with the
+// reason (nothing is lost) and the task's processing-error metrics count it.
+template <typename T>
+T check(absl::StatusOr<T> v, const char* what) {
+  if (!v.ok()) throw kstreams::ProcessingException("STORE_ERROR", std::string(what) + ": " + v.status().ToString());
+  return std::move(*v);
+}
+void check(const absl::Status& st, const char* what) {
+  if (!st.ok()) throw kstreams::ProcessingException("STORE_ERROR", std::string(what) + ": " + st.ToString());
+}
+
+std::string dump(const nlohmann::json& j) { return j.dump(); }
+
+}  // namespace
+
+OrderSagaProcessor::OrderSagaProcessor(std::string results_topic, std::shared_ptr<WebhookDispatcher> dispatcher,
+                                       NotifierSettings settings)
+    : results_topic_(std::move(results_topic)), dispatcher_(std::move(dispatcher)), settings_(settings) {}
+
+void OrderSagaProcessor::init(kstreams::ProcessorContext<std::string, Emit>& ctx) {
+  ctx_ = &ctx;
+  orders_ = ctx.get_key_value_store<std::string, OrderStatus>(kOrdersStore);
+  sagas_ = ctx.get_key_value_store<std::string, SagaState>(kSagasStore);
+  outbox_ = ctx.get_key_value_store<std::string, OutboxEntry>(kOutboxStore);
+  notifier_ = ctx.get_key_value_store<std::string, BreakerState>(kNotifierStore);
+  KSTREAMS_CHECK(orders_ && sagas_ && outbox_ && notifier_, "order saga stores are not connected");
+  auto breaker = notifier_->get("breaker");
+  if (breaker.ok() && breaker->has_value()) breaker_ = **breaker;
+  // Rebuild the in-memory index of due notifications from the (restored) outbox.
+  auto it = outbox_->all();
+  while (it.next()) due_.emplace(it.value().next_attempt_at, it.key());
+  mailbox_ = dispatcher_->open_mailbox();
+  pump_ = ctx.schedule(settings_.pump_interval, kstreams::PunctuationType::kWallClockTime,
+                       [this](kstreams::TimestampMs now) { pump(now); });
+}
+
+void OrderSagaProcessor::close() {
+  pump_.cancel();
+  if (mailbox_) mailbox_->close();  // outcomes still in flight are re-sent by the next owner
+}
+
+void OrderSagaProcessor::process(const kstreams::Record<std::string, std::string>& record) {
+  if (ctx_->record_metadata().topic == results_topic_) {
+    on_result(record);
+  } else {
+    on_order(record);
+  }
+}
+
+void OrderSagaProcessor::on_order(const kstreams::Record<std::string, std::string>& record) {
+  const ClassifiedOrder classified = classify_order(std::optional<std::string>(record.value));
+  if (classified.input_class == InputClass::kMalformed) {
+    throw kstreams::ProcessingException(classified.dlq_error, classified.reason);
+  }
+  const Order& order = classified.order;
+  if (check(orders_->get(order.order_id), "orders.get").has_value()) return;  // a duplicate: idempotent
+  const int64_t created_at = classified.has_created_at ? order.created_at : record.timestamp;
+  if (classified.input_class == InputClass::kInvalid) {
+    finish(order, OrderState::kCancelled, CancelReason::kInvalid, created_at);
+    return;
+  }
+  OrderStatus pending;
+  pending.order_id = order.order_id;
+  pending.status = OrderState::kPending;
+  pending.total_cents = order.total_cents();
+  pending.created_at = created_at;
+  pending.updated_at = ctx_->current_system_time_ms();
+  pending.items = order.items;
+  emit_status(pending);
+  SagaState saga;
+  saga.order = order;
+  saga.order.created_at = created_at;
+  saga.lines.assign(order.items.size(), -1);
+  check(sagas_->put(order.order_id, saga), "order-sagas.put");
+  for (size_t i = 0; i < order.items.size(); ++i) {
+    StockCommand cmd{StockCommand::Type::kReserve, order.order_id, order.items[i].sku, order.items[i].qty,
+                     static_cast<int32_t>(i)};
+    ctx_->forward(kstreams::Record<std::string, Emit>{cmd.sku, Emit{dump(cmd), {}}, record.timestamp, {}}, kCommandSink);
+  }
+}
+
+void OrderSagaProcessor::on_result(const kstreams::Record<std::string, std::string>& record) {
+  LineResult result;
+  try {
+    nlohmann::json::parse(record.value).get_to(result);
+  } catch (const nlohmann::json::exception& e) {
+    throw kstreams::ProcessingException("BAD_LINE_RESULT", e.what());
+  }
+  auto saga = check(sagas_->get(result.order_id), "order-sagas.get");
+  if (!saga || result.line < 0 || static_cast<size_t>(result.line) >= saga->lines.size() ||
+      saga->lines[result.line] != -1) {
+    KS_LOG_WARN("order saga: unexpected line result for {} line {}; ignored", result.order_id, result.line);
+    return;
+  }
+  saga->lines[result.line] = result.reserved ? 1 : 0;
+  if (std::any_of(saga->lines.begin(), saga->lines.end(), [](int8_t l) { return l == -1; })) {
+    check(sagas_->put(result.order_id, *saga), "order-sagas.put");
+    return;
+  }
+  check(sagas_->remove(result.order_id), "order-sagas.remove");
+  const bool all_reserved = std::all_of(saga->lines.begin(), saga->lines.end(), [](int8_t l) { return l == 1; });
+  if (!all_reserved) {
+    // Compensation: give back what was reserved for this order.
+    for (size_t i = 0; i < saga->lines.size(); ++i) {
+      if (saga->lines[i] != 1) continue;
+      const OrderItem& item = saga->order.items[i];
+      StockCommand cmd{StockCommand::Type::kRelease, saga->order.order_id, item.sku, item.qty, static_cast<int32_t>(i)};
+      ctx_->forward(kstreams::Record<std::string, Emit>{cmd.sku, Emit{dump(cmd), {}}, record.timestamp, {}}, kCommandSink);
+    }
+  }
+  finish(saga->order, all_reserved ? OrderState::kConfirmed : OrderState::kCancelled,
+         all_reserved ? std::nullopt : std::optional<CancelReason>(CancelReason::kOutOfStock), saga->order.created_at);
+}
+
+void OrderSagaProcessor::emit_status(const OrderStatus& status) {
+  check(orders_->put(status.order_id, status), "orders.put");
+  // The output record's timestamp is the decision time: consumers measure latency from it.
+  ctx_->forward(kstreams::Record<std::string, Emit>{status.order_id, Emit{dump(status), {}}, status.updated_at, {}},
+                kStatusSink);
+}
+
+void OrderSagaProcessor::finish(const Order& order, OrderState state, std::optional<CancelReason> reason,
+                                int64_t created_at) {
+  const int64_t now = ctx_->current_system_time_ms();
+  OrderStatus status;
+  status.order_id = order.order_id;
+  status.status = state;
+  status.reason = reason;
+  status.total_cents = order.total_cents();
+  status.created_at = created_at;
+  status.updated_at = now;
+  status.items = order.items;
+  emit_status(status);
+
+  OutboxEntry entry;
+  entry.notification_id = notification_id(order.order_id, state);
+  entry.order_id = order.order_id;
+  entry.event = std::string(notification_event(state));
+  entry.payload = dump(status);
+  entry.next_attempt_at = now;
+  check(outbox_->put(entry.notification_id, entry), "notification-outbox.put");
+  due_.emplace(entry.next_attempt_at, entry.notification_id);
+
+  // Analytics on event time: the record's timestamp is the order's created_at.
+  TerminalEvent ev{order.order_id, state, status.total_cents, created_at, order.items};
+  ctx_->forward(kstreams::Record<std::string, Emit>{order.order_id, Emit{std::string(), std::move(ev)}, created_at, {}},
+                kTerminalEvents);
+}
+
+// ---- notifications ---------------------------------------------------------------------------
+
+void OrderSagaProcessor::pump(int64_t now) {
+  for (const DeliveryOutcome& outcome : mailbox_->take()) apply_outcome(outcome, now);
+  dispatch_due(now);
+}
+
+void OrderSagaProcessor::save_breaker() { check(notifier_->put("breaker", breaker_), "notifier-state.put"); }
+
+void OrderSagaProcessor::apply_outcome(const DeliveryOutcome& outcome, int64_t now) {
+  in_flight_.erase(outcome.notification_id);
+  auto entry = check(outbox_->get(outcome.notification_id), "notification-outbox.get");
+  if (!entry) return;  // already settled (cannot happen within one owner; harmless)
+  entry->attempts += 1;
+  if (outcome.success) {
+    if (breaker_.consecutive_failures != 0 || breaker_.open_until != 0) {
+      breaker_ = BreakerState{};
+      save_breaker();
+    }
+    NotificationReceipt receipt{entry->notification_id, entry->order_id, entry->event, kNotificationDelivered,
+                                entry->attempts, now};
+    ctx_->forward(kstreams::Record<std::string, Emit>{entry->order_id, Emit{dump(receipt), {}}, now, {}}, kReceiptSink);
+    check(outbox_->remove(entry->notification_id), "notification-outbox.remove");
+    return;
+  }
+  breaker_.consecutive_failures += 1;
+  if (breaker_.consecutive_failures >= settings_.failure_threshold) {
+    breaker_.open_until = now + settings_.open_ms;  // open (again, after a failed half-open probe)
+  }
+  save_breaker();
+  entry->last_error = outcome.error;
+  if (entry->attempts >= settings_.max_attempts) {
+    NotificationDlq dead{entry->notification_id, entry->order_id, entry->event, entry->attempts, entry->last_error, now};
+    ctx_->forward(kstreams::Record<std::string, Emit>{entry->order_id, Emit{dump(dead), {}}, now, {}},
+                  kNotificationDlqSink);
+    check(outbox_->remove(entry->notification_id), "notification-outbox.remove");
+    return;
+  }
+  entry->next_attempt_at = now + settings_.backoff_ms * (int64_t{1} << (entry->attempts - 1));
+  check(outbox_->put(entry->notification_id, *entry), "notification-outbox.put");
+  due_.emplace(entry->next_attempt_at, entry->notification_id);
+}
+
+void OrderSagaProcessor::dispatch_due(int64_t now) {
+  const bool tripped = breaker_.consecutive_failures >= settings_.failure_threshold;
+  if (tripped && now < breaker_.open_until) return;  // open: skipped calls are not attempts
+  // Half-open: one probe at a time until a success closes the breaker.
+  const size_t limit = tripped ? 1 : settings_.max_in_flight;
+  while (!due_.empty() && in_flight_.size() < limit && due_.begin()->first <= now) {
+    const std::string id = due_.begin()->second;
+    due_.erase(due_.begin());
+    if (in_flight_.count(id) > 0) continue;
+    auto entry = check(outbox_->get(id), "notification-outbox.get");
+    if (!entry || entry->next_attempt_at > now) continue;  // settled, or a stale index entry
+    in_flight_.insert(id);
+    dispatcher_->submit(mailbox_, id, entry->payload);
+  }
+}
+
+}  // namespace ecommerce

@@ -1,0 +1,76 @@
+// OrderSagaProcessor: the orchestrator of the order saga, one instance per task of the
+// `orders` + `<app>-reservation-results` subtopology (co-partitioned, keyed by order_id).
+//
+//   order in -> malformed: ProcessingException (dead-letters, original bytes + dlq.* headers)
+//            -> already seen (store "orders"): dropped (idempotency)
+//            -> invalid: CANCELLED INVALID (no PENDING)
+//            -> valid: PENDING, one RESERVE command per line (key sku), saga state stored
+//   line result in -> all lines answered: CONFIRMED, or CANCELLED OUT_OF_STOCK plus a RELEASE for
+//                     every reserved line (compensation)
+//   terminal status -> order-status, the notification outbox, and the analytics branch
+//
+// Notifications: a terminal status writes an outbox entry in the same transaction; a wall-clock
+// punctuator hands due entries to the WebhookDispatcher and turns outcomes into a receipt
+// (`notifications`) or, after the last attempt, a dead letter (`notifications-dlq`), deleting the
+// entry, again transactionally. Backoff and the circuit breaker live in stores, so they survive
+// restarts and rebalances. Thread-safety: the task's thread only.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "kstreams/topology/processor.h"
+#include "topology/emit.h"
+#include "topology/webhook_dispatcher.h"
+
+namespace ecommerce {
+
+struct NotifierSettings {
+  int32_t max_attempts = 3;
+  int64_t backoff_ms = 200;
+  int32_t failure_threshold = 5;
+  int64_t open_ms = 5000;
+  size_t max_in_flight = 64;  // per task
+  std::chrono::milliseconds pump_interval{50};
+};
+
+class OrderSagaProcessor final : public kstreams::Processor<std::string, std::string, std::string, Emit> {
+ public:
+  OrderSagaProcessor(std::string results_topic, std::shared_ptr<WebhookDispatcher> dispatcher,
+                     NotifierSettings settings);
+
+  void init(kstreams::ProcessorContext<std::string, Emit>& ctx) override;
+  void process(const kstreams::Record<std::string, std::string>& record) override;
+  void close() override;
+
+ private:
+  void on_order(const kstreams::Record<std::string, std::string>& record);
+  void on_result(const kstreams::Record<std::string, std::string>& record);
+  // Writes the terminal status everywhere it goes (status topic, store, outbox, analytics).
+  void finish(const Order& order, OrderState state, std::optional<CancelReason> reason, int64_t created_at);
+  void emit_status(const OrderStatus& status);
+
+  // Notifications.
+  void pump(int64_t now);
+  void apply_outcome(const DeliveryOutcome& outcome, int64_t now);
+  void dispatch_due(int64_t now);
+  void save_breaker();
+
+  std::string results_topic_;
+  std::shared_ptr<WebhookDispatcher> dispatcher_;
+  NotifierSettings settings_;
+  kstreams::ProcessorContext<std::string, Emit>* ctx_ = nullptr;
+  kstreams::KeyValueStore<std::string, OrderStatus>* orders_ = nullptr;
+  kstreams::KeyValueStore<std::string, SagaState>* sagas_ = nullptr;
+  kstreams::KeyValueStore<std::string, OutboxEntry>* outbox_ = nullptr;
+  kstreams::KeyValueStore<std::string, BreakerState>* notifier_ = nullptr;
+  std::shared_ptr<WebhookDispatcher::Mailbox> mailbox_;
+  BreakerState breaker_;
+  std::multimap<int64_t, std::string> due_;  // next_attempt_at -> notification_id (outbox index)
+  std::set<std::string> in_flight_;
+  kstreams::Cancellable pump_;
+};
+
+}  // namespace ecommerce

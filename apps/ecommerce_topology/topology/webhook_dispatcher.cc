@@ -1,0 +1,102 @@
+#include "topology/webhook_dispatcher.h"
+
+#include "kstreams/runtime/http.h"
+#include "model.h"
+
+namespace ecommerce {
+
+std::vector<DeliveryOutcome> WebhookDispatcher::Mailbox::take() {
+  std::lock_guard lock(mu_);
+  std::vector<DeliveryOutcome> out;
+  out.swap(outcomes_);
+  return out;
+}
+
+void WebhookDispatcher::Mailbox::close() {
+  std::lock_guard lock(mu_);
+  closed_ = true;
+  outcomes_.clear();
+}
+
+bool WebhookDispatcher::Mailbox::closed() const {
+  std::lock_guard lock(mu_);
+  return closed_;
+}
+
+void WebhookDispatcher::Mailbox::put(DeliveryOutcome outcome) {
+  std::lock_guard lock(mu_);
+  if (!closed_) outcomes_.push_back(std::move(outcome));
+}
+
+WebhookDispatcher::WebhookDispatcher(Options options) : options_(std::move(options)) {
+  for (int i = 0; i < std::max(1, options_.workers); ++i) workers_.emplace_back([this] { work(); });
+}
+
+WebhookDispatcher::~WebhookDispatcher() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (auto& w : workers_) w.join();
+}
+
+std::shared_ptr<WebhookDispatcher::Mailbox> WebhookDispatcher::open_mailbox() { return std::make_shared<Mailbox>(); }
+
+void WebhookDispatcher::submit(const std::shared_ptr<Mailbox>& mailbox, std::string notification_id,
+                               std::string body) {
+  {
+    std::lock_guard lock(mu_);
+    jobs_.push_back(Job{mailbox, std::move(notification_id), std::move(body)});
+  }
+  cv_.notify_one();
+}
+
+size_t WebhookDispatcher::pending() const {
+  std::lock_guard lock(mu_);
+  return jobs_.size() + in_flight_;
+}
+
+void WebhookDispatcher::work() {
+  namespace http = kstreams::runtime::http;
+  std::unique_ptr<http::HttpClient> client;
+  while (true) {
+    Job job;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      if (stopping_) return;
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+      ++in_flight_;
+    }
+    DeliveryOutcome outcome;
+    outcome.notification_id = job.notification_id;
+    if (!job.mailbox->closed()) {
+      if (!client) {
+        auto created = http::HttpClient::create(options_.webhook_url, {options_.timeout, options_.timeout});
+        if (created.ok()) {
+          client = std::move(*created);
+        } else {
+          outcome.error = std::string(created.status().message());
+        }
+      }
+      if (client) {
+        auto response = client->post_json("", job.body, {{kIdempotencyKeyHeader, job.notification_id}});
+        if (!response.ok()) {
+          outcome.error = std::string(response.status().message());
+          client.reset();  // reconnect next time
+        } else if (response->status >= 200 && response->status < 300) {
+          outcome.success = true;
+        } else {
+          outcome.error = "HTTP " + std::to_string(response->status);
+        }
+      }
+      job.mailbox->put(std::move(outcome));
+    }
+    std::lock_guard lock(mu_);
+    --in_flight_;
+  }
+}
+
+}  // namespace ecommerce
