@@ -151,3 +151,54 @@ TEST(TableTest, ToTableKeepsTheLatestValuePerKey) {
 
 }  // namespace
 }  // namespace kstreams
+
+namespace kstreams {
+namespace {
+
+TEST(GroupedTableTest, CountMovesARowFromItsOldGroupToItsNewGroupOnUpdateAndSubtractsOnDelete) {
+  // Kafka Streams' KTable.groupBy(...).count(): an update subtracts the old value from its old group
+  // and adds the new value to its new group; a deletion only subtracts.
+  StreamsBuilder b;
+  b.table<std::string, std::string>("users", Materialized::as("users-store"))
+      .group_by(
+          [](const std::string& user, const std::string& region) {
+            return KeyValue{region, user};
+          },
+          Grouped::as("users-by-region"))
+      .count(Materialized::as("users-per-region"));
+  TopologyTestDriver d(b.build(), {{"application.id", "app"}});
+  auto in = d.create_input_topic<std::string, std::string>("users");
+  in.pipe_input("u1", "EU", 1);
+  in.pipe_input("u2", "EU", 2);
+  EXPECT_EQ((d.get<std::string, int64_t>("users-per-region", "EU")), std::optional<int64_t>(2));
+  in.pipe_input("u1", "US", 3);
+  EXPECT_EQ((d.get<std::string, int64_t>("users-per-region", "EU")), std::optional<int64_t>(1));
+  EXPECT_EQ((d.get<std::string, int64_t>("users-per-region", "US")), std::optional<int64_t>(1));
+  in.pipe_tombstone("u2", 4);
+  EXPECT_EQ((d.get<std::string, int64_t>("users-per-region", "EU")), std::optional<int64_t>(0));
+  EXPECT_EQ(d.read_raw("app-users-by-region-repartition").size(), 5u);  // 2 adds, subtract+add, subtract
+}
+
+TEST(GroupedTableTest, AggregateWithAdderAndSubtractorKeepsASumPerGroup) {
+  StreamsBuilder b;
+  b.table<std::string, int64_t>("balances", Materialized::as("balances-store"))
+      .group_by(
+          [](const std::string& account, int64_t v) {
+            return KeyValue{account.substr(0, 1), v};
+          },
+          Grouped::as("by-branch"))
+      .aggregate([] { return int64_t{0}; }, [](const std::string&, int64_t v, int64_t agg) { return agg + v; },
+                 [](const std::string&, int64_t v, int64_t agg) { return agg - v; }, Materialized::as("branch-sums"))
+      .to_stream()
+      .to("out");
+  TopologyTestDriver d(b.build());
+  auto in = d.create_input_topic<std::string, int64_t>("balances");
+  in.pipe_input("a1", 10, 1);
+  in.pipe_input("a2", 5, 2);
+  in.pipe_input("a1", 7, 3);
+  EXPECT_EQ((d.create_output_topic<std::string, int64_t>("out").read_values()),
+            (std::vector<int64_t>{10, 15, 8, 15 - 3}));
+}
+
+}  // namespace
+}  // namespace kstreams

@@ -15,6 +15,9 @@
 namespace kstreams {
 
 template <typename K, typename V>
+class KGroupedTable;
+
+template <typename K, typename V>
 class KTable {
  public:
   using KeyType = K;
@@ -63,6 +66,11 @@ class KTable {
       vs = default_serde<VR>();
     return KTable<K, VR>(core_, name, ks_, vs, "").materialize_if(m);
   }
+
+  // selector(key, value) -> KeyValue/std::pair (new key, new value): regroups the table for
+  // count/reduce/aggregate with adder and subtractor. Repartitions through `Grouped::as(name)`.
+  template <typename Selector>
+  auto group_by(Selector selector, const Grouped& grouped) const;
 
   // Table-table joins (Kafka's KTableKTableJoin): an update on either side joins with the other
   // side's current value and forwards the new and old joined values. Both tables must be

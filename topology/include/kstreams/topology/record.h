@@ -110,4 +110,46 @@ struct DefaultSerde<Windowed<K>, void> {
   }
 };
 
+// Change<V> as bytes (for repartitioning table updates): a flag byte (1: new present, 2: old
+// present), the new value's length as 4 bytes big-endian, the new value's bytes, the old value's.
+template <typename V>
+class ChangeSerde final : public Serde<Change<V>> {
+ public:
+  explicit ChangeSerde(SerdePtr<V> inner) : inner_(std::move(inner)) {}
+  void serialize(const Change<V>& c, std::string* out) const override {
+    out->clear();
+    out->push_back(static_cast<char>((c.new_value ? 1 : 0) | (c.old_value ? 2 : 0)));
+    std::string n, o;
+    if (c.new_value) inner_->serialize(*c.new_value, &n);
+    if (c.old_value) inner_->serialize(*c.old_value, &o);
+    for (int i = 3; i >= 0; --i) out->push_back(static_cast<char>(static_cast<uint32_t>(n.size()) >> (8 * i)));
+    out->append(n);
+    out->append(o);
+  }
+  [[nodiscard]] absl::Status deserialize(std::string_view b, Change<V>* out) const override {
+    if (b.size() < 5) return absl::DataLossError("change shorter than 5 bytes");
+    const auto flags = static_cast<unsigned char>(b[0]);
+    uint32_t n = 0;
+    for (size_t i = 1; i < 5; ++i) n = (n << 8) | static_cast<unsigned char>(b[i]);
+    if (b.size() < 5 + n) return absl::DataLossError("change truncated");
+    out->new_value.reset();
+    out->old_value.reset();
+    if (flags & 1) {
+      V v{};
+      KSTREAMS_RETURN_IF_ERROR(inner_->deserialize(b.substr(5, n), &v));
+      out->new_value = std::move(v);
+    }
+    if (flags & 2) {
+      V v{};
+      KSTREAMS_RETURN_IF_ERROR(inner_->deserialize(b.substr(5 + n), &v));
+      out->old_value = std::move(v);
+    }
+    return absl::OkStatus();
+  }
+  [[nodiscard]] std::string name() const override { return "Change<" + inner_->name() + ">"; }
+
+ private:
+  SerdePtr<V> inner_;
+};
+
 }  // namespace kstreams

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "kstreams/topology/kgrouped_table.h"
 #include "kstreams/topology/kstream_joins.h"
 #include "kstreams/topology/ktable.h"
 #include "kstreams/topology/topology.h"

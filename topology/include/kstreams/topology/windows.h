@@ -3,7 +3,6 @@
 //    to every window whose range contains its timestamp); a window accepts records until
 //    stream time >= end + grace, later ones are dropped and counted.
 //  - SessionWindows: a session extends while records arrive within `inactivity_gap` of it.
-//  - SlidingWindows: windows of `time_difference` ending at each record (Kafka's sliding windows).
 //  - JoinWindows: stream-stream joins match records with |t1 - t2| <= before/after.
 // All are values.
 #pragma once
@@ -53,14 +52,6 @@ struct SessionWindows {
   static SessionWindows with_inactivity_gap_and_no_grace(milliseconds gap) { return {gap.count(), 0}; }
   static SessionWindows with_inactivity_gap_and_grace(milliseconds gap, milliseconds grace) {
     return {gap.count(), grace.count()};
-  }
-};
-
-struct SlidingWindows {
-  int64_t time_difference_ms = 0;
-  int64_t grace_ms = 0;
-  static SlidingWindows with_time_difference_and_grace(milliseconds diff, milliseconds grace) {
-    return {diff.count(), grace.count()};
   }
 };
 
