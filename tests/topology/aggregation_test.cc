@@ -196,8 +196,9 @@ TEST(GroupedTableTest, AggregateWithAdderAndSubtractorKeepsASumPerGroup) {
   in.pipe_input("a1", 10, 1);
   in.pipe_input("a2", 5, 2);
   in.pipe_input("a1", 7, 3);
-  EXPECT_EQ((d.create_output_topic<std::string, int64_t>("out").read_values()),
-            (std::vector<int64_t>{10, 15, 8, 15 - 3}));
+  // The update travels as two records (subtract 10, then add 7), so the intermediate sum 5 is
+  // emitted before 12, as in Kafka Streams when old and new values are repartitioned separately.
+  EXPECT_EQ((d.create_output_topic<std::string, int64_t>("out").read_values()), (std::vector<int64_t>{10, 15, 5, 12}));
 }
 
 }  // namespace
