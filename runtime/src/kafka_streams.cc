@@ -685,22 +685,30 @@ void KafkaStreams::add_route(const std::string& pattern, std::function<HttpReply
   impl_->routes_.emplace_back(pattern, std::move(route));
 }
 
-HttpReply KafkaStreams::lookup(const std::string& store, const std::string& key, const HttpQuery& request, bool stale) {
+HttpReply KafkaStreams::lookup(const std::string& store, const std::string& key, const HttpQuery& request, bool stale,
+                               const ValueRender& render) {
   if (!impl_->backend_) return HttpReply{503, R"({"error":"unavailable","message":"interactive queries are off"})"};
   auto o = impl_->owner(store, key);
   if (!o.ok()) return to_reply(impl_->reply_for(o.status()));
   if (!o->self) return to_reply(impl_->server_->forward_to(o->application_server, to_query_request(request)));
-  return to_reply(impl_->reply_for(impl_->backend_->get(store, key, stale)));
+  auto entry = impl_->backend_->get(store, key, stale);
+  if (entry.ok() && render) return HttpReply{200, render(entry->value_json)};
+  return to_reply(impl_->reply_for(std::move(entry)));
 }
 
 HttpReply KafkaStreams::lookup_windows(const std::string& store, const std::string& key, int64_t from_ms, int64_t to_ms,
-                                       const HttpQuery& request, bool stale) {
+                                       const HttpQuery& request, bool stale, const WindowRender& render) {
   if (!impl_->backend_) return HttpReply{503, R"({"error":"unavailable","message":"interactive queries are off"})"};
   auto o = impl_->owner(store, key);
   if (!o.ok()) return to_reply(impl_->reply_for(o.status()));
   if (!o->self) return to_reply(impl_->server_->forward_to(o->application_server, to_query_request(request)));
   auto entries = impl_->backend_->fetch_windows(store, key, from_ms, to_ms, stale);
   if (!entries.ok()) return to_reply(impl_->reply_for(entries.status()));
+  if (render) {
+    std::vector<WindowValue> windows;
+    for (const auto& e : *entries) windows.push_back(WindowValue{e.key, *e.window_start, *e.window_end, e.value_json});
+    return HttpReply{200, render(windows)};
+  }
   nlohmann::json arr = nlohmann::json::array();
   for (const auto& e : *entries) {
     arr.push_back({{"key", e.key},

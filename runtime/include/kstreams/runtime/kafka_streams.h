@@ -53,6 +53,17 @@ struct HttpReply {
   int status = 200;
   std::string body;  // JSON
 };
+// One window of a window store as rendered for a route.
+struct WindowValue {
+  std::string key;
+  int64_t window_start = 0;
+  int64_t window_end = 0;
+  std::string value_json;
+};
+// Turn a local read into the route's response body (the owner instance runs the same route, so a
+// forwarded reply is already rendered).
+using ValueRender = std::function<std::string(const std::string& value_json)>;
+using WindowRender = std::function<std::string(const std::vector<WindowValue>& windows)>;
 
 class KafkaStreams {
  public:
@@ -76,11 +87,12 @@ class KafkaStreams {
   // that owns the key (so any instance answers any key). 404 unknown store/key, 503 restoring
   // (unless `stale`), 503 owner unreachable.
   [[nodiscard]] HttpReply lookup(const std::string& store, const std::string& key, const HttpQuery& request,
-                                 bool stale = false);
-  // For routes: windows of `key` in a window store with start in [from_ms, to_ms], as a JSON array
-  // of {"key","window_start","window_end","value"}, locally or forwarded to the owner.
+                                 bool stale = false, const ValueRender& render = nullptr);
+  // For routes: windows of `key` in a window store with start in [from_ms, to_ms], by default as a
+  // JSON array of {"key","window_start","window_end","value"}, locally or forwarded to the owner.
   [[nodiscard]] HttpReply lookup_windows(const std::string& store, const std::string& key, int64_t from_ms,
-                                         int64_t to_ms, const HttpQuery& request, bool stale = false);
+                                         int64_t to_ms, const HttpQuery& request, bool stale = false,
+                                         const WindowRender& render = nullptr);
   // The bound HTTP port (after start(); 0 when application.server is empty).
   [[nodiscard]] int http_port() const;
 

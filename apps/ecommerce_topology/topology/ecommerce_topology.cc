@@ -1,0 +1,250 @@
+#include "topology/ecommerce_topology.h"
+
+#include <charconv>
+
+#include "topology/inventory.h"
+
+namespace ecommerce {
+
+using kstreams::Consumed;
+using kstreams::Grouped;
+using kstreams::Materialized;
+using kstreams::Named;
+using kstreams::Produced;
+using kstreams::TimeWindows;
+using kstreams::Windowed;
+using std::chrono::milliseconds;
+
+std::string stock_commands_topic(const std::string& application_id) { return application_id + "-stock-commands"; }
+std::string reservation_results_topic(const std::string& application_id) {
+  return application_id + "-reservation-results";
+}
+
+namespace {
+
+Produced emit_to(const char* sink_name) {
+  Produced p = Produced::with<std::string, Emit>(kstreams::serdes::String(), std::make_shared<EmitSerde>());
+  p.name = sink_name;
+  return p;
+}
+
+Consumed raw_source(const char* name) {
+  return Consumed::with<std::string, std::string>(kstreams::serdes::String(), kstreams::serdes::String())
+      .with_name(name);
+}
+
+kstreams::state::StoreSpec kv_store(const char* name) {
+  kstreams::state::StoreSpec spec;
+  spec.name = name;
+  return spec;
+}
+
+}  // namespace
+
+kstreams::Topology build_topology(const TopologyOptions& options) {
+  KSTREAMS_CHECK(options.dispatcher != nullptr, "build_topology needs a WebhookDispatcher");
+  const std::string commands = stock_commands_topic(options.application_id);
+  const std::string results = reservation_results_topic(options.application_id);
+  kstreams::StreamsBuilder builder;
+  for (const char* store : {kOrdersStore, kSagasStore, kOutboxStore, kNotifierStore, kStockStore, kRestocksSeenStore}) {
+    builder.add_state_store(kv_store(store));
+  }
+
+  // The order saga.
+  auto orders = builder.stream<std::string, std::string>(kOrdersTopic, raw_source("orders-source"));
+  auto line_results = builder.stream<std::string, std::string>(results, raw_source("reservation-results-source"));
+  auto dispatcher = options.dispatcher;
+  auto settings = options.notifier;
+  auto saga = orders.merge(line_results, Named::as("saga-inputs"))
+                  .process([results, dispatcher, settings] {
+                    return std::make_unique<OrderSagaProcessor>(results, dispatcher, settings);
+                  },
+                           {kOrdersStore, kSagasStore, kOutboxStore, kNotifierStore}, Named::as("order-saga"));
+  saga.to(kOrderStatusTopic, emit_to(kStatusSink));
+  saga.to(commands, emit_to(kCommandSink));
+  saga.to(kNotificationsTopic, emit_to(kReceiptSink));
+  saga.to(kNotificationsDlqTopic, emit_to(kNotificationDlqSink));
+  auto terminal = saga.map_values([](const Emit& e) { return e.terminal; }, Named::as(kTerminalEvents));
+
+  // The inventory.
+  auto restocks = builder.stream<std::string, std::string>(kRestocksTopic, raw_source("restocks-source"));
+  auto stock_commands = builder.stream<std::string, std::string>(commands, raw_source("stock-commands-source"));
+  auto inventory = restocks.merge(stock_commands, Named::as("inventory-inputs"))
+                       .process([commands] { return std::make_unique<InventoryProcessor>(commands); },
+                                {kStockStore, kRestocksSeenStore}, Named::as("inventory"));
+  inventory.to(kReservationsTopic, emit_to(kLedgerSink));
+  inventory.to(results, emit_to(kResultSink));
+
+  // Analytics on event time (created_at), emitted once per window when it closes.
+  const milliseconds grace(options.grace_ms);
+  terminal
+      .group_by([](const std::string&, const TerminalEvent&) { return std::string(kRevenueWindowKey); },
+                Grouped::as("revenue-by-all"))
+      .windowed_by(TimeWindows::of_size_and_grace(milliseconds(kRevenueWindowSizeMs), grace))
+      .emit_strategy(kstreams::EmitStrategy::kOnWindowClose)
+      .aggregate([] { return RevenueAgg{}; },
+                 [](const std::string&, const TerminalEvent& e, RevenueAgg agg) {
+                   if (e.status == OrderState::kConfirmed) {
+                     agg.orders_confirmed += 1;
+                     agg.revenue_cents += e.total_cents;
+                   } else {
+                     agg.orders_cancelled += 1;
+                   }
+                   return agg;
+                 },
+                 Materialized::as(kRevenueStore))
+      .to_stream()
+      .map(
+          [](const Windowed<std::string>& w, const RevenueAgg& agg) {
+            RevenueWindow out{w.start, w.end, agg.orders_confirmed, agg.orders_cancelled, agg.revenue_cents};
+            return std::make_pair(w.key, nlohmann::json(out).dump());
+          },
+          Named::as("revenue-window-out"))
+      .to(kAnalyticsTopic, Produced::as("revenue-analytics-sink"));
+
+  terminal.filter([](const std::string&, const TerminalEvent& e) { return e.status == OrderState::kConfirmed; },
+                  Named::as("confirmed-only"))
+      .flat_map(
+          [](const std::string&, const TerminalEvent& e) {
+            std::vector<std::pair<std::string, SkuSale>> sales;
+            sales.reserve(e.items.size());
+            for (const auto& item : e.items) {
+              sales.emplace_back(item.sku, SkuSale{item.qty, item.qty * item.unit_price_cents});
+            }
+            return sales;
+          },
+          Named::as("sales-by-sku"))
+      .group_by_key(Grouped::as("sku-sales"))
+      .windowed_by(TimeWindows::of_size_and_grace(milliseconds(kSkuWindowSizeMs), grace)
+                       .advance_by(milliseconds(kSkuWindowAdvanceMs)))
+      .emit_strategy(kstreams::EmitStrategy::kOnWindowClose)
+      .aggregate([] { return SkuAgg{}; },
+                 [](const std::string&, const SkuSale& sale, SkuAgg agg) {
+                   agg.units_sold += sale.units;
+                   agg.revenue_cents += sale.revenue_cents;
+                   return agg;
+                 },
+                 Materialized::as(kSkuSalesStore))
+      .to_stream()
+      .map(
+          [](const Windowed<std::string>& w, const SkuAgg& agg) {
+            SkuSalesWindow out{w.key, w.start, w.end, agg.units_sold, agg.revenue_cents};
+            return std::make_pair(w.key, nlohmann::json(out).dump());
+          },
+          Named::as("sku-window-out"))
+      .to(kAnalyticsTopic, Produced::as("sku-analytics-sink"));
+
+  return builder.build();
+}
+
+absl::Status ensure_topics(const kstreams::runtime::Properties& admin_config, const std::string& application_id,
+                           int32_t partitions) {
+  using kstreams::runtime::AdminClient;
+  using kstreams::runtime::TopicSpec;
+  const auto timeout = std::chrono::seconds(30);
+  KSTREAMS_ASSIGN_OR_RETURN(auto admin, AdminClient::create(admin_config));
+  std::vector<TopicSpec> contract;
+  for (const auto& t : input_topics()) contract.push_back({t, partitions, -1, {}});
+  for (const auto& t : output_topics()) contract.push_back({t, partitions, -1, {}});
+  KSTREAMS_RETURN_IF_ERROR(admin->create_topics(contract, /*ignore_existing=*/true, timeout));
+  KSTREAMS_ASSIGN_OR_RETURN(auto counts, admin->partition_counts({kOrdersTopic, kRestocksTopic}, timeout));
+  const std::map<std::string, int32_t> internal = {
+      {stock_commands_topic(application_id), counts.at(kRestocksTopic)},
+      {reservation_results_topic(application_id), counts.at(kOrdersTopic)}};
+  std::vector<std::string> names;
+  for (const auto& [name, n] : internal) names.push_back(name);
+  KSTREAMS_ASSIGN_OR_RETURN(auto existing, admin->partition_counts(names, timeout));
+  std::vector<TopicSpec> missing;
+  for (const auto& [name, n] : internal) {
+    auto it = existing.find(name);
+    if (it == existing.end()) {
+      missing.push_back({name, n, -1, {}});
+    } else if (it->second != n) {
+      return absl::FailedPreconditionError("topic '" + name + "' has " + std::to_string(it->second) +
+                                           " partitions; it must have " + std::to_string(n) +
+                                           " (co-partitioned with its input)");
+    }
+  }
+  return admin->create_topics(missing, /*ignore_existing=*/true, timeout);
+}
+
+namespace {
+
+// from/to query parameters: integers, from <= to. Missing ones default to the widest range.
+bool parse_range(const kstreams::runtime::HttpQuery& q, int64_t* from, int64_t* to, std::string* error) {
+  *from = 0;
+  *to = INT64_MAX / 2;
+  for (auto [name, out] : {std::pair<const char*, int64_t*>{"from", from}, {"to", to}}) {
+    auto it = q.query.find(name);
+    if (it == q.query.end()) continue;
+    const std::string& v = it->second;
+    auto r = std::from_chars(v.data(), v.data() + v.size(), *out);
+    if (v.empty() || r.ec != std::errc() || r.ptr != v.data() + v.size() || *out < 0) {
+      *error = std::string("'") + name + "' must be a non-negative integer (epoch ms)";
+      return false;
+    }
+  }
+  if (*from > *to) {
+    *error = "'from' is after 'to'";
+    return false;
+  }
+  return true;
+}
+
+kstreams::runtime::HttpReply bad_request(const std::string& message) {
+  return {400, nlohmann::json{{"error", "bad_request"}, {"message", message}}.dump()};
+}
+
+}  // namespace
+
+void add_routes(kstreams::runtime::KafkaStreams& streams) {
+  using kstreams::runtime::HttpQuery;
+  using kstreams::runtime::WindowValue;
+  streams.add_route("/v1/orders/{order_id}", [&streams](const HttpQuery& q) {
+    return streams.lookup(kOrdersStore, q.path_params.at("order_id"), q, q.query.count("stale") > 0);
+  });
+  streams.add_route("/v1/inventory/{sku}", [&streams](const HttpQuery& q) {
+    return streams.lookup(kStockStore, q.path_params.at("sku"), q, q.query.count("stale") > 0);
+  });
+  streams.add_route("/v1/analytics/revenue", [&streams](const HttpQuery& q) {
+    int64_t from = 0;
+    int64_t to = 0;
+    std::string error;
+    if (!parse_range(q, &from, &to, &error)) return bad_request(error);
+    return streams.lookup_windows(kRevenueStore, kRevenueWindowKey, from, to, q, false,
+                                  [](const std::vector<WindowValue>& windows) {
+                                    nlohmann::json out = nlohmann::json::array();
+                                    for (const auto& w : windows) {
+                                      const auto agg = nlohmann::json::parse(w.value_json).get<RevenueAgg>();
+                                      out.push_back({{"window_start", w.window_start},
+                                                     {"window_end", w.window_end},
+                                                     {"orders_confirmed", agg.orders_confirmed},
+                                                     {"orders_cancelled", agg.orders_cancelled},
+                                                     {"revenue_cents", agg.revenue_cents}});
+                                    }
+                                    return out.dump();
+                                  });
+  });
+  streams.add_route("/v1/analytics/skus/{sku}", [&streams](const HttpQuery& q) {
+    int64_t from = 0;
+    int64_t to = 0;
+    std::string error;
+    if (!parse_range(q, &from, &to, &error)) return bad_request(error);
+    const std::string sku = q.path_params.at("sku");
+    return streams.lookup_windows(kSkuSalesStore, sku, from, to, q, false,
+                                  [sku](const std::vector<WindowValue>& windows) {
+                                    nlohmann::json out = nlohmann::json::array();
+                                    for (const auto& w : windows) {
+                                      const auto agg = nlohmann::json::parse(w.value_json).get<SkuAgg>();
+                                      out.push_back({{"sku", sku},
+                                                     {"window_start", w.window_start},
+                                                     {"window_end", w.window_end},
+                                                     {"units_sold", agg.units_sold},
+                                                     {"revenue_cents", agg.revenue_cents}});
+                                    }
+                                    return out.dump();
+                                  });
+  });
+}
+
+}  // namespace ecommerce

@@ -1,0 +1,46 @@
+// The e-commerce topology (contract: /work/shared/contracts/ecommerce.md), built with the kstreams
+// DSL and Processor API. Three parts:
+//
+//   orders + <app>-reservation-results  --OrderSagaProcessor-->  order-status, <app>-stock-commands,
+//        (key order_id)                                           notifications(-dlq), terminal events
+//   inventory-restocks + <app>-stock-commands --InventoryProcessor--> inventory-reservations,
+//        (key sku)                                                    <app>-reservation-results
+//   terminal events --group "all"--> tumbling 1 min revenue    --> order-analytics
+//                   --by sku-------> hopping 5 min / 1 min    --> (emitted when windows close)
+//
+// The saga's two internal topics close a cycle (saga -> inventory -> saga) that a DSL chain cannot
+// express, so they are ordinary topics the application creates (ensure_topics) with the partition
+// counts of the inputs they are co-partitioned with.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "kstreams/kstreams.h"
+#include "kstreams/runtime/clients.h"
+#include "topology/order_saga.h"
+
+namespace ecommerce {
+
+struct TopologyOptions {
+  std::string application_id = "ecommerce";
+  int64_t grace_ms = kDefaultAnalyticsGraceMs;
+  std::shared_ptr<WebhookDispatcher> dispatcher;  // required
+  NotifierSettings notifier;
+};
+
+[[nodiscard]] std::string stock_commands_topic(const std::string& application_id);
+[[nodiscard]] std::string reservation_results_topic(const std::string& application_id);
+
+[[nodiscard]] kstreams::Topology build_topology(const TopologyOptions& options);
+
+// Creates the contract's topics that are missing (`partitions` each) and the two internal topics
+// with the partition counts of `orders` and `inventory-restocks`; an internal topic that exists with
+// another count is kFailedPrecondition.
+[[nodiscard]] absl::Status ensure_topics(const kstreams::runtime::Properties& admin_config,
+                                         const std::string& application_id, int32_t partitions);
+
+// Adds the contract's query routes (/v1/orders, /v1/inventory, /v1/analytics/...).
+void add_routes(kstreams::runtime::KafkaStreams& streams);
+
+}  // namespace ecommerce
