@@ -176,11 +176,20 @@ absl::Status KafkaStreams::Impl::prepare_topics(std::vector<std::string>* source
   KSTREAMS_ASSIGN_OR_RETURN(auto admin, AdminClient::create(admin_props));
   const auto& app = config_.application_id();
   const auto user_topics = topology_.user_source_topics();
-  KSTREAMS_ASSIGN_OR_RETURN(auto user_counts, admin->partition_counts(user_topics, 30s));
-  for (const auto& t : user_topics) {
-    if (user_counts.count(t) == 0) {
-      return absl::FailedPreconditionError("source topic '" + t + "' does not exist; create it before starting");
+  // A topic created a moment ago may not be in every broker's metadata yet: look again for a while
+  // before calling it missing.
+  std::map<std::string, int32_t> user_counts;
+  for (int attempt = 0;; ++attempt) {
+    KSTREAMS_ASSIGN_OR_RETURN(user_counts, admin->partition_counts(user_topics, 30s));
+    std::string missing;
+    for (const auto& t : user_topics) {
+      if (user_counts.count(t) == 0) missing = t;
     }
+    if (missing.empty()) break;
+    if (attempt >= 20) {
+      return absl::FailedPreconditionError("source topic '" + missing + "' does not exist; create it before starting");
+    }
+    std::this_thread::sleep_for(250ms);
   }
   KSTREAMS_ASSIGN_OR_RETURN(auto wanted, topology_.resolve_partitions(app, user_counts));
   resolved_partitions_ = wanted;

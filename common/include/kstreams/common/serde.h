@@ -148,3 +148,8 @@ SerdePtr<T> default_serde() {
 }
 
 }  // namespace kstreams
+
+// The JSON default serde is part of the serde vocabulary: including it here keeps
+// DefaultSerde<T> the same in every translation unit (a TU without it would silently pick "no
+// default" for JSON types — an ODR trap).
+#include "kstreams/common/json_serde.h"  // IWYU pragma: export

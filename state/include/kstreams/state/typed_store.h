@@ -70,7 +70,9 @@ class KeyValueStore {
   using Iterator = TypedKeyValueIterator<K, V>;
 
   KeyValueStore(KeyValueBytesStore* store, SerdePtr<K> key_serde, SerdePtr<V> value_serde)
-      : store_(store), key_serde_(std::move(key_serde)), value_serde_(std::move(value_serde)) {}
+      : store_(store), key_serde_(std::move(key_serde)), value_serde_(std::move(value_serde)) {
+    KSTREAMS_CHECK(key_serde_ && value_serde_, "a typed key-value store needs key and value serdes");
+  }
 
   [[nodiscard]] KeyValueBytesStore* bytes() const { return store_; }
 
