@@ -127,5 +127,35 @@ TEST_F(StreamTaskTest, SinkRecordsGoToTheCollectorWithKeyPartitioningLeftToIt) {
   EXPECT_EQ(collector_.sent[0].timestamp, 1);
 }
 
+TEST(StreamTaskErrorTest, FailPolicyReturnsTheErrorAndDoesNotMarkTheRecordConsumed) {
+  StreamsBuilder b;
+  b.stream<std::string, int64_t>("in").to("out");
+  Topology topology = b.build();
+  CapturingCollector collector;
+  ManualClock clock(0);
+  const auto dir = std::filesystem::temp_directory_path() / ("stream-task-fail-" + std::to_string(::getpid()));
+  state::StateManagerOptions o;
+  o.task = TaskId{0, 0};
+  o.task_dir = dir;
+  auto sm = state::ProcessorStateManager::open(o, {});
+  ASSERT_TRUE(sm.ok());
+  TaskOptions options;
+  options.application_id = "app";
+  options.deserialization_policy = ErrorPolicy::kFail;
+  StreamTask task(TaskId{0, 0}, topology, 0, std::move(*sm), &collector, clock, nullptr, options);
+  ASSERT_TRUE(task.initialize().ok());
+  RawRecord good = raw("in", 0, 1, std::string(8, '\0'));
+  RawRecord bad = raw("in", 1, 2, "not eight bytes");
+  task.add_records("in", 0, {good, bad});
+  auto n = task.process(10);
+  EXPECT_EQ(n.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(n.status().message().find("DESERIALIZATION error at in-0@1"), std::string_view::npos) << n.status();
+  EXPECT_EQ((task.committable_offsets()[{"in", 0}]), 1);  // the bad record is not consumed
+  EXPECT_EQ(task.buffered("in", 0), 1u);
+  EXPECT_EQ(collector.sent.size(), 1u);
+  EXPECT_TRUE(task.close(false).ok());
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace kstreams::runtime
