@@ -208,3 +208,51 @@ TEST(SessionWindowsTest, AggregateUsesTheMergerWhenARecordBridgesTwoSessions) {
 
 }  // namespace
 }  // namespace kstreams
+
+namespace kstreams {
+namespace {
+
+using Win = std::tuple<std::string, TimestampMs, TimestampMs, int64_t>;
+
+TEST(SlidingWindowsTest, EachRecordDefinesAWindowEndingAtItAndOneStartingRightAfterIt) {
+  // Kafka Streams' SlidingWindows (KIP-450), difference 10: records at 100 and 105 give the windows
+  // [90,100] = {100}, [95,105] = {100,105} and [101,111] = {105}; an out-of-order record updates
+  // every window containing it and creates its own left and right windows.
+  StreamsBuilder b;
+  b.stream<std::string, std::string>("in")
+      .group_by_key()
+      .windowed_by(SlidingWindows::with_time_difference_and_grace(milliseconds(10), milliseconds(100)))
+      .count(Materialized::as("sliding"))
+      .to_stream()
+      .to("out");
+  TopologyTestDriver d(b.build());
+  auto in = d.create_input_topic<std::string, std::string>("in");
+  in.pipe_input("a", "x", 100);
+  in.pipe_input("a", "x", 105);
+  EXPECT_EQ(read_windows(d, "out"), (std::vector<Win>{{"a", 90, 100, 1}, {"a", 95, 105, 2}, {"a", 101, 111, 1}}));
+  in.pipe_input("a", "x", 120);
+  EXPECT_EQ(read_windows(d, "out"), (std::vector<Win>{{"a", 110, 120, 1}}));
+  in.pipe_input("a", "x", 112);
+  EXPECT_EQ(read_windows(d, "out"),
+            (std::vector<Win>{{"a", 102, 112, 2}, {"a", 106, 116, 1}, {"a", 110, 120, 2}, {"a", 113, 123, 1}}));
+}
+
+TEST(SlidingWindowsTest, RecordsOlderThanDifferencePlusGraceAreDroppedAndCounted) {
+  StreamsBuilder b;
+  b.stream<std::string, std::string>("in")
+      .group_by_key()
+      .windowed_by(SlidingWindows::with_time_difference_and_no_grace(milliseconds(10)))
+      .count(Materialized::as("sliding"))
+      .to_stream()
+      .to("out");
+  TopologyTestDriver d(b.build());
+  auto in = d.create_input_topic<std::string, std::string>("in");
+  in.pipe_input("a", "x", 120);
+  (void)read_windows(d, "out");
+  in.pipe_input("a", "x", 105);  // 105 + 10 < 120: every window it could join has closed
+  EXPECT_TRUE(read_windows(d, "out").empty());
+  EXPECT_EQ(d.metric("kstreams_task_dropped_records_total", {{"reason", "late"}}), 1);
+}
+
+}  // namespace
+}  // namespace kstreams

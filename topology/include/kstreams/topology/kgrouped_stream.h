@@ -15,6 +15,8 @@ template <typename K, typename V>
 class TimeWindowedKStream;
 template <typename K, typename V>
 class SessionWindowedKStream;
+template <typename K, typename V>
+class SlidingWindowedKStream;
 
 namespace internal {
 // The common path of count/reduce/aggregate: store + AggregateNode; fn(key, value, optional old).
@@ -77,6 +79,9 @@ class KGroupedStream {
   }
   SessionWindowedKStream<K, V> windowed_by(const SessionWindows& windows) const {
     return SessionWindowedKStream<K, V>(input_, windows);
+  }
+  SlidingWindowedKStream<K, V> windowed_by(const SlidingWindows& windows) const {
+    return SlidingWindowedKStream<K, V>(input_, windows);
   }
 
  private:
@@ -217,6 +222,76 @@ class SessionWindowedKStream {
 
   KStream<K, V> input_;
   SessionWindows windows_;
+};
+
+// Sliding-windowed aggregations (emit on update). Besides `m.name` (the results), the node keeps
+// the recent input records in the store `<m.name>-records`.
+template <typename K, typename V>
+class SlidingWindowedKStream {
+ public:
+  SlidingWindowedKStream(KStream<K, V> input, SlidingWindows windows) : input_(std::move(input)), windows_(windows) {}
+
+  KTable<Windowed<K>, int64_t> count(const Materialized& m) const {
+    auto fn = [](const K&, const V&, const std::optional<int64_t>& old) { return old.value_or(0) + 1; };
+    return add<int64_t>(m, serdes::Int64(), fn);
+  }
+  template <typename Reducer>
+  KTable<Windowed<K>, V> reduce(Reducer reducer, const Materialized& m) const {
+    auto fn = [reducer](const K&, const V& v, const std::optional<V>& old) mutable {
+      return old ? static_cast<V>(reducer(*old, v)) : v;
+    };
+    return add<V>(m, input_.value_serde(), fn);
+  }
+  template <typename Init, typename Agg>
+  auto aggregate(Init initializer, Agg aggregator, const Materialized& m) const {
+    using VA = std::decay_t<decltype(initializer())>;
+    auto fn = [initializer, aggregator](const K& k, const V& v, const std::optional<VA>& old) mutable {
+      return static_cast<VA>(aggregator(k, v, old ? *old : initializer()));
+    };
+    return add<VA>(m, default_serde<VA>(), fn);
+  }
+
+ private:
+  template <typename VA, typename Fn>
+  KTable<Windowed<K>, VA> add(const Materialized& m, SerdePtr<VA> value_serde, Fn fn) const {
+    internal::BuilderCore* core = input_.core();
+    auto ks =
+        internal::require_serde(core, internal::pick_serde<K>(core, m.serdes.key, input_.key_serde(), "store key"),
+                                "the key of store '" + m.name + "'");
+    auto vs = internal::require_serde(core, input_.value_serde(), "the records of store '" + m.name + "'");
+    auto as = internal::require_serde(core, internal::pick_serde<VA>(core, m.serdes.value, value_serde, "store value"),
+                                      "the value of store '" + m.name + "'");
+    if (windows_.time_difference_ms <= 0) core->add_error("sliding window '" + m.name + "': difference must be > 0");
+    const int64_t retention =
+        std::max<int64_t>(m.retention.count(), 2 * windows_.time_difference_ms + windows_.grace_ms + 2);
+    state::StoreSpec spec;
+    spec.name = m.name;
+    spec.type = state::StoreType::kWindow;
+    spec.persistent = m.persistent;
+    spec.logging = m.logging;
+    spec.window_size_ms = windows_.time_difference_ms + 1;
+    spec.retention_ms = retention;
+    core->add_store(spec);
+    state::StoreSpec records = spec;
+    records.name = m.name.empty() ? "" : m.name + "-records";
+    records.retain_duplicates = true;
+    records.window_size_ms = 1;
+    core->add_store(records);
+    const std::string name = core->new_name("KSTREAM-SLIDING-AGGREGATE");
+    internal::NodeSpec node;
+    node.name = name;
+    node.parents = {input_.node_name()};
+    node.stores = {m.name, records.name};
+    node.factory = [name, store = m.name, rs = records.name, w = windows_, ks, vs, as,
+                    fn]() -> std::unique_ptr<internal::NodeBase> {
+      return std::make_unique<internal::SlidingWindowAggregateNode<K, V, VA, Fn>>(name, store, rs, w, ks, vs, as, fn);
+    };
+    core->add_node(std::move(node));
+    return KTable<Windowed<K>, VA>(core, name, std::make_shared<WindowedSerde<K>>(ks), as, "");
+  }
+
+  KStream<K, V> input_;
+  SlidingWindows windows_;
 };
 
 template <typename K, typename V>

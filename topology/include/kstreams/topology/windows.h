@@ -3,6 +3,7 @@
 //    to every window whose range contains its timestamp); a window accepts records until
 //    stream time >= end + grace, later ones are dropped and counted.
 //  - SessionWindows: a session extends while records arrive within `inactivity_gap` of it.
+//  - SlidingWindows: windows of `time_difference` defined by the records (see below).
 //  - JoinWindows: stream-stream joins match records with |t1 - t2| <= before/after.
 // All are values.
 #pragma once
@@ -53,6 +54,19 @@ struct SessionWindows {
   static SessionWindows with_inactivity_gap_and_grace(milliseconds gap, milliseconds grace) {
     return {gap.count(), grace.count()};
   }
+};
+
+// Kafka Streams' SlidingWindows: windows [start, start + time_difference] (both ends inclusive)
+// defined by the records themselves: each record has a window ending at it and, when later records
+// follow within the difference, a window starting just after it. Every window containing a new
+// record is updated and emitted.
+struct SlidingWindows {
+  int64_t time_difference_ms = 0;
+  int64_t grace_ms = 0;
+  static SlidingWindows with_time_difference_and_grace(milliseconds diff, milliseconds grace) {
+    return {diff.count(), grace.count()};
+  }
+  static SlidingWindows with_time_difference_and_no_grace(milliseconds diff) { return {diff.count(), 0}; }
 };
 
 struct JoinWindows {

@@ -308,6 +308,118 @@ class SessionWindowAggregateNode final : public Node<K, V, Windowed<K>, Change<V
   Record<Windowed<K>, Change<VA>> out_;
 };
 
+// Sliding window aggregation (Kafka's sliding windows, computed by re-aggregation): the node keeps
+// the records of the last `difference + grace` in `records_store` (a window store with duplicates,
+// the record timestamp as start) and, for a new record at t, recomputes and forwards every window
+// that contains t: its own window [t - d, t], the window right after it [t + 1, t + 1 + d] when a
+// later record falls in it, the windows ending at later records r in [t, t + d], and the windows
+// starting after earlier records r in [t - d - 1, t - 1]. Windows whose end + grace has passed are
+// not updated; a record with t + d < stream time - grace is dropped and counted (late).
+template <typename K, typename V, typename VA, typename Fn>
+class SlidingWindowAggregateNode final : public Node<K, V, Windowed<K>, Change<VA>> {
+ public:
+  SlidingWindowAggregateNode(std::string name, std::string store, std::string records_store, SlidingWindows windows,
+                             SerdePtr<K> ks, SerdePtr<V> vs, SerdePtr<VA> as, Fn fn)
+      : Node<K, V, Windowed<K>, Change<VA>>(std::move(name)),
+        store_name_(std::move(store)),
+        records_name_(std::move(records_store)),
+        windows_(windows),
+        ks_(std::move(ks)),
+        vs_(std::move(vs)),
+        as_(std::move(as)),
+        fn_(std::move(fn)) {}
+  void init(TaskContext& ctx) override {
+    NodeBase::init(ctx);
+    store_ = find_store<state::WindowBytesStore>(ctx, store_name_);
+    records_ = find_store<state::WindowBytesStore>(ctx, records_name_);
+  }
+  void process(const Record<K, V>& r) override {
+    const int64_t d = windows_.time_difference_ms;
+    const TimestampMs t = r.timestamp;
+    observed_ = std::max(observed_, t);
+    const TimestampMs close_time = observed_ - windows_.grace_ms;
+    if (t + d < close_time) {
+      this->ctx_->record_dropped("late");
+      return;
+    }
+    ks_->serialize(r.key, &kbuf_);
+    vs_->serialize(r.value, &vbuf_);
+    absl::Status st = records_->put(kbuf_, std::string_view(vbuf_), t);
+    if (!st.ok()) return this->ctx_->fail(st);
+    // Timestamps of this key's records around t.
+    std::vector<TimestampMs> around;
+    auto it = records_->fetch(kbuf_, t - d - 1, t + d + 1);
+    for (; it->valid(); it->next()) around.push_back(it->entry().window_start);
+    if (!it->status().ok()) return this->ctx_->fail(it->status());
+    std::vector<TimestampMs> starts{t - d};
+    for (TimestampMs x : around) {
+      if (x > t && x <= t + d + 1) starts.push_back(t + 1);       // right window of t exists
+      if (x >= t && x <= t + d) starts.push_back(x - d);          // windows ending at later records
+      if (x >= t - d - 1 && x <= t - 1) starts.push_back(x + 1);  // windows after earlier records
+    }
+    std::sort(starts.begin(), starts.end());
+    starts.erase(std::unique(starts.begin(), starts.end()), starts.end());
+    for (TimestampMs start : starts) {
+      if (start < 0 || start + d < t || (start > t && start != t + 1)) continue;  // contains t, or t's right window
+      if (start + d + windows_.grace_ms < observed_) continue;                    // closed
+      if (!update_window(r, start)) return;
+    }
+  }
+
+ private:
+  // Re-aggregates the records of window [start, start + d] and forwards the new result.
+  bool update_window(const Record<K, V>& r, TimestampMs start) {
+    const TimestampMs end = start + windows_.time_difference_ms;
+    std::optional<VA> acc;
+    auto it = records_->fetch(kbuf_, start, end);
+    V v{};
+    for (; it->valid(); it->next()) {
+      if (!decode(this->ctx_, vs_, it->entry().value, &v)) return false;
+      acc = fn_(r.key, v, acc);
+    }
+    if (!it->status().ok()) {
+      this->ctx_->fail(it->status());
+      return false;
+    }
+    if (!acc) return true;
+    auto old = store_->fetch(kbuf_, start);
+    if (!old.ok()) {
+      this->ctx_->fail(old.status());
+      return false;
+    }
+    out_.value.old_value.reset();
+    if (*old) {
+      VA p{};
+      if (!decode(this->ctx_, as_, **old, &p)) return false;
+      out_.value.old_value = std::move(p);
+    }
+    as_->serialize(*acc, &abuf_);
+    absl::Status st = store_->put(kbuf_, std::string_view(abuf_), start);
+    if (!st.ok()) {
+      this->ctx_->fail(st);
+      return false;
+    }
+    out_.key = Windowed<K>{r.key, start, end};
+    out_.value.new_value = std::move(acc);
+    out_.timestamp = r.timestamp;
+    out_.headers = r.headers;
+    this->forward(out_);
+    return true;
+  }
+
+  std::string store_name_, records_name_;
+  SlidingWindows windows_;
+  SerdePtr<K> ks_;
+  SerdePtr<V> vs_;
+  SerdePtr<VA> as_;
+  Fn fn_;
+  state::WindowBytesStore* store_ = nullptr;
+  state::WindowBytesStore* records_ = nullptr;
+  TimestampMs observed_ = -1;
+  std::string kbuf_, vbuf_, abuf_;
+  Record<Windowed<K>, Change<VA>> out_;
+};
+
 // KStream-KTable join: looks the stream key up in the table's store (Kafka's KStreamKTableJoin).
 // Inner: no match, no output. Left: joiner gets nullopt. Table updates never trigger output.
 template <typename K, typename V, typename VT, typename VR, typename Fn>
