@@ -59,6 +59,16 @@ absl::Status KafkaProducer::init_transactions() {
   return rdk::to_status(rd_kafka_init_transactions(rk_.get(), 60000), "init_transactions");
 }
 
+void KafkaProducer::warm_up(const std::vector<std::string>& topics) {
+  for (const auto& topic : topics) {
+    rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk_.get(), topic.c_str(), nullptr);
+    if (rkt == nullptr) continue;
+    const rd_kafka_metadata_t* md = nullptr;
+    if (rd_kafka_metadata(rk_.get(), 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+  }
+}
+
 absl::Status KafkaProducer::ensure_transaction() {
   if (!transactional_ || in_transaction_) return absl::OkStatus();
   KSTREAMS_RETURN_IF_ERROR(rdk::to_status(rd_kafka_begin_transaction(rk_.get()), "begin_transaction"));

@@ -212,6 +212,13 @@ absl::Status StreamThread::create_clients() {
       cfg.exactly_once() ? cfg.application_id() + "-" + ctx_.process_id + "-" + std::to_string(index_) : "";
   KSTREAMS_ASSIGN_OR_RETURN(producer_, KafkaProducer::create(cfg, txn_id, ctx_.process_id + "-" + name_ + "-producer"));
   KSTREAMS_RETURN_IF_ERROR(producer_->init_transactions());
+  std::vector<std::string> outputs = {cfg.dead_letter_topic()};
+  for (const auto& sub : ctx_.topology->subtopologies()) {
+    for (const auto& sink : sub.sink_topics) outputs.push_back(sink.full_name(cfg.application_id()));
+  }
+  for (const auto& [changelog, sub] : ctx_.topology->changelog_topics(cfg.application_id()))
+    outputs.push_back(changelog);
+  producer_->warm_up(outputs);
 
   KSTREAMS_RETURN_IF_ERROR(init_global());
 
@@ -479,6 +486,8 @@ absl::Status StreamThread::commit_all() {
   }
   commits_total_->increment();
   commit_latency_->observe(static_cast<double>(ctx_.clock->monotonic_ns() - start) / 1e6);
+  KS_LOG_DEBUG("stream-thread [{}] committed {} offsets in {:.1f} ms", name_, offsets.size(),
+               static_cast<double>(ctx_.clock->monotonic_ns() - start) / 1e6);
   last_commit_ms_ = ctx_.clock->now_ms();
   uncommitted_ = false;
   commit_requested_ = false;

@@ -1,6 +1,7 @@
 #include "topology/ecommerce_topology.h"
 
 #include <charconv>
+#include <thread>
 
 #include "topology/inventory.h"
 
@@ -56,9 +57,8 @@ kstreams::Topology build_topology(const TopologyOptions& options) {
   auto dispatcher = options.dispatcher;
   auto settings = options.notifier;
   auto saga = orders.merge(line_results, Named::as("saga-inputs"))
-                  .process([results, dispatcher, settings] {
-                    return std::make_unique<OrderSagaProcessor>(results, dispatcher, settings);
-                  },
+                  .process([results, dispatcher,
+                            settings] { return std::make_unique<OrderSagaProcessor>(results, dispatcher, settings); },
                            {kOrdersStore, kSagasStore, kOutboxStore, kNotifierStore}, Named::as("order-saga"));
   saga.to(kOrderStatusTopic, emit_to(kStatusSink));
   saga.to(commands, emit_to(kCommandSink));
@@ -102,8 +102,9 @@ kstreams::Topology build_topology(const TopologyOptions& options) {
           Named::as("revenue-window-out"))
       .to(kAnalyticsTopic, Produced::as("revenue-analytics-sink"));
 
-  terminal.filter([](const std::string&, const TerminalEvent& e) { return e.status == OrderState::kConfirmed; },
-                  Named::as("confirmed-only"))
+  terminal
+      .filter([](const std::string&, const TerminalEvent& e) { return e.status == OrderState::kConfirmed; },
+              Named::as("confirmed-only"))
       .flat_map(
           [](const std::string&, const TerminalEvent& e) {
             std::vector<std::pair<std::string, SkuSale>> sales;
@@ -166,6 +167,28 @@ absl::Status ensure_topics(const kstreams::runtime::Properties& admin_config, co
     }
   }
   return admin->create_topics(missing, /*ignore_existing=*/true, timeout);
+}
+
+absl::Status reset_application(const kstreams::Topology& topology, const kstreams::runtime::StreamsConfig& config,
+                               bool contract_topics) {
+  const std::string& app = config.application_id();
+  std::vector<std::string> topics = {stock_commands_topic(app), reservation_results_topic(app), app + "-instances"};
+  for (const auto& [changelog, sub] : topology.changelog_topics(app)) topics.push_back(changelog);
+  for (const auto& r : topology.repartition_topics()) topics.push_back(r.topic.full_name(app));
+  if (contract_topics) {
+    for (const auto& t : input_topics()) topics.push_back(t);
+    for (const auto& t : output_topics()) topics.push_back(t);
+  }
+  KSTREAMS_ASSIGN_OR_RETURN(auto admin, kstreams::runtime::AdminClient::create(config.client_settings("admin.")));
+  KSTREAMS_RETURN_IF_ERROR(admin->delete_topics(topics, std::chrono::seconds(30)));
+  // Deletion completes asynchronously: wait until the topics are gone, so that a start right after
+  // the reset creates fresh ones instead of racing with the deletion.
+  for (int attempt = 0; attempt < 120; ++attempt) {
+    KSTREAMS_ASSIGN_OR_RETURN(auto left, admin->partition_counts(topics, std::chrono::seconds(10)));
+    if (left.empty()) return absl::OkStatus();
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  return absl::DeadlineExceededError("topics still exist 30 s after their deletion");
 }
 
 namespace {

@@ -40,6 +40,11 @@ struct TopologyOptions {
 [[nodiscard]] absl::Status ensure_topics(const kstreams::runtime::Properties& admin_config,
                                          const std::string& application_id, int32_t partitions);
 
+// Deletes the application's internal topics (repartition, changelog, the saga's two topics, the
+// instance directory) and, with `contract_topics`, the contract's input and output topics.
+[[nodiscard]] absl::Status reset_application(const kstreams::Topology& topology,
+                                             const kstreams::runtime::StreamsConfig& config, bool contract_topics);
+
 // Adds the contract's query routes (/v1/orders, /v1/inventory, /v1/analytics/...).
 void add_routes(kstreams::runtime::KafkaStreams& streams);
 

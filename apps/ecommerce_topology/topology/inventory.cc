@@ -95,8 +95,12 @@ void InventoryProcessor::on_command(const kstreams::Record<std::string, std::str
   }
   entry.available_after = level.available;
   ledger(entry, now);
-  ctx_->forward(kstreams::Record<std::string, Emit>{cmd.order_id, Emit{nlohmann::json(result).dump(), {}}, now, {}},
-                kResultSink);
+  // The result keeps the command's timestamp (the order's event time), as Kafka Streams does for
+  // derived records: the saga task picks its next record by lowest timestamp, so a wall-clock stamp
+  // here would queue every line result behind all newer orders.
+  ctx_->forward(
+      kstreams::Record<std::string, Emit>{cmd.order_id, Emit{nlohmann::json(result).dump(), {}}, record.timestamp, {}},
+      kResultSink);
 }
 
 }  // namespace ecommerce

@@ -85,7 +85,8 @@ void OrderSagaProcessor::on_order(const kstreams::Record<std::string, std::strin
   for (size_t i = 0; i < order.items.size(); ++i) {
     StockCommand cmd{StockCommand::Type::kReserve, order.order_id, order.items[i].sku, order.items[i].qty,
                      static_cast<int32_t>(i)};
-    ctx_->forward(kstreams::Record<std::string, Emit>{cmd.sku, Emit{dump(cmd), {}}, record.timestamp, {}}, kCommandSink);
+    ctx_->forward(kstreams::Record<std::string, Emit>{cmd.sku, Emit{dump(cmd), {}}, record.timestamp, {}},
+                  kCommandSink);
   }
 }
 
@@ -115,7 +116,8 @@ void OrderSagaProcessor::on_result(const kstreams::Record<std::string, std::stri
       if (saga->lines[i] != 1) continue;
       const OrderItem& item = saga->order.items[i];
       StockCommand cmd{StockCommand::Type::kRelease, saga->order.order_id, item.sku, item.qty, static_cast<int32_t>(i)};
-      ctx_->forward(kstreams::Record<std::string, Emit>{cmd.sku, Emit{dump(cmd), {}}, record.timestamp, {}}, kCommandSink);
+      ctx_->forward(kstreams::Record<std::string, Emit>{cmd.sku, Emit{dump(cmd), {}}, record.timestamp, {}},
+                    kCommandSink);
     }
   }
   finish(saga->order, all_reserved ? OrderState::kConfirmed : OrderState::kCancelled,
@@ -176,8 +178,8 @@ void OrderSagaProcessor::apply_outcome(const DeliveryOutcome& outcome, int64_t n
       breaker_ = BreakerState{};
       save_breaker();
     }
-    NotificationReceipt receipt{entry->notification_id, entry->order_id, entry->event, kNotificationDelivered,
-                                entry->attempts, now};
+    NotificationReceipt receipt{entry->notification_id, entry->order_id, entry->event,
+                                kNotificationDelivered, entry->attempts, now};
     ctx_->forward(kstreams::Record<std::string, Emit>{entry->order_id, Emit{dump(receipt), {}}, now, {}}, kReceiptSink);
     check(outbox_->remove(entry->notification_id), "notification-outbox.remove");
     return;
@@ -189,7 +191,8 @@ void OrderSagaProcessor::apply_outcome(const DeliveryOutcome& outcome, int64_t n
   save_breaker();
   entry->last_error = outcome.error;
   if (entry->attempts >= settings_.max_attempts) {
-    NotificationDlq dead{entry->notification_id, entry->order_id, entry->event, entry->attempts, entry->last_error, now};
+    NotificationDlq dead{entry->notification_id, entry->order_id,   entry->event,
+                         entry->attempts,        entry->last_error, now};
     ctx_->forward(kstreams::Record<std::string, Emit>{entry->order_id, Emit{dump(dead), {}}, now, {}},
                   kNotificationDlqSink);
     check(outbox_->remove(entry->notification_id), "notification-outbox.remove");

@@ -48,8 +48,12 @@ void from_json(const json& j, StockLevel& v) {
 }
 
 void to_json(json& j, const OutboxEntry& v) {
-  j = {{"notification_id", v.notification_id}, {"order_id", v.order_id},       {"event", v.event},
-       {"payload", v.payload},                 {"attempts", v.attempts},       {"next_attempt_at", v.next_attempt_at},
+  j = {{"notification_id", v.notification_id},
+       {"order_id", v.order_id},
+       {"event", v.event},
+       {"payload", v.payload},
+       {"attempts", v.attempts},
+       {"next_attempt_at", v.next_attempt_at},
        {"last_error", v.last_error}};
 }
 void from_json(const json& j, OutboxEntry& v) {

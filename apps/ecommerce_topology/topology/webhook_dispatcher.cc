@@ -43,8 +43,7 @@ WebhookDispatcher::~WebhookDispatcher() {
 
 std::shared_ptr<WebhookDispatcher::Mailbox> WebhookDispatcher::open_mailbox() { return std::make_shared<Mailbox>(); }
 
-void WebhookDispatcher::submit(const std::shared_ptr<Mailbox>& mailbox, std::string notification_id,
-                               std::string body) {
+void WebhookDispatcher::submit(const std::shared_ptr<Mailbox>& mailbox, std::string notification_id, std::string body) {
   {
     std::lock_guard lock(mu_);
     jobs_.push_back(Job{mailbox, std::move(notification_id), std::move(body)});

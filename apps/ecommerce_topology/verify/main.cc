@@ -62,6 +62,20 @@ int run(int argc, char** argv) {
       if (terminal >= wait_for || Clock::now() + 1s >= deadline) break;
       std::this_thread::sleep_for(1s);
     }
+    // Notifications settle after their terminal status (retries, backoff, an open circuit): wait
+    // until every terminal status has its receipt or dead letter, or the budget runs out.
+    while (terminal >= wait_for && Clock::now() + 1s < deadline) {
+      auto settled = kstreams::runtime::read_all(
+          props, {prefix + ecommerce::kNotificationsTopic, prefix + ecommerce::kNotificationsDlqTopic},
+          remaining(deadline));
+      if (!settled.ok()) {
+        std::cerr << "ecommerce_verify: reading notifications: " << settled.status() << "\n";
+        return 3;
+      }
+      std::cerr << "waiting: " << settled->size() << "/" << terminal << " notifications settled\n";
+      if (static_cast<int64_t>(settled->size()) >= terminal) break;
+      std::this_thread::sleep_for(1s);
+    }
   }
 
   std::vector<std::string> topics;
