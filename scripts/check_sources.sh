@@ -1,8 +1,8 @@
-#!/ usr / bin / env bash
-#Keeps third - party engines inside their modules(ARCHITECTURE.md, "Modules, one direction"):
-#- RocksDB headers only in state / src and state's own tests;
-#- librdkafka, cpp - httplib and prometheus - cpp headers only in runtime / src and runtime's own tests;
-#- no public header(* / include /**) includes any of them;
+#!/usr/bin/env bash
+# Keeps third-party engines inside their modules (ARCHITECTURE.md, "Modules, one direction"):
+#   - RocksDB headers only in state/src and state's own tests;
+#   - librdkafka, cpp-httplib and prometheus-cpp headers only in runtime/src and runtime's own tests;
+#   - no public header (*/include/**) includes any of them;
 #   - no module includes a module above it (common < state < topology < runtime < apps).
 # Exit 1 with one line per violation.
 set -euo pipefail
@@ -14,7 +14,7 @@ report() { echo "check_sources: $1" >&2; fail=1; }
 files=$(git ls-files -co --exclude-standard -- '*.h' '*.cc' '*.hpp' '*.cpp' 2>/dev/null || find . -name '*.h' -o -name '*.cc')
 for f in $files; do
   [ -f "$f" ] || continue
-  case "$f" in build*/ * | * / build/*) continue ;; esac
+  case "$f" in build*/*|*/build/*) continue ;; esac
   incs=$(grep -hoE '^\s*#\s*include\s*[<"][^>"]+[>"]' "$f" | sed -E 's/.*[<"]([^>"]+)[>"]/\1/' || true)
   for inc in $incs; do
     case "$inc" in

@@ -1,6 +1,6 @@
-#!/ usr / bin / env bash
-#Installs the Debian packages kstreams needs, only those missing(non - interactive), then the Kafka
-#broker jars(Maven Central, cached outside the work tree).Safe to run any number of times.
+#!/usr/bin/env bash
+# Installs the Debian packages kstreams needs, only those missing (non-interactive), then the Kafka
+# broker jars (Maven Central, cached outside the work tree). Safe to run any number of times.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 packages=(
@@ -10,23 +10,23 @@ packages=(
   clang-format clang-tidy default-jre-headless maven curl python3 docker-compose
 )
 missing=()
-for p in "${packages[@]}";
-do
-  dpkg - query - W - f = '${Status}' "$p" 2 > / dev / null | grep - q "install ok installed" || missing +=
-      ("$p")done
-#A JDK that is already there(e.g.a Temurin install) serves as well as Debian's JRE.
-          if command -
-          v java >
-      / dev / null 2 > &1;
-then missing = ("${missing[@]/default-jre-headless/}")fi if command - v mvn > / dev / null 2 > &1; then
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# A JDK that is already there (e.g. a Temurin install) serves as well as Debian's JRE.
+if command -v java >/dev/null 2>&1; then
+  missing=("${missing[@]/default-jre-headless/}")
+fi
+if command -v mvn >/dev/null 2>&1; then
   missing=("${missing[@]/maven/}")
 fi
 filtered=()
-for p in "${missing[@]}";
-do [-n "$p"]&& filtered += ("$p");
-done if[$ { #filtered[@] } - gt 0];
-then echo "[deps] installing: ${filtered[*]}" > & 2 sudo_cmd =
-    ""["$(id -u)" = 0] || sudo_cmd =
-        "sudo" $sudo_cmd apt - get update - qq DEBIAN_FRONTEND =
-            noninteractive $sudo_cmd apt - get install - y - qq-- no - install - recommends "${filtered[@]}" >
-            / dev / null fi "$here/kafka/broker.sh" fetch
+for p in "${missing[@]}"; do [ -n "$p" ] && filtered+=("$p"); done
+if [ ${#filtered[@]} -gt 0 ]; then
+  echo "[deps] installing: ${filtered[*]}" >&2
+  sudo_cmd=""
+  [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${filtered[@]}" >/dev/null
+fi
+"$here/kafka/broker.sh" fetch
