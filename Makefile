@@ -1,5 +1,10 @@
 # The README's two commands: `make demo` and `make test`. Both install what is missing first.
 PRESET ?= release
+# One compiler cache for every clone of the repository (CI clones into a fresh folder).
+export CCACHE_DIR ?= $(HOME)/.cache/kstreams/ccache
+export CCACHE_BASEDIR ?= $(CURDIR)
+export CCACHE_NOHASHDIR ?= true
+export CCACHE_MAXSIZE ?= 5G
 BUILD_DIR := build/$(PRESET)
 JOBS ?= $(shell nproc)
 # Tiers run by `make test`; e.g. `make test LABELS=unit` for one tier.
