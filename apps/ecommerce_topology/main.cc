@@ -8,7 +8,8 @@
 // Application settings (besides StreamsConfig's): notifications.webhook.url,
 // notifications.retry.max.attempts (3), notifications.retry.backoff.ms (200),
 // notifications.circuit.failure.threshold (5), notifications.circuit.open.ms (5000),
-// notifications.workers (4), analytics.grace.ms (30000), ecommerce.partitions (3: of topics it creates).
+// notifications.workers (4), analytics.grace.ms (30000), ecommerce.partitions (3: of topics it creates),
+// ecommerce.topic.prefix ("": a prefix for every contract topic, for tests sharing a broker).
 #include <cstdio>
 #include <filesystem>
 
@@ -44,6 +45,7 @@ int main(int argc, char** argv) {
   }
   ecommerce::TopologyOptions options;
   options.application_id = config->application_id();
+  options.topic_prefix = config->get_string_or("ecommerce.topic.prefix", "");
   options.grace_ms = config->get_long_or("analytics.grace.ms", ecommerce::kDefaultAnalyticsGraceMs);
   options.notifier.max_attempts = static_cast<int32_t>(config->get_long_or("notifications.retry.max.attempts", 3));
   options.notifier.backoff_ms = config->get_long_or("notifications.retry.backoff.ms", 200);
@@ -61,7 +63,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (reset > 0) {
-    auto st = ecommerce::reset_application(topology, *config, reset == 2);
+    auto st = ecommerce::reset_application(topology, *config, reset == 2, options.topic_prefix);
     if (!st.ok()) {
       std::fprintf(stderr, "ecommerce_topology: reset failed: %s\n", st.ToString().c_str());
       return 1;
@@ -73,7 +75,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   const auto partitions = static_cast<int32_t>(config->get_long_or("ecommerce.partitions", 3));
-  if (auto st = ecommerce::ensure_topics(config->client_settings("admin."), config->application_id(), partitions);
+  if (auto st = ecommerce::ensure_topics(config->client_settings("admin."), config->application_id(), partitions,
+                                         options.topic_prefix);
       !st.ok()) {
     std::fprintf(stderr, "ecommerce_topology: %s\n", st.ToString().c_str());
     return 1;

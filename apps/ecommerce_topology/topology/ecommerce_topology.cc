@@ -44,6 +44,7 @@ kstreams::state::StoreSpec kv_store(const char* name) {
 
 kstreams::Topology build_topology(const TopologyOptions& options) {
   KSTREAMS_CHECK(options.dispatcher != nullptr, "build_topology needs a WebhookDispatcher");
+  const std::string& prefix = options.topic_prefix;
   const std::string commands = stock_commands_topic(options.application_id);
   const std::string results = reservation_results_topic(options.application_id);
   kstreams::StreamsBuilder builder;
@@ -52,7 +53,7 @@ kstreams::Topology build_topology(const TopologyOptions& options) {
   }
 
   // The order saga.
-  auto orders = builder.stream<std::string, std::string>(kOrdersTopic, raw_source("orders-source"));
+  auto orders = builder.stream<std::string, std::string>(prefix + kOrdersTopic, raw_source("orders-source"));
   auto line_results = builder.stream<std::string, std::string>(results, raw_source("reservation-results-source"));
   auto dispatcher = options.dispatcher;
   auto settings = options.notifier;
@@ -60,19 +61,19 @@ kstreams::Topology build_topology(const TopologyOptions& options) {
                   .process([results, dispatcher,
                             settings] { return std::make_unique<OrderSagaProcessor>(results, dispatcher, settings); },
                            {kOrdersStore, kSagasStore, kOutboxStore, kNotifierStore}, Named::as("order-saga"));
-  saga.to(kOrderStatusTopic, emit_to(kStatusSink));
+  saga.to(prefix + kOrderStatusTopic, emit_to(kStatusSink));
   saga.to(commands, emit_to(kCommandSink));
-  saga.to(kNotificationsTopic, emit_to(kReceiptSink));
-  saga.to(kNotificationsDlqTopic, emit_to(kNotificationDlqSink));
+  saga.to(prefix + kNotificationsTopic, emit_to(kReceiptSink));
+  saga.to(prefix + kNotificationsDlqTopic, emit_to(kNotificationDlqSink));
   auto terminal = saga.map_values([](const Emit& e) { return e.terminal; }, Named::as(kTerminalEvents));
 
   // The inventory.
-  auto restocks = builder.stream<std::string, std::string>(kRestocksTopic, raw_source("restocks-source"));
+  auto restocks = builder.stream<std::string, std::string>(prefix + kRestocksTopic, raw_source("restocks-source"));
   auto stock_commands = builder.stream<std::string, std::string>(commands, raw_source("stock-commands-source"));
   auto inventory = restocks.merge(stock_commands, Named::as("inventory-inputs"))
                        .process([commands] { return std::make_unique<InventoryProcessor>(commands); },
                                 {kStockStore, kRestocksSeenStore}, Named::as("inventory"));
-  inventory.to(kReservationsTopic, emit_to(kLedgerSink));
+  inventory.to(prefix + kReservationsTopic, emit_to(kLedgerSink));
   inventory.to(results, emit_to(kResultSink));
 
   // Analytics on event time (created_at), emitted once per window when it closes.
@@ -100,7 +101,7 @@ kstreams::Topology build_topology(const TopologyOptions& options) {
             return std::make_pair(w.key, nlohmann::json(out).dump());
           },
           Named::as("revenue-window-out"))
-      .to(kAnalyticsTopic, Produced::as("revenue-analytics-sink"));
+      .to(prefix + kAnalyticsTopic, Produced::as("revenue-analytics-sink"));
 
   terminal
       .filter([](const std::string&, const TerminalEvent& e) { return e.status == OrderState::kConfirmed; },
@@ -133,25 +134,32 @@ kstreams::Topology build_topology(const TopologyOptions& options) {
             return std::make_pair(w.key, nlohmann::json(out).dump());
           },
           Named::as("sku-window-out"))
-      .to(kAnalyticsTopic, Produced::as("sku-analytics-sink"));
+      .to(prefix + kAnalyticsTopic, Produced::as("sku-analytics-sink"));
 
   return builder.build();
 }
 
 absl::Status ensure_topics(const kstreams::runtime::Properties& admin_config, const std::string& application_id,
-                           int32_t partitions) {
+                           int32_t partitions, const std::string& prefix) {
   using kstreams::runtime::AdminClient;
   using kstreams::runtime::TopicSpec;
   const auto timeout = std::chrono::seconds(30);
   KSTREAMS_ASSIGN_OR_RETURN(auto admin, AdminClient::create(admin_config));
   std::vector<TopicSpec> contract;
-  for (const auto& t : input_topics()) contract.push_back({t, partitions, -1, {}});
-  for (const auto& t : output_topics()) contract.push_back({t, partitions, -1, {}});
+  for (const auto& t : input_topics()) contract.push_back({prefix + t, partitions, -1, {}});
+  for (const auto& t : output_topics()) contract.push_back({prefix + t, partitions, -1, {}});
   KSTREAMS_RETURN_IF_ERROR(admin->create_topics(contract, /*ignore_existing=*/true, timeout));
-  KSTREAMS_ASSIGN_OR_RETURN(auto counts, admin->partition_counts({kOrdersTopic, kRestocksTopic}, timeout));
-  const std::map<std::string, int32_t> internal = {
-      {stock_commands_topic(application_id), counts.at(kRestocksTopic)},
-      {reservation_results_topic(application_id), counts.at(kOrdersTopic)}};
+  const std::string orders = prefix + kOrdersTopic;
+  const std::string restocks = prefix + kRestocksTopic;
+  std::map<std::string, int32_t> counts;
+  for (int attempt = 0; attempt < 40; ++attempt) {  // freshly created topics reach the metadata shortly
+    KSTREAMS_ASSIGN_OR_RETURN(counts, admin->partition_counts({orders, restocks}, timeout));
+    if (counts.count(orders) && counts.count(restocks)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  if (!counts.count(orders) || !counts.count(restocks)) return absl::UnavailableError("input topics did not appear");
+  const std::map<std::string, int32_t> internal = {{stock_commands_topic(application_id), counts.at(restocks)},
+                                                   {reservation_results_topic(application_id), counts.at(orders)}};
   std::vector<std::string> names;
   for (const auto& [name, n] : internal) names.push_back(name);
   KSTREAMS_ASSIGN_OR_RETURN(auto existing, admin->partition_counts(names, timeout));
@@ -170,14 +178,14 @@ absl::Status ensure_topics(const kstreams::runtime::Properties& admin_config, co
 }
 
 absl::Status reset_application(const kstreams::Topology& topology, const kstreams::runtime::StreamsConfig& config,
-                               bool contract_topics) {
+                               bool contract_topics, const std::string& prefix) {
   const std::string& app = config.application_id();
   std::vector<std::string> topics = {stock_commands_topic(app), reservation_results_topic(app), app + "-instances"};
   for (const auto& [changelog, sub] : topology.changelog_topics(app)) topics.push_back(changelog);
   for (const auto& r : topology.repartition_topics()) topics.push_back(r.topic.full_name(app));
   if (contract_topics) {
-    for (const auto& t : input_topics()) topics.push_back(t);
-    for (const auto& t : output_topics()) topics.push_back(t);
+    for (const auto& t : input_topics()) topics.push_back(prefix + t);
+    for (const auto& t : output_topics()) topics.push_back(prefix + t);
   }
   KSTREAMS_ASSIGN_OR_RETURN(auto admin, kstreams::runtime::AdminClient::create(config.client_settings("admin.")));
   KSTREAMS_RETURN_IF_ERROR(admin->delete_topics(topics, std::chrono::seconds(30)));

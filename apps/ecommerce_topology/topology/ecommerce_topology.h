@@ -24,6 +24,7 @@ namespace ecommerce {
 
 struct TopologyOptions {
   std::string application_id = "ecommerce";
+  std::string topic_prefix;  // prefixes every contract topic (tests run several apps on one broker)
   int64_t grace_ms = kDefaultAnalyticsGraceMs;
   std::shared_ptr<WebhookDispatcher> dispatcher;  // required
   NotifierSettings notifier;
@@ -38,12 +39,14 @@ struct TopologyOptions {
 // with the partition counts of `orders` and `inventory-restocks`; an internal topic that exists with
 // another count is kFailedPrecondition.
 [[nodiscard]] absl::Status ensure_topics(const kstreams::runtime::Properties& admin_config,
-                                         const std::string& application_id, int32_t partitions);
+                                         const std::string& application_id, int32_t partitions,
+                                         const std::string& prefix = "");
 
 // Deletes the application's internal topics (repartition, changelog, the saga's two topics, the
 // instance directory) and, with `contract_topics`, the contract's input and output topics.
 [[nodiscard]] absl::Status reset_application(const kstreams::Topology& topology,
-                                             const kstreams::runtime::StreamsConfig& config, bool contract_topics);
+                                             const kstreams::runtime::StreamsConfig& config, bool contract_topics,
+                                             const std::string& prefix = "");
 
 // Adds the contract's query routes (/v1/orders, /v1/inventory, /v1/analytics/...).
 void add_routes(kstreams::runtime::KafkaStreams& streams);

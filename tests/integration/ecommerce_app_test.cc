@@ -1,0 +1,168 @@
+// The e-commerce application on the real broker, as a user runs it: two instances under load, one
+// SIGKILLed mid-run and restarted, and a webhook outage; ecommerce_verify must then find every
+// invariant of the contract intact (read_committed). Each test uses its own topic prefix and
+// application.id, so it can share the broker with the rest of the integration tier.
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "support/broker_env.h"
+#include "support/child_process.h"
+
+namespace kstreams {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::ChildProcess;
+
+// A free TCP port on 127.0.0.1 (bound then released).
+int free_tcp_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+class EcommerceAppTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    id_ = testing::unique_name("shop");
+    prefix_ = id_ + ".";
+    dir_ = std::filesystem::temp_directory_path() / id_;
+    std::filesystem::create_directories(dir_);
+    webhook_port_ = free_tcp_port();
+  }
+  void TearDown() override {
+    processes_.clear();
+    if (!HasFailure() && std::getenv("KSTREAMS_KEEP_TEST_DIRS") == nullptr) std::filesystem::remove_all(dir_);
+  }
+  std::string log(const std::string& name) const { return (dir_ / (name + ".log")).string(); }
+
+  void start_webhook(const std::vector<std::string>& extra) {
+    std::vector<std::string> argv = {KSTREAMS_ECOMMERCE_WEBHOOK, "--listen",
+                                     "127.0.0.1:" + std::to_string(webhook_port_)};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    processes_.push_back(std::make_unique<ChildProcess>(argv, log("webhook")));
+  }
+
+  std::unique_ptr<ChildProcess> start_instance(int i) {
+    std::vector<std::string> argv = {
+        KSTREAMS_ECOMMERCE_TOPOLOGY,
+        "--config",
+        KSTREAMS_ECOMMERCE_CONFIG,
+        "--set",
+        "application.id=" + id_,
+        "--set",
+        "bootstrap.servers=" + testing::bootstrap(),
+        "--set",
+        "ecommerce.topic.prefix=" + prefix_,
+        "--set",
+        "errors.deadletterqueue.topic.name=" + prefix_ + "dead-letters",
+        "--set",
+        "state.dir=" + (dir_ / ("state-" + std::to_string(i))).string(),
+        "--set",
+        "application.server=",
+        "--set",
+        "session.timeout.ms=6000",
+        "--set",
+        "transaction.timeout.ms=5000",
+        "--set",
+        "notifications.webhook.url=http://127.0.0.1:" + std::to_string(webhook_port_) + "/notifications",
+        "--set",
+        "notifications.circuit.open.ms=1000"};
+    return std::make_unique<ChildProcess>(argv, log("instance-" + std::to_string(i)));
+  }
+
+  // Runs a tool to completion; returns its exit code.
+  int run_tool(const std::vector<std::string>& argv, const std::string& name, std::chrono::seconds timeout) {
+    ChildProcess tool(argv, log(name));
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (tool.running() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(100ms);
+    if (tool.running()) return tool.terminate(5s) == 0 ? -2 : -1;
+    return tool.terminate(1s);
+  }
+
+  std::vector<std::string> loadgen(int orders, int rate) {
+    return {
+        KSTREAMS_ECOMMERCE_LOADGEN,   "--bootstrap", testing::bootstrap(), "--topic-prefix", prefix_, "--orders",
+        std::to_string(orders),       "--rate",      std::to_string(rate), "--time-step-ms", "1",     "--summary-json",
+        (dir_ / "load.json").string()};
+  }
+
+  int expected_terminal_statuses() {
+    std::ifstream in(dir_ / "load.json");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const std::string text = ss.str();
+    const auto pos = text.find("\"terminal_statuses\":");
+    return pos == std::string::npos ? -1 : std::stoi(text.substr(pos + 20));
+  }
+
+  int verify(int expected) {
+    return run_tool({KSTREAMS_ECOMMERCE_VERIFY, "--bootstrap", testing::bootstrap(), "--topic-prefix", prefix_,
+                     "--wait-for-orders", std::to_string(expected), "--timeout-ms", "150000"},
+                    "verify", 200s);
+  }
+
+  std::string diagnostics() const {
+    std::string out;
+    for (const char* name : {"verify", "instance-0", "instance-1", "loadgen", "webhook"}) {
+      out += std::string("--- ") + name + "\n" + testing::tail_file(log(name), 40);
+    }
+    return out;
+  }
+
+  std::string id_, prefix_;
+  std::filesystem::path dir_;
+  int webhook_port_ = 0;
+  std::vector<std::unique_ptr<ChildProcess>> processes_;
+};
+
+TEST_F(EcommerceAppTest, TwoInstancesUnderLoadSurviveASigkillAndPassTheVerifier) {
+  start_webhook({"--fail-share", "0.05"});
+  auto a = start_instance(0);
+  auto b = start_instance(1);
+  std::this_thread::sleep_for(4s);  // both join the group
+  std::thread killer([&] {
+    std::this_thread::sleep_for(3s);
+    a->kill_hard();  // mid-run: open transactions, uncommitted store writes, in-flight webhooks
+    std::this_thread::sleep_for(2s);
+    a = start_instance(0);  // restarts on its state directory (no wipe) and rejoins
+  });
+  ASSERT_EQ(run_tool(loadgen(8000, 1000), "loadgen", 120s), 0) << diagnostics();
+  killer.join();
+  const int expected = expected_terminal_statuses();
+  ASSERT_GT(expected, 0);
+  EXPECT_EQ(verify(expected), 0) << diagnostics();
+  EXPECT_EQ(a->terminate(30s), 0) << diagnostics();
+  EXPECT_EQ(b->terminate(30s), 0) << diagnostics();
+}
+
+TEST_F(EcommerceAppTest, WebhookOutageLosesAndDuplicatesNothingInKafka) {
+  // The webhook is down for the first 6 s of the run: retries, backoff and the circuit breaker
+  // hold the notifications in the outbox; each still ends in exactly one of notifications or
+  // notifications-dlq, and the saga itself is never held back.
+  start_webhook({"--outage-ms-from", "0", "--outage-ms-to", "6000"});
+  auto a = start_instance(0);
+  std::this_thread::sleep_for(3s);
+  ASSERT_EQ(run_tool(loadgen(2000, 1000), "loadgen", 120s), 0) << diagnostics();
+  const int expected = expected_terminal_statuses();
+  ASSERT_GT(expected, 0);
+  EXPECT_EQ(verify(expected), 0) << diagnostics();
+  EXPECT_EQ(a->terminate(30s), 0) << diagnostics();
+}
+
+}  // namespace
+}  // namespace kstreams
