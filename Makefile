@@ -15,7 +15,7 @@ LABELS ?= unit|topology|integration|bench
 all: build
 
 deps:
-	@scripts/install_deps.sh
+	@bash scripts/install_deps.sh
 
 configure: deps
 	@cmake --preset $(PRESET) >/dev/null
@@ -23,27 +23,30 @@ configure: deps
 build: configure
 	@cmake --build --preset $(PRESET) -j $(JOBS)
 
-# Every tier; the integration tier starts (and stops) its own broker on 127.0.0.1:19092.
-test: build lint
-	@cd $(BUILD_DIR) && ctest -j $(JOBS) -L '$(LABELS)' --output-on-failure --timeout 900
+# Lint, then every tier (the integration tier starts and stops its own broker on 127.0.0.1:19092).
+# Both always run; the target fails if either failed.
+test: build
+	@status=0; bash scripts/lint.sh $(BUILD_DIR) || status=1; \
+	(cd $(BUILD_DIR) && ctest -j $(JOBS) -L '$(LABELS)' --output-on-failure --timeout 900) || status=1; \
+	exit $$status
 
 lint: configure
-	@scripts/lint.sh $(BUILD_DIR)
+	@bash scripts/lint.sh $(BUILD_DIR)
 
 format:
-	@scripts/lint.sh --fix $(BUILD_DIR)
+	@bash scripts/lint.sh --fix $(BUILD_DIR)
 
 demo: build
-	@scripts/demo.sh $(BUILD_DIR)
+	@bash scripts/demo.sh $(BUILD_DIR)
 
 bench: build
-	@scripts/bench.sh $(BUILD_DIR)
+	@bash scripts/bench.sh $(BUILD_DIR)
 
 broker-start: deps
-	@scripts/kafka/broker.sh start
+	@bash scripts/kafka/broker.sh start
 
 broker-stop:
-	@scripts/kafka/broker.sh stop
+	@bash scripts/kafka/broker.sh stop
 
 clean:
 	rm -rf build
