@@ -17,7 +17,7 @@ namespace kstreams::runtime {
 
 struct StoreInfo {
   std::string name;
-  std::string type;  // "key-value", "window", "session"
+  std::string type;          // "key-value", "window", "session"
   std::string source_topic;  // the topic whose partitioning decides which instance owns a key
   int32_t partitions = 0;
 };
@@ -25,7 +25,7 @@ struct StoreInfo {
 struct InstanceInfo {
   std::string application_server;  // host:port
   bool self = false;
-  std::vector<std::string> tasks;  // "0_3", ...
+  std::vector<std::string> tasks;       // "0_3", ...
   std::vector<std::string> partitions;  // "topic-3", ...
   int64_t updated_at_ms = 0;
 };
@@ -63,9 +63,8 @@ class QueryBackend {
                                                                       bool stale_ok) = 0;
   // Windows of `key` with start in [from_ms, to_ms] of a window or session store held locally.
   [[nodiscard]] virtual absl::StatusOr<std::vector<QueryEntry>> fetch_windows(const std::string& store,
-                                                                              const std::string& key,
-                                                                              int64_t from_ms, int64_t to_ms,
-                                                                              bool stale_ok) = 0;
+                                                                              const std::string& key, int64_t from_ms,
+                                                                              int64_t to_ms, bool stale_ok) = 0;
   // Prometheus text exposition of every metric of the instance.
   [[nodiscard]] virtual std::string metrics_text() = 0;
   // "RUNNING", "REBALANCING", ... (healthz is 200 for RUNNING and REBALANCING).

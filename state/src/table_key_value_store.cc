@@ -35,7 +35,8 @@ std::unique_ptr<KeyValueIterator> inclusive_scan(Table& table, std::string_view 
                                                  bool reverse) {
   if (to.empty()) return table.scan(from, std::nullopt, reverse);
   std::string hi = key_successor(to);
-  if (hi <= from) return std::make_unique<VectorKeyValueIterator>(std::vector<std::pair<std::string, std::string>>{});
+  if (std::string_view(hi).compare(from) <= 0)
+    return std::make_unique<VectorKeyValueIterator>(std::vector<std::pair<std::string, std::string>>{});
   return table.scan(from, std::optional<std::string_view>(hi), reverse);
 }
 
