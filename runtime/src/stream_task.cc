@@ -109,7 +109,17 @@ StreamTask::PartitionQueue* StreamTask::queue_for(const std::string& topic, int3
 void StreamTask::add_records(const std::string& topic, int32_t partition, std::vector<RawRecord>&& records) {
   PartitionQueue* q = queue_for(topic, partition);
   KSTREAMS_CHECK(q != nullptr, "records for a partition this task does not read");
-  for (auto& r : records) q->records.push_back(std::move(r));
+  for (auto& r : records) {
+    const TimestampMs partition_time = q->records.empty() ? stream_time_ : q->records.back().timestamp;
+    r.timestamp = q->source->extract_timestamp(r, partition_time);
+    if (r.timestamp < 0) {
+      // Kafka Streams drops records whose extracted timestamp is invalid; count it, and let the
+      // offset advance past it when the next record of the partition is processed.
+      record_dropped("invalid_timestamp");
+      continue;
+    }
+    q->records.push_back(std::move(r));
+  }
 }
 
 size_t StreamTask::buffered(const std::string& topic, int32_t partition) const {

@@ -1,6 +1,7 @@
 // The wiring against a real broker: idempotent production, group consumption with read_committed
 // and committed offsets, and transactions (aborted data invisible, committed data visible).
 #include <chrono>
+#include <cstdlib>
 #include <map>
 #include <set>
 
@@ -8,6 +9,7 @@
 
 #include "kstreams/common/partitioner.h"
 #include "kstreams/runtime/clients.h"
+#include "kstreams/runtime/recording.h"
 #include "support/broker_env.h"
 
 namespace kstreams {
@@ -134,6 +136,35 @@ TEST(BrokerWiringTest, AbortedTransactionIsInvisibleToReadCommittedWhileCommitte
   auto dirty = runtime::read_all(client_props({{"isolation.level", "read_uncommitted"}}), {topic}, 60s);
   ASSERT_TRUE(dirty.ok()) << dirty.status();
   EXPECT_EQ(dirty->size(), 120u);
+}
+
+TEST(BrokerWiringTest, RecordCommandWritesEveryCommittedRecordOfATopicAsJsonLines) {
+  const std::string topic = unique_name("recorded");
+  create_topic(topic, 2);
+  auto producer = ProducerClient::create(client_props({{"enable.idempotence", "true"}}));
+  ASSERT_TRUE(producer.ok());
+  std::vector<RawRecord> records;
+  for (int i = 0; i < 25; ++i) records.push_back(make_record(topic, "k" + std::to_string(i), "v" + std::to_string(i)));
+  records[3].headers.add("h", "x");
+  send_all(**producer, records);
+  ASSERT_TRUE((*producer)->flush(30s).ok());
+  const std::string out = ::testing::TempDir() + "/" + topic + ".jsonl";
+  const std::string cmd = std::string(KSTREAMS_RECORD_TOOL) + " --bootstrap " + testing::bootstrap() + " --topic " +
+                          topic + " --out " + out + " > /dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  auto recording = recording::read_recording(out);
+  ASSERT_TRUE(recording.ok()) << recording.status();
+  ASSERT_EQ(recording->size(), 25u);
+  std::set<std::string> keys;
+  bool header_kept = false;
+  for (const auto& r : *recording) {
+    keys.insert(*r.key);
+    EXPECT_EQ(r.topic, topic);
+    header_kept = header_kept || r.headers.last("h") == std::optional<std::string_view>("x");
+  }
+  EXPECT_EQ(keys.size(), 25u);
+  EXPECT_TRUE(header_kept);
+  EXPECT_NE(std::system((std::string(KSTREAMS_RECORD_TOOL) + " --topic x > /dev/null 2>&1").c_str()), 0);  // no --out
 }
 
 TEST(BrokerWiringTest, UnreachableBrokerGivesATimeoutNotAHang) {

@@ -34,6 +34,22 @@ Consumed raw_source(const char* name) {
       .with_name(name);
 }
 
+// Event time of an order: its created_at (the contract), read without a full JSON parse; the
+// record timestamp when it is absent or unreadable (malformed orders still reach the saga, which
+// dead-letters them).
+kstreams::TimestampMs order_created_at(const kstreams::RawRecord& record, kstreams::TimestampMs) {
+  if (!record.value) return record.timestamp;
+  constexpr std::string_view kField = "\"created_at\":";
+  const std::string_view v(*record.value);
+  auto pos = v.find(kField);
+  if (pos == std::string_view::npos) return record.timestamp;
+  pos += kField.size();
+  while (pos < v.size() && v[pos] == ' ') ++pos;
+  int64_t ts = 0;
+  auto r = std::from_chars(v.data() + pos, v.data() + v.size(), ts);
+  return r.ec == std::errc() && ts >= 0 ? ts : record.timestamp;
+}
+
 kstreams::state::StoreSpec kv_store(const char* name) {
   kstreams::state::StoreSpec spec;
   spec.name = name;
@@ -53,7 +69,8 @@ kstreams::Topology build_topology(const TopologyOptions& options) {
   }
 
   // The order saga.
-  auto orders = builder.stream<std::string, std::string>(prefix + kOrdersTopic, raw_source("orders-source"));
+  auto orders = builder.stream<std::string, std::string>(
+      prefix + kOrdersTopic, raw_source("orders-source").with_timestamp_extractor(order_created_at));
   auto line_results = builder.stream<std::string, std::string>(results, raw_source("reservation-results-source"));
   auto dispatcher = options.dispatcher;
   auto settings = options.notifier;

@@ -6,6 +6,10 @@
 // Options are values; copy them freely.
 #pragma once
 
+#include "kstreams/common/record.h"
+
+#include <functional>
+
 #include <any>
 #include <chrono>
 #include <cstdint>
@@ -24,10 +28,20 @@ struct SerdeSlots {
 };
 }  // namespace internal
 
-// Source options: serdes of the topic and an optional source node name.
+// Event time of a source record (Kafka Streams' TimestampExtractor): called once per record as it
+// enters its task, before ordering, with the record (bytes) and the partition's stream time so far.
+// A negative result drops the record (counted as `invalid_timestamp`). Unset: the record timestamp.
+using TimestampExtractor = std::function<TimestampMs(const RawRecord& record, TimestampMs partition_time)>;
+
+// Source options: serdes of the topic, an optional source node name, and a timestamp extractor.
 struct Consumed {
   internal::SerdeSlots serdes;
   std::string name;
+  TimestampExtractor timestamp_extractor;
+  Consumed& with_timestamp_extractor(TimestampExtractor extractor) {
+    timestamp_extractor = std::move(extractor);
+    return *this;
+  }
   template <typename K, typename V>
   static Consumed with(SerdePtr<K> k, SerdePtr<V> v) {
     Consumed c;

@@ -42,8 +42,11 @@ class StreamsBuilder {
     spec.name = core->name_or(consumed.name, "KSTREAM-SOURCE");
     spec.kind = internal::NodeKind::kSource;
     spec.topics = topics;
-    spec.factory = [name = spec.name, ks, vs]() -> std::unique_ptr<internal::NodeBase> {
-      return std::make_unique<internal::SourceNode<K, V>>(name, ks, vs);
+    spec.factory = [name = spec.name, ks, vs,
+                    ex = consumed.timestamp_extractor]() -> std::unique_ptr<internal::NodeBase> {
+      auto node = std::make_unique<internal::SourceNode<K, V>>(name, ks, vs);
+      node->set_timestamp_extractor(ex);
+      return node;
     };
     std::string name = spec.name;
     core->add_node(std::move(spec));
@@ -73,8 +76,11 @@ class StreamsBuilder {
     spec.kind = internal::NodeKind::kSource;
     spec.topics = {topic};
     spec.stores = {m.name};
-    spec.factory = [name = spec.name, ks, vs, s = m.name]() -> std::unique_ptr<internal::NodeBase> {
-      return std::make_unique<internal::TableSourceNode<K, V>>(name, ks, vs, s);
+    spec.factory = [name = spec.name, ks, vs, s = m.name,
+                    ex = consumed.timestamp_extractor]() -> std::unique_ptr<internal::NodeBase> {
+      auto node = std::make_unique<internal::TableSourceNode<K, V>>(name, ks, vs, s);
+      node->set_timestamp_extractor(ex);
+      return node;
     };
     std::string name = spec.name;
     core->add_node(std::move(spec));

@@ -7,6 +7,8 @@
 // (children in the order they were added to the topology). Thread-compatible (one task, one thread).
 #pragma once
 
+#include <functional>
+
 #include <memory>
 #include <string>
 #include <string_view>
@@ -110,8 +112,18 @@ class FnNode final : public Node<KIn, VIn, KOut, VOut> {
 class SourceNodeBase : public NodeBase {
  public:
   using NodeBase::NodeBase;
+  void set_timestamp_extractor(std::function<TimestampMs(const RawRecord&, TimestampMs)> extractor) {
+    extractor_ = std::move(extractor);
+  }
+  // The record's event time (the extractor's, else the record timestamp); < 0 means drop it.
+  [[nodiscard]] TimestampMs extract_timestamp(const RawRecord& raw, TimestampMs partition_time) const {
+    return extractor_ ? extractor_(raw, partition_time) : raw.timestamp;
+  }
   // kDataLoss when the key or value cannot be deserialized (nothing is forwarded then).
   [[nodiscard]] virtual absl::Status process_raw(const RawRecord& raw) = 0;
+
+ private:
+  std::function<TimestampMs(const RawRecord&, TimestampMs)> extractor_;
 };
 
 template <typename K, typename V>
