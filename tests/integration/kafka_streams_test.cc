@@ -235,6 +235,28 @@ TEST_F(CounterAppTest, ThreeInstancesShareTheWorkAndSurviveOneBeingKilled) {
   EXPECT_EQ(counts.exact_sequences, kGroups) << counts.first_problem << "\n" << logs(3);
 }
 
+TEST_F(CounterAppTest, WipedLocalStateIsRestoredFromTheChangelogBeforeProcessingGoesOn) {
+  constexpr int kFirst = 3000;
+  constexpr int kTotal = 6000;
+  produce_async(kFirst, 0);
+  producer_thread_.join();
+  auto app = start_instance(0, "exactly_once_v2");
+  ASSERT_EQ(static_cast<int>(wait_for_ids(kFirst, 120s).size()), kFirst) << logs(1);
+  ASSERT_EQ(app->terminate(30s), 0) << logs(1);
+  // Lose the disk: the counts must come back from <app>-group-counts-changelog.
+  std::filesystem::remove_all(dir_ / "state-0");
+  app = start_instance(0, "exactly_once_v2");
+  produce_async(kTotal, 0);  // ids 0..5999 again: the first 3000 re-sent as new records
+  producer_thread_.join();
+  ASSERT_GE(static_cast<int>(wait_for_ids(kFirst + kTotal, 120s).size()), kFirst + kTotal) << logs(1);
+  EXPECT_EQ(app->terminate(30s), 0) << logs(1);
+  const std::string log = testing::tail_file(log_path(0), 400);
+  EXPECT_NE(log.find("group-counts-changelog"), std::string::npos) << "no restoration logged\n" << log;
+  // Counts continue from the restored values: every group's updates are exactly 1..n over both runs.
+  const CountCheck counts = check_counts(kFirst + kTotal);
+  EXPECT_EQ(counts.exact_sequences, kGroups) << counts.first_problem;
+}
+
 // A free TCP port on 127.0.0.1 (bound then released).
 int free_port() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
