@@ -1,17 +1,7 @@
 #include "topology/inventory.h"
+#include "topology/store_check.h"
 
 namespace ecommerce {
-
-namespace {
-template <typename T>
-T check(absl::StatusOr<T> v, const char* what) {
-  if (!v.ok()) throw kstreams::ProcessingException("STORE_ERROR", std::string(what) + ": " + v.status().ToString());
-  return std::move(*v);
-}
-void check(const absl::Status& st, const char* what) {
-  if (!st.ok()) throw kstreams::ProcessingException("STORE_ERROR", std::string(what) + ": " + st.ToString());
-}
-}  // namespace
 
 void InventoryProcessor::init(kstreams::ProcessorContext<std::string, Emit>& ctx) {
   ctx_ = &ctx;

@@ -1,4 +1,5 @@
 #include "topology/order_saga.h"
+#include "topology/store_check.h"
 
 #include <algorithm>
 
@@ -7,17 +8,6 @@
 namespace ecommerce {
 
 namespace {
-
-// Store failures are infrastructure errors: the record goes to the dead-letter topic with the
-// reason (nothing is lost) and the task's processing-error metrics count it.
-template <typename T>
-T check(absl::StatusOr<T> v, const char* what) {
-  if (!v.ok()) throw kstreams::ProcessingException("STORE_ERROR", std::string(what) + ": " + v.status().ToString());
-  return std::move(*v);
-}
-void check(const absl::Status& st, const char* what) {
-  if (!st.ok()) throw kstreams::ProcessingException("STORE_ERROR", std::string(what) + ": " + st.ToString());
-}
 
 std::string dump(const nlohmann::json& j) { return j.dump(); }
 
