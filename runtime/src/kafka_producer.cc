@@ -94,6 +94,11 @@ absl::Status KafkaProducer::send(const std::string& topic, int32_t partition, co
       rd_kafka_poll(rk_.get(), 10);  // the local queue drains as batches are acknowledged
       continue;
     }
+    if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE || err == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT ||
+        err == RD_KAFKA_RESP_ERR_INVALID_RECORD || err == RD_KAFKA_RESP_ERR__INVALID_ARG) {
+      // The broker or the client refuses this record itself: the production handler decides.
+      return absl::InvalidArgumentError("record refused producing to '" + topic + "': " + rd_kafka_err2str(err));
+    }
     return rdk::to_status(err, "producing to '" + topic + "'");
   }
   ++sent_;

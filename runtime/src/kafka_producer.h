@@ -35,8 +35,9 @@ class KafkaProducer {
   [[nodiscard]] bool transactional() const { return transactional_; }
 
   // Enqueues a record (partition < 0: murmur2 on the key). Begins the transaction first when needed.
-  // Synchronous refusals (e.g. message too large) are returned; asynchronous delivery failures
-  // surface in take_delivery_error().
+  // A record the client refuses by itself (e.g. larger than message.max.bytes) is kInvalidArgument
+  // (the production handler's business); other synchronous errors keep their class; asynchronous
+  // delivery failures surface in take_delivery_error().
   [[nodiscard]] absl::Status send(const std::string& topic, int32_t partition, const std::optional<std::string>& key,
                                   const std::optional<std::string>& value, const Headers& headers,
                                   TimestampMs timestamp);

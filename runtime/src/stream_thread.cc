@@ -17,13 +17,48 @@ using namespace std::chrono_literals;
 // changelog records to `<application.id>-<store>-changelog` at the task's partition.
 class TaskCollector final : public RecordCollector {
  public:
-  TaskCollector(KafkaProducer* producer, std::string application_id, int32_t partition)
-      : producer_(producer), application_id_(std::move(application_id)), partition_(partition) {}
+  TaskCollector(KafkaProducer* producer, std::string application_id, int32_t partition, ErrorPolicy production_policy,
+                std::string dead_letter_topic, Counter* production_errors)
+      : producer_(producer),
+        application_id_(std::move(application_id)),
+        partition_(partition),
+        policy_(production_policy),
+        dead_letter_topic_(std::move(dead_letter_topic)),
+        production_errors_(production_errors) {}
 
+  // Output records: a record the client refuses (too large, ...) goes to the production handler
+  // (default.production.exception.handler): fail stops the thread, continue drops and counts it,
+  // dead-letter sends it to the dead-letter topic with headers saying why.
   void send(const std::string& topic, std::optional<std::string> key, std::optional<std::string> value,
             const Headers& headers, TimestampMs timestamp, int32_t partition) override {
-    record(producer_->send(topic, partition, key, value, headers, timestamp));
+    absl::Status st = producer_->send(topic, partition, key, value, headers, timestamp);
+    if (st.code() != absl::StatusCode::kInvalidArgument || policy_ == ErrorPolicy::kFail) {
+      record(std::move(st));
+      return;
+    }
+    production_errors_->increment();
+    KS_LOG_WARN("task [{}] production error ({}): {}", partition_,
+                policy_ == ErrorPolicy::kContinue ? "continue" : "dead-letter", std::string(st.message()));
+    if (policy_ == ErrorPolicy::kDeadLetter) {
+      Headers dlq = headers;
+      dlq.set("dlq.error", "PRODUCTION");
+      dlq.set("dlq.message", std::string(st.message()));
+      dlq.set("dlq.target.topic", topic);
+      // The refused record may be too large for the dead-letter topic as well: then the value (and
+      // if need be the key) is left out and flagged, so that the loss is visible, never silent.
+      absl::Status dead = producer_->send(dead_letter_topic_, -1, key, value, dlq, timestamp);
+      if (dead.code() == absl::StatusCode::kInvalidArgument) {
+        dlq.set("dlq.value.dropped", "true");
+        dead = producer_->send(dead_letter_topic_, -1, key, std::nullopt, dlq, timestamp);
+      }
+      if (dead.code() == absl::StatusCode::kInvalidArgument) {  // the key alone is too large
+        dlq.set("dlq.key.dropped", "true");
+        dead = producer_->send(dead_letter_topic_, -1, std::nullopt, std::nullopt, dlq, timestamp);
+      }
+      record(std::move(dead));
+    }
   }
+  // Changelog records are never skipped: a store without its changelog would diverge.
   void append(const std::string& store, std::string_view key, std::optional<std::string_view> value,
               TimestampMs timestamp) override {
     std::optional<std::string> v;
@@ -45,6 +80,9 @@ class TaskCollector final : public RecordCollector {
   KafkaProducer* producer_;
   std::string application_id_;
   int32_t partition_;
+  ErrorPolicy policy_;
+  std::string dead_letter_topic_;
+  Counter* production_errors_;
   absl::Status error_;
 };
 
@@ -91,6 +129,8 @@ StreamThread::StreamThread(int index, ThreadContext context)
   lag_ = &m.gauge("kstreams_thread_consumer_lag_records", "Records behind the end of the assigned partitions", labels);
   restore_remaining_ = &m.gauge("kstreams_restore_remaining_records", "Changelog records left to restore", labels);
   restored_total_ = &m.counter("kstreams_restore_records_total", "Changelog records restored", labels);
+  production_errors_ = &m.counter("kstreams_thread_production_errors_total",
+                                  "Output records the client refused (production handler)", labels);
 }
 
 StreamThread::~StreamThread() {
@@ -646,7 +686,9 @@ void StreamThread::on_partitions_assigned(rd_kafka_topic_partition_list_t* parts
 absl::Status StreamThread::create_task(TaskId id, const std::vector<std::pair<std::string, int32_t>>& inputs) {
   KSTREAMS_RETURN_IF_ERROR(ctx_.state_directory->lock(id));
   const auto& sub = ctx_.topology->subtopologies().at(id.subtopology);
-  auto collector = std::make_unique<TaskCollector>(producer_.get(), ctx_.config->application_id(), id.partition);
+  auto collector = std::make_unique<TaskCollector>(producer_.get(), ctx_.config->application_id(), id.partition,
+                                                   parse_policy(ctx_.config->get_string(config::kProductionHandler)),
+                                                   ctx_.config->dead_letter_topic(), production_errors_);
   state::StateManagerOptions opts;
   opts.task = id;
   opts.task_dir = ctx_.state_directory->task_dir(id);

@@ -166,6 +166,7 @@ class StreamThread {
   Gauge* lag_ = nullptr;
   Gauge* restore_remaining_ = nullptr;
   Counter* restored_total_ = nullptr;
+  Counter* production_errors_ = nullptr;
 };
 
 }  // namespace kstreams::runtime

@@ -1,6 +1,7 @@
 // The runtime on a real broker: exactly-once under SIGKILL, at-least-once after a crash, scale-out
 // over several instances. The application under test is tests/integration/apps/counter_app.cc, run
 // as a separate process; outputs are read with read_committed.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -56,7 +57,8 @@ class CounterAppTest : public ::testing::Test {
   }
 
   std::unique_ptr<ChildProcess> start_instance(int instance, const std::string& guarantee,
-                                               const std::string& server = "") {
+                                               const std::string& server = "",
+                                               const std::vector<std::string>& extra = {}) {
     std::vector<std::string> argv = {KSTREAMS_COUNTER_APP,
                                      "--input",
                                      input_,
@@ -78,6 +80,10 @@ class CounterAppTest : public ::testing::Test {
                                      "transaction.timeout.ms=5000",
                                      "--set",
                                      "commit.interval.ms=100"};
+    for (const auto& setting : extra) {
+      argv.push_back("--set");
+      argv.push_back(setting);
+    }
     if (!server.empty()) {
       argv.push_back("--set");
       argv.push_back("application.server=" + server);
@@ -255,6 +261,42 @@ TEST_F(CounterAppTest, WipedLocalStateIsRestoredFromTheChangelogBeforeProcessing
   // Counts continue from the restored values: every group's updates are exactly 1..n over both runs.
   const CountCheck counts = check_counts(kFirst + kTotal);
   EXPECT_EQ(counts.exact_sequences, kGroups) << counts.first_problem;
+}
+
+TEST_F(CounterAppTest, RecordTheClientRefusesGoesToTheDeadLetterTopicAndProcessingGoesOn) {
+  // producer.message.max.bytes=2000: a 3000-byte input value cannot be written to the outputs.
+  auto app = start_instance(0, "exactly_once_v2", "",
+                            {"producer.message.max.bytes=2000", "default.production.exception.handler=dead-letter"});
+  auto producer = runtime::ProducerClient::create(client_props({{"enable.idempotence", "true"}}));
+  ASSERT_TRUE(producer.ok());
+  for (int i = 0; i < 30; ++i) {
+    RawRecord r;
+    r.topic = input_;
+    r.partition = Partition(-1);
+    r.key = "i-" + std::to_string(i);
+    r.value = i == 10 ? std::string(3000, 'x') : "g-" + std::to_string(i % kGroups);
+    r.timestamp =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    ASSERT_TRUE((*producer)->send(r).ok());
+  }
+  ASSERT_TRUE((*producer)->flush(30s).ok());
+  const auto ids = wait_for_ids(29, 90s);
+  EXPECT_EQ(ids.size(), 29u) << logs(1);  // everything but the refused record
+  auto dead =
+      runtime::read_all(client_props({{"isolation.level", "read_committed"}}), {app_id_ + "-dead-letters"}, 30s);
+  ASSERT_TRUE(dead.ok()) << dead.status();
+  ASSERT_FALSE(dead->empty()) << logs(1);
+  // Two refused outputs of record i-10: the copy to ids (key i-10) and the repartition record (keyed by
+  // the oversized value itself, so its dead letter carries neither key nor value, only the reason).
+  ASSERT_EQ(dead->size(), 2u);
+  for (const auto& d : *dead) {
+    EXPECT_EQ(*d.headers.last("dlq.error"), "PRODUCTION");
+    EXPECT_TRUE(d.headers.last("dlq.target.topic").has_value());
+    EXPECT_EQ(*d.headers.last("dlq.value.dropped"), "true");
+  }
+  EXPECT_TRUE(std::any_of(dead->begin(), dead->end(), [](const RawRecord& d) { return d.key == "i-10"; }));
+  EXPECT_EQ(app->terminate(30s), 0) << logs(1);
 }
 
 // A free TCP port on 127.0.0.1 (bound then released).
