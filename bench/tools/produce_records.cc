@@ -16,18 +16,25 @@ int main(int argc, char** argv) {
   long keys = 0;  // 0: every record its own key
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
-    if (a == "--bootstrap") bootstrap = argv[i + 1];
-    else if (a == "--topic") topic = argv[i + 1];
-    else if (a == "--records") records = std::atol(argv[i + 1]);
-    else if (a == "--value-bytes") value_bytes = std::atol(argv[i + 1]);
-    else if (a == "--keys") keys = std::atol(argv[i + 1]);
+    if (a == "--bootstrap")
+      bootstrap = argv[i + 1];
+    else if (a == "--topic")
+      topic = argv[i + 1];
+    else if (a == "--records")
+      records = std::atol(argv[i + 1]);
+    else if (a == "--value-bytes")
+      value_bytes = std::atol(argv[i + 1]);
+    else if (a == "--keys")
+      keys = std::atol(argv[i + 1]);
   }
   if (topic.empty() || records <= 0) {
     std::fprintf(stderr, "usage: bench_produce --bootstrap B --topic T --records N [--value-bytes 190] [--keys K]\n");
     return 2;
   }
-  auto producer = kstreams::runtime::ProducerClient::create(
-      {{"bootstrap.servers", bootstrap}, {"enable.idempotence", "true"}, {"linger.ms", "20"}, {"batch.size", "1000000"}});
+  auto producer = kstreams::runtime::ProducerClient::create({{"bootstrap.servers", bootstrap},
+                                                             {"enable.idempotence", "true"},
+                                                             {"linger.ms", "20"},
+                                                             {"batch.size", "1000000"}});
   if (!producer.ok()) return 1;
   const auto start = std::chrono::steady_clock::now();
   kstreams::RawRecord r;
@@ -36,9 +43,12 @@ int main(int argc, char** argv) {
   r.value = std::string(static_cast<size_t>(value_bytes), 'v');
   for (long i = 0; i < records; ++i) {
     r.key = "key-" + std::to_string(keys > 0 ? i % keys : i);
-    r.timestamp = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    r.timestamp =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
     absl::Status st;
-    while ((st = (*producer)->send(r)).code() == absl::StatusCode::kUnavailable) (*producer)->poll(std::chrono::milliseconds(5));
+    while ((st = (*producer)->send(r)).code() == absl::StatusCode::kUnavailable)
+      (*producer)->poll(std::chrono::milliseconds(5));
     if (!st.ok()) {
       std::fprintf(stderr, "bench_produce: %s\n", st.ToString().c_str());
       return 1;
