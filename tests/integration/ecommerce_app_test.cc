@@ -22,19 +22,6 @@ namespace {
 using namespace std::chrono_literals;
 using testing::ChildProcess;
 
-// A free TCP port on 127.0.0.1 (bound then released).
-int free_tcp_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 class EcommerceAppTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -42,7 +29,7 @@ class EcommerceAppTest : public ::testing::Test {
     prefix_ = id_ + ".";
     dir_ = std::filesystem::temp_directory_path() / id_;
     std::filesystem::create_directories(dir_);
-    webhook_port_ = free_tcp_port();
+    webhook_port_ = testing::free_tcp_port();
   }
   void TearDown() override {
     processes_.clear();

@@ -299,25 +299,10 @@ TEST_F(CounterAppTest, RecordTheClientRefusesGoesToTheDeadLetterTopicAndProcessi
   EXPECT_EQ(app->terminate(30s), 0) << logs(1);
 }
 
-// A free TCP port on 127.0.0.1 (bound then released).
-int free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  const int port = ntohs(addr.sin_port);
-  close(fd);
-  return port;
-}
-
 TEST_F(CounterAppTest, AnyInstanceAnswersAnyKeyByForwardingAndServesMetrics) {
   constexpr int kRecords = 4000;
-  const std::string a = "127.0.0.1:" + std::to_string(free_port());
-  const std::string b = "127.0.0.1:" + std::to_string(free_port());
+  const std::string a = "127.0.0.1:" + std::to_string(testing::free_tcp_port());
+  const std::string b = "127.0.0.1:" + std::to_string(testing::free_tcp_port());
   instances_.push_back(start_instance(0, "exactly_once_v2", a));
   instances_.push_back(start_instance(1, "exactly_once_v2", b));
   produce_async(kRecords, 0);

@@ -1,5 +1,7 @@
 #include "support/broker_env.h"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -35,6 +37,19 @@ void create_topic(const std::string& topic, int partitions, const runtime::Prope
   runtime::TopicSpec spec{topic, partitions, 1, configs};
   auto st = (*admin)->create_topics({spec}, false, std::chrono::seconds(30));
   ASSERT_TRUE(st.ok()) << st;
+}
+
+int free_tcp_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
 }
 
 }  // namespace kstreams::testing

@@ -16,4 +16,7 @@ runtime::Properties client_props(const runtime::Properties& extra = {});
 // Creates a topic with `partitions` partitions (replication 1); fails the test on error.
 void create_topic(const std::string& topic, int partitions, const runtime::Properties& configs = {});
 
+// A free TCP port on 127.0.0.1 (bound to port 0, read back, released).
+int free_tcp_port();
+
 }  // namespace kstreams::testing
