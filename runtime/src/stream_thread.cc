@@ -789,6 +789,8 @@ void StreamThread::close_all_tasks(bool clean) {
     absl::Status st = e.task->close(clean);
     if (!st.ok()) KS_LOG_WARN("stream-thread [{}] task [{}] close: {}", name_, id.to_string(), st.ToString());
     ctx_.state_directory->unlock(id);
+    // The task's series leave /metrics with it (a task that comes back registers them again).
+    ctx_.metrics->remove_matching({{"task", id.to_string()}});
   }
   tasks_.clear();
   partition_to_task_.clear();
