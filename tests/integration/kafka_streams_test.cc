@@ -241,6 +241,92 @@ TEST_F(CounterAppTest, ThreeInstancesShareTheWorkAndSurviveOneBeingKilled) {
   EXPECT_EQ(counts.exact_sequences, kGroups) << counts.first_problem << "\n" << logs(3);
 }
 
+// One instance and three instances of the same stateful topology (a windowed count and a
+// stream-table join, both behind repartition topics) read the same input: their outputs agree.
+TEST_F(CounterAppTest, ThreeInstancesGiveTheSameWindowedCountsAndJoinResultsAsOne) {
+  constexpr int kRecords = 6000;
+  const std::string table = app_id_ + "-labels";
+  create_topic(table, 3);
+  {
+    auto producer = runtime::ProducerClient::create(client_props({{"enable.idempotence", "true"}}));
+    ASSERT_TRUE(producer.ok());
+    for (int g = 0; g < kGroups; ++g) {
+      RawRecord r;
+      r.topic = table;
+      r.partition = Partition(-1);
+      r.key = "g-" + std::to_string(g);
+      r.value = "label-" + std::to_string(g);
+      r.timestamp = 1;
+      ASSERT_TRUE((*producer)->send(r).ok());
+    }
+    ASSERT_TRUE((*producer)->flush(30s).ok());
+  }
+  produce_async(kRecords, 0);
+  producer_thread_.join();
+  auto run = [&](const std::string& variant, int instances) {
+    const std::string app = app_id_ + "-" + variant;
+    for (const char* out : {"-ids", "-counts", "-joined", "-windowed"}) create_topic(app + out, 3);
+    std::vector<std::unique_ptr<ChildProcess>> procs;
+    for (int i = 0; i < instances; ++i) {
+      std::vector<std::string> argv = {KSTREAMS_COUNTER_APP,
+                                       "--input",
+                                       input_,
+                                       "--ids-out",
+                                       app + "-ids",
+                                       "--counts-out",
+                                       app + "-counts",
+                                       "--table",
+                                       table,
+                                       "--joined-out",
+                                       app + "-joined",
+                                       "--windowed-out",
+                                       app + "-windowed",
+                                       "--set",
+                                       "application.id=" + app,
+                                       "--set",
+                                       "bootstrap.servers=" + testing::bootstrap(),
+                                       "--set",
+                                       "processing.guarantee=exactly_once_v2",
+                                       "--set",
+                                       "state.dir=" + (dir_ / (variant + std::to_string(i))).string(),
+                                       "--set",
+                                       "session.timeout.ms=6000",
+                                       "--set",
+                                       "transaction.timeout.ms=5000"};
+      procs.push_back(std::make_unique<ChildProcess>(argv, log_path(i)));
+    }
+    std::vector<RawRecord> joined;
+    const auto deadline = std::chrono::steady_clock::now() + 120s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto read = runtime::read_all(client_props({{"isolation.level", "read_committed"}}), {app + "-joined"}, 60s);
+      if (read.ok() && static_cast<int>(read->size()) >= kRecords) {
+        joined = std::move(*read);
+        break;
+      }
+      std::this_thread::sleep_for(1s);
+    }
+    std::this_thread::sleep_for(2s);  // the windowed counts commit with the same cadence
+    auto windowed = runtime::read_all(client_props({{"isolation.level", "read_committed"}}), {app + "-windowed"}, 60s);
+    for (auto& p : procs) EXPECT_EQ(p->terminate(30s), 0) << logs(instances);
+    std::multiset<std::string> join_results;
+    for (const auto& r : joined) join_results.insert(*r.value);
+    std::map<std::string, int64_t> final_counts;
+    if (windowed.ok()) {
+      for (const auto& r : *windowed) final_counts[*r.key] = std::stoll(*r.value);
+    }
+    return std::make_pair(join_results, final_counts);
+  };
+  const auto one = run("one", 1);
+  const auto three = run("three", 3);
+  EXPECT_EQ(one.first.size(), static_cast<size_t>(kRecords));
+  EXPECT_EQ(one.first, three.first);
+  int64_t total = 0;
+  for (const auto& [window, n] : one.second) total += n;
+  EXPECT_EQ(total, kRecords);
+  EXPECT_EQ(one.second, three.second);
+  EXPECT_EQ(*one.first.begin(), "g-0=label-0");
+}
+
 TEST_F(CounterAppTest, WipedLocalStateIsRestoredFromTheChangelogBeforeProcessingGoesOn) {
   constexpr int kFirst = 3000;
   constexpr int kTotal = 6000;

@@ -1,12 +1,14 @@
 // A small stateful kstreams application for the runtime's integration tests, run as a separate
 // process so that tests can SIGKILL it mid-stream and start it again.
 //
-//   counter_app --input T --ids-out T --counts-out T [--config F] [--set key=value ...]
+//   counter_app --input T --ids-out T --counts-out T [--table T --joined-out T] [--windowed-out T]
+//               [--config F] [--set key=value ...]
 //
 // Topology: every input record (key: id, value: group) is copied to --ids-out, and counted per
 // group through a repartition topic ("by-group") into the store "group-counts"; every count update
 // goes to --counts-out as (group, "<count>"). Under exactly-once, the updates of a group read with
 // read_committed are exactly 1, 2, ..., n in order: no duplicates, no gaps.
+#include <chrono>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -20,11 +22,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "counter_app: %s\n", config.status().ToString().c_str());
     return 2;
   }
-  std::string input, ids_out, counts_out;
+  std::string input, ids_out, counts_out, table, joined_out, windowed_out;
   for (size_t i = 0; i + 1 < rest.size(); i += 2) {
     if (rest[i] == "--input") input = rest[i + 1];
     if (rest[i] == "--ids-out") ids_out = rest[i + 1];
     if (rest[i] == "--counts-out") counts_out = rest[i + 1];
+    if (rest[i] == "--table") table = rest[i + 1];
+    if (rest[i] == "--joined-out") joined_out = rest[i + 1];
+    if (rest[i] == "--windowed-out") windowed_out = rest[i + 1];
   }
   if (input.empty() || ids_out.empty() || counts_out.empty()) {
     std::fprintf(stderr, "usage: counter_app --input T --ids-out T --counts-out T [--config F] [--set k=v]\n");
@@ -39,6 +44,29 @@ int main(int argc, char** argv) {
       .to_stream()
       .map_values([](int64_t count) { return std::to_string(count); })
       .to(counts_out);
+  if (!table.empty() && !joined_out.empty()) {
+    // Stream-table join: each record, re-keyed by its group, joined with the group's label.
+    auto labels = builder.table<std::string, std::string>(table, kstreams::Materialized::as("group-labels"));
+    records.select_key([](const std::string&, const std::string& group) { return group; })
+        .join(
+            labels, [](const std::string& group, const std::string& label) { return group + "=" + label; },
+            kstreams::Joined::as("by-group-join"))
+        .to(joined_out);
+  }
+  if (!windowed_out.empty()) {
+    // Windowed count: per group, tumbling 1 s windows on event time (generous grace: results must
+    // not depend on how partitions interleave).
+    records
+        .group_by([](const std::string&, const std::string& group) { return group; },
+                  kstreams::Grouped::as("by-group-window"))
+        .windowed_by(kstreams::TimeWindows::of_size_and_grace(std::chrono::seconds(1), std::chrono::minutes(5)))
+        .count(kstreams::Materialized::as("group-window-counts"))
+        .to_stream()
+        .map([](const kstreams::Windowed<std::string>& w, int64_t n) {
+          return std::make_pair(w.key + "@" + std::to_string(w.start), std::to_string(n));
+        })
+        .to(windowed_out);
+  }
   kstreams::Topology topology = builder.build();
   kstreams::runtime::KafkaStreams streams(topology, *config);
   if (auto st = streams.start(); !st.ok()) {
