@@ -101,3 +101,4 @@ expected2=$(python3 -c "import json;print(json.load(open('$edir/load2.json'))['e
 "$bin/ecommerce_verify" --bootstrap "$bootstrap" --wait-for-orders "$expected2" --timeout-ms 600000 > "$edir/verify2.txt" 2>&1 || true
 grep -E "to status updated_at" "$edir/verify2.txt" | sed "s/^ */ecommerce at $half orders\/s: /" | tee -a "$out/ecommerce.txt"
 grep -E "RESULT" "$edir/verify1.txt" "$edir/verify2.txt" | tee -a "$out/ecommerce.txt"
+bash "$root/scripts/stream_bench.sh" "$build"

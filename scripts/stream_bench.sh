@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Stream benchmarks on the local broker (called by scripts/bench.sh, or alone):
+#   for each of stateless and windowed, under at_least_once and exactly_once_v2: a backlog of
+#   STREAM_BENCH_RECORDS (200,000) records of 100 bytes, 1,000 keys, drained by one instance with
+#   one stream thread; records/s = records / time until the instance's process counter reaches them
+#   (read from /metrics). And the raw ceiling: an EOS consume -> produce loop with librdkafka only
+#   (apps/examples/kstreams_wiring_demo), same record count.
+set -euo pipefail
+build=${1:-build/release}
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+export KAFKA_PORT=${KAFKA_PORT:-9092}
+bootstrap="127.0.0.1:$KAFKA_PORT"
+records=${STREAM_BENCH_RECORDS:-200000}
+out=bench/out
+mkdir -p "$out"
+: > "$out/stream.txt"
+run_id=$(date +%s)
+for mode in stateless windowed; do
+  for guarantee in at_least_once exactly_once_v2; do
+    app="sbench-$mode-${guarantee%%_*}-$run_id"
+    "$build/bench/bench_produce" --bootstrap "$bootstrap" --topic "$app-in" --records "$records" --value-bytes 100 \
+      --keys 1000 > /dev/null
+    "$build/bench/bench_produce" --bootstrap "$bootstrap" --topic "$app-out" --records 1 --value-bytes 1 > /dev/null
+    port=$((18500 + RANDOM % 1000))
+    t0=$(date +%s.%N)
+    "$build/bench/stream_bench_app" --mode "$mode" --input "$app-in" --output "$app-out" \
+      --set application.id="$app" --set bootstrap.servers="$bootstrap" --set processing.guarantee="$guarantee" \
+      --set state.dir="/tmp/$app" --set application.server="127.0.0.1:$port" > "/tmp/$app.log" 2>&1 &
+    pid=$!
+    done_at=""
+    for _ in $(seq 1 1200); do
+      n=$({ curl -s "http://127.0.0.1:$port/metrics" 2>/dev/null || true; } |
+        awk '/^kstreams_thread_process_records_total/ {s+=$2} END {print s+0}')
+      if [ "${n%.*}" -ge "$records" ] 2>/dev/null; then done_at=$(date +%s.%N); break; fi
+      sleep 0.1
+    done
+    kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true
+    rm -rf "/tmp/$app"
+    if [ -z "$done_at" ]; then echo "$mode $guarantee: did not finish" | tee -a "$out/stream.txt"; continue; fi
+    python3 -c "print(f'kstreams $mode $guarantee: {$records} records in {$done_at - $t0:.2f} s = {$records / ($done_at - $t0):.0f} records/s (includes startup)')" | tee -a "$out/stream.txt"
+  done
+done
+"$build/apps/examples/kstreams_wiring_demo" --bootstrap "$bootstrap" --records "$records" 2>/dev/null \
+  | grep -E "transformed" | sed 's/^3\. /raw librdkafka ceiling (EOS consume->produce): /' | tee -a "$out/stream.txt"
