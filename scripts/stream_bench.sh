@@ -35,10 +35,40 @@ for mode in stateless windowed; do
       if [ "${n%.*}" -ge "$records" ] 2>/dev/null; then done_at=$(date +%s.%N); break; fi
       sleep 0.1
     done
+    # Latency at a moderate load: STREAM_BENCH_RATE records/s for 5 s on the drained instance,
+    # read from its end-to-end histogram (record timestamp -> processed, every task).
+    if [ -n "$done_at" ]; then
+      rate=${STREAM_BENCH_RATE:-20000}
+      curl -s "http://127.0.0.1:$port/metrics" > "/tmp/$app.before"
+      "$build/bench/bench_produce" --bootstrap "$bootstrap" --topic "$app-in" --records $((rate * 5)) --value-bytes 100 \
+        --keys 1000 --rate "$rate" > /dev/null
+      sleep 2
+      curl -s "http://127.0.0.1:$port/metrics" > "/tmp/$app.after"
+      latency=$(python3 - "/tmp/$app.before" "/tmp/$app.after" <<'PY'
+import re, sys
+def buckets(path):
+    b = {}
+    for line in open(path):
+        m = re.match(r'kstreams_task_e2e_latency_ms_bucket\{.*le="([^"]+)".*\} (\S+)', line)
+        if m:
+            le = float('inf') if m.group(1) == '+Inf' else float(m.group(1))
+            b[le] = b.get(le, 0) + float(m.group(2))
+    return b
+before, after = buckets(sys.argv[1]), buckets(sys.argv[2])
+d = sorted((le, after.get(le, 0) - before.get(le, 0)) for le in after)
+total = d[-1][1] if d else 0
+def pct(p):
+    for le, c in d:
+        if total and c >= p * total: return le
+    return float('nan')
+print(f"p50 <= {pct(0.5):g} ms, p99 <= {pct(0.99):g} ms ({int(total)} records, bucket upper bounds)")
+PY
+)
+    fi
     kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true
     rm -rf "/tmp/$app"
     if [ -z "$done_at" ]; then echo "$mode $guarantee: did not finish" | tee -a "$out/stream.txt"; continue; fi
-    python3 -c "print(f'kstreams $mode $guarantee: {$records} records in {$done_at - $t0:.2f} s = {$records / ($done_at - $t0):.0f} records/s (includes startup)')" | tee -a "$out/stream.txt"
+    python3 -c "print(f'kstreams $mode $guarantee: {$records} records in {$done_at - $t0:.2f} s = {$records / ($done_at - $t0):.0f} records/s (includes startup); at ${STREAM_BENCH_RATE:-20000}/s latency $latency')" | tee -a "$out/stream.txt"
   done
 done
 "$build/apps/examples/kstreams_wiring_demo" --bootstrap "$bootstrap" --records "$records" 2>/dev/null \

@@ -1,10 +1,11 @@
 // bench_produce: fills a topic with N keyed records of a given size, as fast as the idempotent
 // producer goes (for restoration and throughput benchmarks).
-//   bench_produce --bootstrap B --topic T --records N [--value-bytes 190] [--keys K]
+//   bench_produce --bootstrap B --topic T --records N [--value-bytes 190] [--keys K] [--rate R]
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <thread>
 
 #include "kstreams/runtime/clients.h"
 
@@ -14,6 +15,7 @@ int main(int argc, char** argv) {
   long records = 0;
   long value_bytes = 190;
   long keys = 0;  // 0: every record its own key
+  long rate = 0;  // records/s; 0: as fast as possible
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--bootstrap")
@@ -42,6 +44,9 @@ int main(int argc, char** argv) {
   r.partition = kstreams::Partition(-1);
   r.value = std::string(static_cast<size_t>(value_bytes), 'v');
   for (long i = 0; i < records; ++i) {
+    if (rate > 0 && i % 100 == 0) {
+      std::this_thread::sleep_until(start + std::chrono::microseconds(i * 1'000'000 / rate));
+    }
     r.key = "key-" + std::to_string(keys > 0 ? i % keys : i);
     r.timestamp =
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
