@@ -12,10 +12,11 @@ cd "$root"
 export KAFKA_PORT=${KAFKA_PORT:-9092}
 bootstrap="127.0.0.1:$KAFKA_PORT"
 records=${STREAM_BENCH_RECORDS:-200000}
-out=bench/out
+out=${STREAM_BENCH_OUT:-bench/out}
 mkdir -p "$out"
 : > "$out/stream.txt"
 run_id=$(date +%s)
+failed=0
 for mode in stateless windowed; do
   for guarantee in at_least_once exactly_once_v2; do
     app="sbench-$mode-${guarantee%%_*}-$run_id"
@@ -67,9 +68,14 @@ PY
     fi
     kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true
     rm -rf "/tmp/$app"
-    if [ -z "$done_at" ]; then echo "$mode $guarantee: did not finish" | tee -a "$out/stream.txt"; continue; fi
+    if [ -z "$done_at" ]; then
+      echo "$mode $guarantee: did not finish (log: /tmp/$app.log)" | tee -a "$out/stream.txt"
+      failed=1
+      continue
+    fi
     python3 -c "print(f'kstreams $mode $guarantee: {$records} records in {$done_at - $t0:.2f} s = {$records / ($done_at - $t0):.0f} records/s (includes startup); at ${STREAM_BENCH_RATE:-20000}/s latency $latency')" | tee -a "$out/stream.txt"
   done
 done
 "$build/apps/examples/kstreams_wiring_demo" --bootstrap "$bootstrap" --records "$records" 2>/dev/null \
   | grep -E "transformed" | sed 's/^3\. /raw librdkafka ceiling (EOS consume->produce): /' | tee -a "$out/stream.txt"
+exit $failed
