@@ -327,6 +327,37 @@ TEST_F(CounterAppTest, ThreeInstancesGiveTheSameWindowedCountsAndJoinResultsAsOn
   EXPECT_EQ(*one.first.begin(), "g-0=label-0");
 }
 
+TEST_F(CounterAppTest, TwoStreamThreadsShareTheTasksAndStayExactlyOnceAcrossASigkill) {
+  constexpr int kRecords = 6000;
+  produce_async(kRecords, 1500);
+  auto app = start_instance(0, "exactly_once_v2", "", {"num.stream.threads=2"});
+  std::this_thread::sleep_for(2500ms);
+  app->kill_hard();
+  app = start_instance(0, "exactly_once_v2", "", {"num.stream.threads=2"});
+  producer_thread_.join();
+  const auto ids = wait_for_ids(kRecords, 120s);
+  EXPECT_EQ(app->terminate(30s), 0) << logs(1);
+  std::set<std::string> unique;
+  for (const auto& r : ids) unique.insert(*r.key);
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kRecords)) << logs(1);
+  EXPECT_EQ(unique.size(), static_cast<size_t>(kRecords));
+  const CountCheck counts = check_counts(kRecords);
+  EXPECT_EQ(counts.exact_sequences, kGroups) << counts.first_problem;
+  const std::string log = testing::tail_file(log_path(0), 300);
+  EXPECT_NE(log.find("StreamThread-2"), std::string::npos) << "the second thread ran no task\n" << log;
+}
+
+TEST_F(CounterAppTest, InternalTopicWithTheWrongPartitionCountIsAClearStartupError) {
+  // The repartition topic exists with 2 partitions; the topology needs 3 (its input has 3).
+  create_topic(app_id_ + "-by-group-repartition", 2);
+  auto app = start_instance(0, "exactly_once_v2");
+  for (int i = 0; i < 100 && app->running(); ++i) std::this_thread::sleep_for(100ms);
+  ASSERT_FALSE(app->running()) << "the instance started anyway\n" << logs(1);
+  EXPECT_EQ(app->terminate(1s), 1);
+  const std::string log = testing::tail_file(log_path(0), 50);
+  EXPECT_NE(log.find("has 2 partitions but the topology needs 3"), std::string::npos) << log;
+}
+
 TEST_F(CounterAppTest, WipedLocalStateIsRestoredFromTheChangelogBeforeProcessingGoesOn) {
   constexpr int kFirst = 3000;
   constexpr int kTotal = 6000;
