@@ -80,15 +80,8 @@ absl::Status KafkaProducer::send(const std::string& topic, int32_t partition, co
                                  const std::optional<std::string>& value, const Headers& headers,
                                  TimestampMs timestamp) {
   KSTREAMS_RETURN_IF_ERROR(ensure_transaction());
-  RawRecord view;  // rdk::produce takes a RawRecord; build it without copying the payload twice
-  view.topic = topic;
-  view.partition = Partition(partition);
-  view.timestamp = timestamp;
-  view.key = key;
-  view.value = value;
-  view.headers = headers;
-  for (int attempt = 0;; ++attempt) {
-    const rd_kafka_resp_err_t err = rdk::produce(rk_.get(), view, nullptr);
+  for (;;) {
+    const rd_kafka_resp_err_t err = rdk::produce(rk_.get(), topic, partition, key, value, headers, timestamp, nullptr);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       rd_kafka_poll(rk_.get(), 10);  // the local queue drains as batches are acknowledged

@@ -86,24 +86,26 @@ void to_raw_record(const rd_kafka_message_t* msg, RawRecord* out) {
   }
 }
 
-rd_kafka_resp_err_t produce(rd_kafka_t* rk, const RawRecord& record, void* opaque) {
+rd_kafka_resp_err_t produce(rd_kafka_t* rk, const std::string& topic, int32_t partition,
+                            const std::optional<std::string>& key, const std::optional<std::string>& value,
+                            const Headers& headers, TimestampMs timestamp, void* opaque) {
   rd_kafka_headers_t* hdrs = nullptr;
-  if (!record.headers.empty()) {
-    hdrs = rd_kafka_headers_new(record.headers.size());
-    for (const auto& [k, v] : record.headers.entries()) {
+  if (!headers.empty()) {
+    hdrs = rd_kafka_headers_new(headers.size());
+    for (const auto& [k, v] : headers.entries()) {
       rd_kafka_header_add(hdrs, k.data(), static_cast<ssize_t>(k.size()), v.data(), static_cast<ssize_t>(v.size()));
     }
   }
-  const int32_t partition = record.partition.value() < 0 ? RD_KAFKA_PARTITION_UA : record.partition.value();
-  const void* key = record.key ? record.key->data() : nullptr;
-  const size_t key_len = record.key ? record.key->size() : 0;
-  void* value = record.value ? const_cast<char*>(record.value->data()) : nullptr;
-  const size_t value_len = record.value ? record.value->size() : 0;
-  rd_kafka_resp_err_t err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(record.topic.c_str()),
-                                              RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                              RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE(value, value_len),
-                                              RD_KAFKA_V_TIMESTAMP(record.timestamp >= 0 ? record.timestamp : 0),
-                                              RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+  const int32_t target = partition < 0 ? RD_KAFKA_PARTITION_UA : partition;
+  const void* key_ptr = key ? key->data() : nullptr;
+  const size_t key_len = key ? key->size() : 0;
+  void* value_ptr = value ? const_cast<char*>(value->data()) : nullptr;
+  const size_t value_len = value ? value->size() : 0;
+  rd_kafka_resp_err_t err =
+      rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(target),
+                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key_ptr, key_len),
+                        RD_KAFKA_V_VALUE(value_ptr, value_len), RD_KAFKA_V_TIMESTAMP(timestamp >= 0 ? timestamp : 0),
+                        RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR && hdrs != nullptr) rd_kafka_headers_destroy(hdrs);
   return err;
 }

@@ -54,7 +54,15 @@ using GroupMetadata = std::unique_ptr<rd_kafka_consumer_group_metadata_t, GroupM
 // Copies a consumed message into a RawRecord.
 void to_raw_record(const rd_kafka_message_t* msg, RawRecord* out);
 
-// Enqueues a record with rd_kafka_producev; partition < 0 uses the configured partitioner.
-[[nodiscard]] rd_kafka_resp_err_t produce(rd_kafka_t* rk, const RawRecord& record, void* opaque);
+// Enqueues a record with rd_kafka_producev (librdkafka copies the bytes); partition < 0 uses the
+// configured partitioner.
+[[nodiscard]] rd_kafka_resp_err_t produce(rd_kafka_t* rk, const std::string& topic, int32_t partition,
+                                          const std::optional<std::string>& key,
+                                          const std::optional<std::string>& value, const Headers& headers,
+                                          TimestampMs timestamp, void* opaque);
+[[nodiscard]] inline rd_kafka_resp_err_t produce(rd_kafka_t* rk, const RawRecord& record, void* opaque) {
+  return produce(rk, record.topic, record.partition.value(), record.key, record.value, record.headers, record.timestamp,
+                 opaque);
+}
 
 }  // namespace kstreams::runtime::rdk

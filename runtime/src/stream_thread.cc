@@ -425,6 +425,18 @@ absl::Status StreamThread::run_once() {
 }
 
 absl::Status StreamThread::poll_and_route(std::chrono::milliseconds timeout) {
+  // Records are grouped per partition and handed to their task once per poll (librdkafka delivers
+  // runs of one partition, so the owner lookup happens once per run, not once per record).
+  struct Batch {
+    std::string topic;
+    int32_t partition;
+    StreamTask* task;
+    std::vector<RawRecord> records;
+  };
+  std::vector<Batch> batches;
+  const rd_kafka_topic_t* run_rkt = nullptr;
+  int32_t run_partition = -1;
+  Batch* run = nullptr;  // null with run_rkt set: the run's partition has no task here
   int wait = static_cast<int>(timeout.count());
   for (int i = 0; i < 5000; ++i) {
     rd_kafka_message_t* msg = rd_kafka_consumer_poll(consumer_.get(), wait);
@@ -440,18 +452,26 @@ absl::Status StreamThread::poll_and_route(std::chrono::milliseconds timeout) {
       }
       continue;
     }
-    const std::pair<std::string, int32_t> tp{rd_kafka_topic_name(msg->rkt), msg->partition};
-    auto it = partition_to_task_.find(tp);
-    if (it == partition_to_task_.end()) {
-      KS_LOG_DEBUG("stream-thread [{}] dropping a record of {}-{}: no task owns it", name_, tp.first, tp.second);
-      continue;  // revoked meanwhile: it will be re-fetched by its owner
+    if (msg->rkt != run_rkt || msg->partition != run_partition) {
+      run_rkt = msg->rkt;
+      run_partition = msg->partition;
+      run = nullptr;
+      const std::pair<std::string, int32_t> tp{rd_kafka_topic_name(msg->rkt), msg->partition};
+      auto it = partition_to_task_.find(tp);
+      if (it == partition_to_task_.end()) {
+        KS_LOG_DEBUG("stream-thread [{}] dropping records of {}-{}: no task owns it", name_, tp.first, tp.second);
+      } else {
+        for (auto& b : batches) {
+          if (b.partition == tp.second && b.topic == tp.first) run = &b;
+        }
+        if (run == nullptr)
+          run = &batches.emplace_back(Batch{tp.first, tp.second, tasks_.at(it->second).task.get(), {}});
+      }
     }
-    RawRecord r;
-    rdk::to_raw_record(msg, &r);
-    std::vector<RawRecord> one;
-    one.push_back(std::move(r));
-    tasks_.at(it->second).task->add_records(tp.first, tp.second, std::move(one));
+    if (run == nullptr) continue;  // revoked meanwhile: it will be re-fetched by its owner
+    rdk::to_raw_record(msg, &run->records.emplace_back());
   }
+  for (auto& b : batches) b.task->add_records(b.topic, b.partition, std::move(b.records));
   return absl::OkStatus();
 }
 
