@@ -51,11 +51,6 @@ void WebhookDispatcher::submit(const std::shared_ptr<Mailbox>& mailbox, std::str
   cv_.notify_one();
 }
 
-size_t WebhookDispatcher::pending() const {
-  std::lock_guard lock(mu_);
-  return jobs_.size() + in_flight_;
-}
-
 void WebhookDispatcher::work() {
   namespace http = kstreams::runtime::http;
   std::unique_ptr<http::HttpClient> client;
@@ -67,7 +62,6 @@ void WebhookDispatcher::work() {
       if (stopping_) return;
       job = std::move(jobs_.front());
       jobs_.pop_front();
-      ++in_flight_;
     }
     DeliveryOutcome outcome;
     outcome.notification_id = job.notification_id;
@@ -93,8 +87,6 @@ void WebhookDispatcher::work() {
       }
       job.mailbox->put(std::move(outcome));
     }
-    std::lock_guard lock(mu_);
-    --in_flight_;
   }
 }
 

@@ -59,8 +59,6 @@ class WebhookDispatcher {
   [[nodiscard]] std::shared_ptr<Mailbox> open_mailbox();
   // Queues one POST of `body` with Idempotency-Key: notification_id; the outcome goes to `mailbox`.
   void submit(const std::shared_ptr<Mailbox>& mailbox, std::string notification_id, std::string body);
-  // Requests queued or in flight.
-  [[nodiscard]] size_t pending() const;
 
  private:
   struct Job {
@@ -74,7 +72,6 @@ class WebhookDispatcher {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Job> jobs_;
-  size_t in_flight_ = 0;
   bool stopping_ = false;
   std::vector<std::thread> workers_;
 };
