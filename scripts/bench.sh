@@ -41,7 +41,6 @@ for _ in $(seq 1 60); do grep -q "state REBALANCING -> RUNNING" "$work/first.log
 kill $first; wait $first 2>/dev/null || true
 echo "== restore: filling $app-group-counts-changelog with $records records of ~200 bytes"
 "$build/bench/bench_produce" --bootstrap "$bootstrap" --topic "$app-group-counts-changelog" --records "$records" --value-bytes 190
-start=$(date +%s.%N)
 "$build/tests/integration/counter_app" --input "$app-in" --ids-out "$app-ids" --counts-out "$app-counts" \
   --set application.id="$app" --set bootstrap.servers="$bootstrap" --set state.dir="$work/restore" > "$work/restore.log" 2>&1 &
 restorer=$!
