@@ -7,15 +7,16 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache git
   librdkafka-dev librocksdb-dev nlohmann-json3-dev libabsl-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev libcpp-httplib-dev
-  clang-format clang-tidy default-jre-headless maven curl python3 docker-compose
+  clang-format clang-tidy default-jdk-headless maven curl python3 docker-compose
 )
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-# A JDK that is already there (e.g. a Temurin install) serves as well as Debian's JRE.
-if command -v java >/dev/null 2>&1; then
-  missing=("${missing[@]/default-jre-headless/}")
+# A JDK that is already there (e.g. a Temurin install) serves as well as Debian's. A JDK, not a JRE:
+# the benchmark harness compiles its Kafka Streams peer (bench/peers/kafka-streams) with Maven.
+if command -v javac >/dev/null 2>&1; then
+  missing=("${missing[@]/default-jdk-headless/}")
 fi
 if command -v mvn >/dev/null 2>&1; then
   missing=("${missing[@]/maven/}")
