@@ -1,5 +1,6 @@
 package kstreams.bench.saga;
 
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -10,12 +11,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
 
 /**
  * POSTs notifications to the webhook off the stream threads (topology/webhook_dispatcher.cc), with
- * java.net.http.HttpClient (asynchronous sends on a pool of {@code notifications.workers} threads).
+ * java.net.http.HttpClient: {@code notifications.workers} threads each send one request at a time.
  *
  * <p>Tasks never wait for HTTP: a task opens a {@link Mailbox}, submits deliveries, and collects the
  * outcomes from its mailbox on its own thread (a wall-clock punctuator). A closed mailbox drops late
@@ -75,6 +75,19 @@ final class WebhookDispatcher {
   private final URI uri;
   private final Duration timeout;
   private final HttpClient client;
+  private final LinkedBlockingQueue<Job> jobs = new LinkedBlockingQueue<>();
+
+  private static final class Job {
+    final Mailbox mailbox;
+    final String notificationId;
+    final String body;
+
+    Job(Mailbox mailbox, String notificationId, String body) {
+      this.mailbox = mailbox;
+      this.notificationId = notificationId;
+      this.body = body;
+    }
+  }
 
   private WebhookDispatcher(String url, int workers, Duration timeout) {
     this.uri = URI.create(url);
@@ -82,38 +95,53 @@ final class WebhookDispatcher {
       throw new IllegalArgumentException("notifications.webhook.url '" + url + "' is not an http(s) URL");
     }
     this.timeout = timeout;
-    ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, workers), r -> {
-      Thread t = new Thread(r, "saga-webhook");
+    this.client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(timeout).build();
+    // As the C++ dispatcher: a few workers, each sending one request at a time (so at most
+    // `workers` connections to the webhook), fed by one queue.
+    for (int i = 0; i < Math.max(1, workers); i++) {
+      Thread t = new Thread(this::work, "saga-webhook-" + i);
       t.setDaemon(true);
-      return t;
-    });
-    this.client = HttpClient.newBuilder()
-        .version(HttpClient.Version.HTTP_1_1)
-        .connectTimeout(timeout)
-        .executor(pool)
-        .build();
+      t.start();
+    }
   }
 
   /** Queues one POST of {@code body} with Idempotency-Key: notificationId; the outcome goes to {@code mailbox}. */
   void submit(Mailbox mailbox, String notificationId, String body) {
-    if (mailbox.closed()) return;
+    jobs.add(new Job(mailbox, notificationId, body));
+  }
+
+  private void work() {
+    while (true) {
+      Job job;
+      try {
+        job = jobs.take();
+      } catch (InterruptedException e) {
+        return;
+      }
+      if (job.mailbox.closed()) continue;
+      job.mailbox.put(post(job));
+    }
+  }
+
+  private Outcome post(Job job) {
     HttpRequest request = HttpRequest.newBuilder(uri)
         .timeout(timeout)
         .header("Content-Type", "application/json")
-        .header(Model.IDEMPOTENCY_KEY_HEADER, notificationId)
-        .POST(HttpRequest.BodyPublishers.ofString(body))
+        .header(Model.IDEMPOTENCY_KEY_HEADER, job.notificationId)
+        .POST(HttpRequest.BodyPublishers.ofString(job.body))
         .build();
-    client.sendAsync(request, HttpResponse.BodyHandlers.discarding()).whenComplete((response, error) -> {
-      if (error != null) {
-        Throwable cause = error.getCause() != null ? error.getCause() : error;
-        String message = cause.getMessage();
-        mailbox.put(new Outcome(notificationId, false,
-            cause.getClass().getSimpleName() + (message == null ? "" : ": " + message)));
-      } else if (response.statusCode() >= 200 && response.statusCode() < 300) {
-        mailbox.put(new Outcome(notificationId, true, ""));
-      } else {
-        mailbox.put(new Outcome(notificationId, false, "HTTP " + response.statusCode()));
+    try {
+      HttpResponse<Void> response = client.send(request, HttpResponse.BodyHandlers.discarding());
+      if (response.statusCode() >= 200 && response.statusCode() < 300) {
+        return new Outcome(job.notificationId, true, "");
       }
-    });
+      return new Outcome(job.notificationId, false, "HTTP " + response.statusCode());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return new Outcome(job.notificationId, false, "interrupted");
+    } catch (IOException | RuntimeException e) {
+      String message = e.getMessage();
+      return new Outcome(job.notificationId, false, e.getClass().getSimpleName() + (message == null ? "" : ": " + message));
+    }
   }
 }
