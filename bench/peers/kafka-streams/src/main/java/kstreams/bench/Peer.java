@@ -1,20 +1,21 @@
 package kstreams.bench;
 
 import java.io.PrintStream;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Method;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.Consumer;
 
+import kstreams.bench.saga.SagaTopology;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
@@ -35,6 +36,7 @@ import org.apache.kafka.streams.kstream.Produced;
 import org.apache.kafka.streams.kstream.StreamJoined;
 import org.apache.kafka.streams.kstream.TimeWindows;
 import org.apache.kafka.streams.kstream.Windowed;
+import org.apache.kafka.streams.processor.StateRestoreListener;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.WindowStore;
 
@@ -265,7 +267,9 @@ public final class Peer {
         break;
       }
       case "saga":
-        buildSaga(builder, prefix, n -> processed.addAndGet(n));
+        // The port (kstreams.bench.saga.SagaTopology) calls onOrder.accept(1L) for every record read
+        // from the orders topic (a peek right after that source).
+        SagaTopology.build(builder, prefix, n -> processed.addAndGet(n));
         break;
       default:
         throw new UsageException("unknown scenario " + scenario);
@@ -286,55 +290,34 @@ public final class Peer {
         .to(out, Produced.with(S, S));
   }
 
-  /**
-   * The saga port lives in kstreams.bench.saga.SagaTopology (written separately). It is called
-   * reflectively so this class builds whether or not the port is present:
-   * {@code SagaTopology.build(StreamsBuilder builder, String topicPrefix, Consumer<Long> onOrder)},
-   * where the port calls {@code onOrder.accept(1L)} for each record read from the orders topic (a
-   * peek right after that source); the argument is added to the processed counter.
-   */
-  private static void buildSaga(StreamsBuilder builder, String prefix, Consumer<Long> onOrder) throws UsageException {
-    Method build;
-    try {
-      build = Class.forName("kstreams.bench.saga.SagaTopology")
-          .getMethod("build", StreamsBuilder.class, String.class, Consumer.class);
-    } catch (ClassNotFoundException | NoSuchMethodException e) {
-      throw new UsageException("scenario saga is unavailable: kstreams.bench.saga.SagaTopology.build("
-          + "StreamsBuilder, String, Consumer<Long>) is not in this build (" + e.getMessage() + ")");
-    }
-    try {
-      build.invoke(null, builder, prefix, onOrder);
-    } catch (IllegalAccessException e) {
-      throw new IllegalStateException("SagaTopology.build is not public static", e);
-    } catch (InvocationTargetException e) {
-      Throwable cause = e.getCause();
-      if (cause instanceof RuntimeException) throw (RuntimeException) cause;
-      if (cause instanceof Error) throw (Error) cause;
-      throw new IllegalStateException("SagaTopology.build failed", cause);
-    }
-  }
-
   // ---------------------------------------------------------------------------------------------
   // Restore tracking
 
   /**
-   * Prints restore_start at the first onRestoreStart and restore_done (with the sum of the
-   * partitions' totalRestored) once every partition that started restoring has ended. Kafka Streams
-   * calls it from its restoring thread(s); all state is guarded by {@code this}.
+   * Prints restore_start at the first onRestoreStart and restore_done once every changelog partition
+   * that started restoring has ended, with the sum of their totalRestored.
+   *
+   * <p>Kafka Streams 3.9 restores in a separate state-updater thread and registers the changelog
+   * partitions of the tasks one after another, so "no partition restoring right now" can happen
+   * between two partitions (one finished before the next one was registered). The event is
+   * therefore only emitted once the client also reached RUNNING (which it does only after every
+   * task finished restoring); its t_ms is the time the last partition ended, not the RUNNING time.
+   * Called from the state-updater and stream threads; all state is guarded by {@code this}.
    */
-  static final class RestoreTracker implements org.apache.kafka.streams.processor.StateRestoreListener {
-    private final java.util.Set<String> active = new java.util.HashSet<>();
+  static final class RestoreTracker implements StateRestoreListener {
+    private final Set<String> active = new HashSet<>();
     private long restored;
+    private long lastEndMs;
     private boolean started;
+    private boolean running;
     private boolean done;
 
-    private static String id(org.apache.kafka.common.TopicPartition tp, String store) {
+    private static String id(TopicPartition tp, String store) {
       return store + "/" + tp;
     }
 
     @Override
-    public synchronized void onRestoreStart(org.apache.kafka.common.TopicPartition tp, String store,
-        long startingOffset, long endingOffset) {
+    public synchronized void onRestoreStart(TopicPartition tp, String store, long startingOffset, long endingOffset) {
       if (!started) {
         started = true;
         emit("{\"event\":\"restore_start\",\"t_ms\":" + System.currentTimeMillis() + "}");
@@ -343,31 +326,37 @@ public final class Peer {
     }
 
     @Override
-    public void onBatchRestored(org.apache.kafka.common.TopicPartition tp, String store, long batchEndOffset,
-        long numRestored) {}
+    public void onBatchRestored(TopicPartition tp, String store, long batchEndOffset, long numRestored) {}
 
     @Override
-    public synchronized void onRestoreEnd(org.apache.kafka.common.TopicPartition tp, String store,
-        long totalRestored) {
-      active.remove(id(tp, store));
-      restored += totalRestored;
-      finishIfDone();
+    public synchronized void onRestoreEnd(TopicPartition tp, String store, long totalRestored) {
+      ended(tp, store, totalRestored);
     }
 
     @Override
-    public synchronized void onRestoreSuspended(org.apache.kafka.common.TopicPartition tp, String store,
-        long totalRestored) {
+    public synchronized void onRestoreSuspended(TopicPartition tp, String store, long totalRestored) {
       // The partition moved away before it finished (a rebalance); it no longer holds up the event.
-      System.err.println("restore of " + id(tp, store) + " suspended after " + totalRestored + " records");
+      System.err.println("peer: restore of " + id(tp, store) + " suspended after " + totalRestored + " records");
+      ended(tp, store, totalRestored);
+    }
+
+    /** The client reached RUNNING: every assigned task has finished restoring. */
+    synchronized void onRunning() {
+      running = true;
+      finishIfDone();
+    }
+
+    private void ended(TopicPartition tp, String store, long totalRestored) {
       active.remove(id(tp, store));
       restored += totalRestored;
+      lastEndMs = System.currentTimeMillis();
       finishIfDone();
     }
 
     private void finishIfDone() {
-      if (started && !done && active.isEmpty()) {
+      if (started && running && !done && active.isEmpty()) {
         done = true;
-        emit("{\"event\":\"restore_done\",\"t_ms\":" + System.currentTimeMillis() + ",\"restored\":" + restored + "}");
+        emit("{\"event\":\"restore_done\",\"t_ms\":" + lastEndMs + ",\"restored\":" + restored + "}");
       }
     }
   }
@@ -434,9 +423,13 @@ public final class Peer {
     AtomicReference<String> error = new AtomicReference<>();
     AtomicBoolean readyPrinted = new AtomicBoolean();
 
+    RestoreTracker restore = o.scenario.equals("restore") ? new RestoreTracker() : null;
     streams.setStateListener((newState, oldState) -> {
-      if (newState == KafkaStreams.State.RUNNING && readyPrinted.compareAndSet(false, true)) {
-        emit("{\"event\":\"ready\",\"t_ms\":" + System.currentTimeMillis() + "}");
+      if (newState == KafkaStreams.State.RUNNING) {
+        if (restore != null) restore.onRunning();
+        if (readyPrinted.compareAndSet(false, true)) {
+          emit("{\"event\":\"ready\",\"t_ms\":" + System.currentTimeMillis() + "}");
+        }
       } else if (newState == KafkaStreams.State.ERROR) {
         error.compareAndSet(null, "Kafka Streams entered state ERROR (from " + oldState + ")");
         stop.countDown();
@@ -447,9 +440,7 @@ public final class Peer {
       stop.countDown();
       return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
     });
-    if (o.scenario.equals("restore")) {
-      streams.setGlobalStateRestoreListener(new RestoreTracker());
-    }
+    if (restore != null) streams.setGlobalStateRestoreListener(restore);
 
     // SIGTERM/SIGINT: close cleanly (commits) and exit 0. A plain shutdown hook would leave the JVM's
     // exit status at 128+signal, so the signals are handled here and main exits itself.
