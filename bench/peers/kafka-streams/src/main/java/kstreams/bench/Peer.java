@@ -399,6 +399,11 @@ public final class Peer {
     settings.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, o.guarantee);
     settings.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, "1");
     settings.put(StreamsConfig.STATE_DIR_CONFIG, o.stateDir);
+    if (o.scenario.equals("saga")) {
+      // The saga's analytics must emit every closed window at once, as the kstreams topology does
+      // (Kafka Streams checks for closed windows only once a second by default).
+      settings.putAll(kstreams.bench.saga.SagaTopology.defaultSettings());
+    }
     settings.putAll(o.extra);
     Properties props = new Properties();
     settings.forEach((k, v) -> {
