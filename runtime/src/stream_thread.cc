@@ -784,6 +784,7 @@ absl::Status StreamThread::create_task(TaskId id, const std::vector<std::pair<st
     c.start = start;
     c.end = high;
     c.next = start;
+    c.fetched = start;
     r.changelogs.push_back(std::move(c));
   }
   if (r.changelogs.empty()) return start_task(id, std::move(collector), std::move(*manager), inputs);
@@ -854,7 +855,7 @@ absl::Status StreamThread::assign_restore_consumer() {
   rdk::TopicPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(changelog_owner_.size()) + 1));
   for (const auto& [id, r] : restoring_) {
     for (const auto& c : r.changelogs) {
-      if (!c.done) rd_kafka_topic_partition_list_add(list.get(), c.topic.c_str(), c.partition)->offset = c.next;
+      if (!c.done) rd_kafka_topic_partition_list_add(list.get(), c.topic.c_str(), c.partition)->offset = c.fetched;
     }
   }
   return rdk::to_status(rd_kafka_assign(restore_consumer_.get(), list->cnt > 0 ? list.get() : nullptr),
@@ -870,38 +871,37 @@ absl::Status StreamThread::restore_step(std::chrono::milliseconds wait) {
     next_restore_ms_ = now + throttle;
   }
   const size_t limit = static_cast<size_t>(std::max<int64_t>(1, ctx_.config->get_long(config::kRestoreBatchRecords)));
-  // Records per changelog partition (owner index into restoring_/changelogs), in offset order.
-  std::map<std::pair<TaskId, size_t>, std::vector<RawRecord>> batches;
-  rd_kafka_queue_t* queue = rd_kafka_queue_get_consumer(restore_consumer_.get());
-  rdk::Queue queue_owner(queue);
+  // 1. Take what the restore consumer has, up to a bound on what waits in memory.
+  const size_t bound = std::max<size_t>(4 * limit, 100000);
+  size_t pending = 0;
+  for (const auto& [id, r] : restoring_) {
+    for (const auto& c : r.changelogs) pending += c.pending.size();
+  }
+  rdk::Queue queue(rd_kafka_queue_get_consumer(restore_consumer_.get()));
   constexpr size_t kChunk = 1024;
   std::vector<rd_kafka_message_t*> msgs(kChunk);
-  size_t taken = 0;
-  int timeout = static_cast<int>(wait.count());
-  const auto deadline = std::chrono::steady_clock::now() + std::max(wait, std::chrono::milliseconds(20));
-  while (taken < limit) {
-    const ssize_t n = rd_kafka_consume_batch_queue(queue, timeout, msgs.data(), std::min(kChunk, limit - taken));
+  int timeout = pending > 0 ? 0 : static_cast<int>(wait.count());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
+  while (pending < bound) {
+    const ssize_t n = rd_kafka_consume_batch_queue(queue.get(), timeout, msgs.data(), kChunk);
     timeout = 0;
     if (n <= 0) break;
     absl::Status st;
     for (ssize_t i = 0; i < n; ++i) {
       rd_kafka_message_t* msg = msgs[i];
-      if (st.ok()) {
-        auto it = changelog_owner_.find({rd_kafka_topic_name(msg->rkt), msg->partition});
-        if (it != changelog_owner_.end()) {
-          ChangelogRestore& c = restoring_.at(it->second.first).changelogs[it->second.second];
-          if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            // read_committed: the end is the last stable offset; the fetch position has passed any
-            // trailing transaction marker, which the record offsets alone never show.
-            c.done = true;
-          } else if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            st = rdk::to_status(msg->err, "restoring " + c.topic + "-" + std::to_string(c.partition));
-          } else if (msg->offset >= c.next && !c.done) {
-            rdk::to_raw_record(msg, &batches[it->second].emplace_back());
-            c.next = msg->offset + 1;
-            if (c.next >= c.end) c.done = true;
-            ++taken;
-          }
+      auto it = st.ok() ? changelog_owner_.find({rd_kafka_topic_name(msg->rkt), msg->partition}) : changelog_owner_.end();
+      if (it != changelog_owner_.end()) {
+        ChangelogRestore& c = restoring_.at(it->second.first).changelogs[it->second.second];
+        if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+          // read_committed: the end is the last stable offset; the fetch position has passed any
+          // trailing transaction marker, which the record offsets alone never show.
+          c.eof = true;
+        } else if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+          st = rdk::to_status(msg->err, "restoring " + c.topic + "-" + std::to_string(c.partition));
+        } else if (msg->offset >= c.fetched) {
+          rdk::to_raw_record(msg, &c.pending.emplace_back());
+          c.fetched = msg->offset + 1;
+          ++pending;
         }
       }
       rd_kafka_message_destroy(msg);
@@ -909,16 +909,32 @@ absl::Status StreamThread::restore_step(std::chrono::milliseconds wait) {
     KSTREAMS_RETURN_IF_ERROR(st);
     if (std::chrono::steady_clock::now() >= deadline) break;
   }
-  for (auto& [owner, records] : batches) {
-    RestoringTask& r = restoring_.at(owner.first);
-    ChangelogRestore& c = r.changelogs[owner.second];
-    KSTREAMS_RETURN_IF_ERROR(r.manager->restore_batch(c.store, records, c.next));
-    const auto n = static_cast<int64_t>(records.size());
-    c.restored += n;
-    restore_period_records_ += n;
-    restored_total_->increment(static_cast<double>(n));
-    restore_remaining_->add(-static_cast<double>(n));
-    if (ctx_.restore_listener) ctx_.restore_listener->on_batch_restored(c.topic, c.partition, c.store, c.next - 1, n);
+  // 2. Apply at most restore.batch.records of them (one atomic store write per changelog).
+  size_t budget = limit;
+  for (auto& [id, r] : restoring_) {
+    for (auto& c : r.changelogs) {
+      if (budget > 0 && !c.pending.empty()) {
+        const size_t take = std::min(budget, c.pending.size());
+        std::vector<RawRecord> batch;
+        if (take == c.pending.size()) {
+          batch.swap(c.pending);
+        } else {
+          batch.assign(std::make_move_iterator(c.pending.begin()), std::make_move_iterator(c.pending.begin() + take));
+          c.pending.erase(c.pending.begin(), c.pending.begin() + take);
+        }
+        budget -= take;
+        const int64_t next = batch.back().offset.value() + 1;
+        KSTREAMS_RETURN_IF_ERROR(r.manager->restore_batch(c.store, batch, next));
+        c.next = next;
+        const auto n = static_cast<int64_t>(batch.size());
+        c.restored += n;
+        restore_period_records_ += n;
+        restored_total_->increment(static_cast<double>(n));
+        restore_remaining_->add(-static_cast<double>(n));
+        if (ctx_.restore_listener) ctx_.restore_listener->on_batch_restored(c.topic, c.partition, c.store, next - 1, n);
+      }
+      c.done = c.pending.empty() && (c.eof || c.next >= c.end);
+    }
   }
   return complete_restored();
 }
