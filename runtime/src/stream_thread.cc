@@ -250,10 +250,10 @@ absl::Status StreamThread::create_clients() {
   rprops.emplace("auto.offset.reset", "earliest");
   // Throughput: restoration reads changelogs from start to end, so large fetches and a deep
   // prefetch queue pay (librdkafka 2.0 names; restore.consumer.* overrides them).
-  rprops.emplace("fetch.message.max.bytes", "8388608");     // per partition and fetch (default 1 MiB)
-  rprops.emplace("fetch.max.bytes", "67108864");            // per fetch response (default 50 MiB)
-  rprops.emplace("queued.min.messages", "1000000");         // per partition prefetch (default 100000)
-  rprops.emplace("queued.max.messages.kbytes", "262144");   // prefetch bound (default 64 MiB)
+  rprops.emplace("fetch.message.max.bytes", "8388608");    // per partition and fetch (default 1 MiB)
+  rprops.emplace("fetch.max.bytes", "67108864");           // per fetch response (default 50 MiB)
+  rprops.emplace("queued.min.messages", "1000000");        // per partition prefetch (default 100000)
+  rprops.emplace("queued.max.messages.kbytes", "262144");  // prefetch bound (default 64 MiB)
   rprops.emplace("client.id", ctx_.process_id + "-" + name_ + "-restore-consumer");
   KSTREAMS_ASSIGN_OR_RETURN(auto rconf, rdk::make_conf(rprops));
   rd_kafka_t* rrk = rd_kafka_new(RD_KAFKA_CONSUMER, rconf.get(), err, sizeof(err));
@@ -458,7 +458,7 @@ absl::Status StreamThread::poll_and_route(std::chrono::milliseconds timeout) {
   std::vector<Batch> batches;
   const rd_kafka_topic_t* run_rkt = nullptr;
   int32_t run_partition = -1;
-  Batch* run = nullptr;  // null with run_rkt set: the run's partition has no running task here
+  Batch* run = nullptr;                     // null with run_rkt set: the run's partition has no running task here
   std::vector<RawRecord>* early = nullptr;  // the run's partition belongs to a restoring task
   int wait = static_cast<int>(timeout.count());
   for (int i = 0; i < 5000; ++i) {
@@ -844,8 +844,8 @@ void StreamThread::pause_inputs(const std::vector<std::pair<std::string, int32_t
   rdk::TopicPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(tps.size())));
   for (const auto& tp : tps) rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second);
   // On resume librdkafka fetches from the position after the last record it delivered to us.
-  const rd_kafka_resp_err_t err =
-      pause ? rd_kafka_pause_partitions(consumer_.get(), list.get()) : rd_kafka_resume_partitions(consumer_.get(), list.get());
+  const rd_kafka_resp_err_t err = pause ? rd_kafka_pause_partitions(consumer_.get(), list.get())
+                                        : rd_kafka_resume_partitions(consumer_.get(), list.get());
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     KS_LOG_WARN("stream-thread [{}] {} partitions: {}", name_, pause ? "pausing" : "resuming", rd_kafka_err2str(err));
   }
@@ -889,7 +889,8 @@ absl::Status StreamThread::restore_step(std::chrono::milliseconds wait) {
     absl::Status st;
     for (ssize_t i = 0; i < n; ++i) {
       rd_kafka_message_t* msg = msgs[i];
-      auto it = st.ok() ? changelog_owner_.find({rd_kafka_topic_name(msg->rkt), msg->partition}) : changelog_owner_.end();
+      auto it =
+          st.ok() ? changelog_owner_.find({rd_kafka_topic_name(msg->rkt), msg->partition}) : changelog_owner_.end();
       if (it != changelog_owner_.end()) {
         ChangelogRestore& c = restoring_.at(it->second.first).changelogs[it->second.second];
         if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {

@@ -180,12 +180,12 @@ class StreamThread {
     std::string store;
     std::string topic;
     int32_t partition = 0;
-    int64_t start = 0;  // first offset to read
-    int64_t end = 0;    // high watermark when the task was assigned
+    int64_t start = 0;    // first offset to read
+    int64_t end = 0;      // high watermark when the task was assigned
     int64_t next = 0;     // next offset to apply to the store
     int64_t fetched = 0;  // next offset to take from the restore consumer (pending holds the rest)
     int64_t restored = 0;
-    bool eof = false;     // the restore consumer reached the partition's end (PARTITION_EOF)
+    bool eof = false;  // the restore consumer reached the partition's end (PARTITION_EOF)
     bool done = false;
     // Taken from the restore consumer, not yet applied: the consumer's queue is shared by all
     // changelog partitions, so it is drained beyond one batch to see every partition's EOF (a task
