@@ -46,20 +46,18 @@ echo "== restore: filling $app-group-counts-changelog with $records records of ~
 restorer=$!
 pids+=($restorer)
 for _ in $(seq 1 600); do
-  n=$(grep -c "restored .* records of $app-group-counts-changelog" "$work/restore.log" || true)
-  [ "$n" -ge 3 ] && break
+  grep -q "restoration finished" "$work/restore.log" && break
   sleep 0.5
 done
 kill $restorer 2>/dev/null || true
-grep "restored" "$work/restore.log" | sed 's/^.*task/  task/' | tee "$out/restore.txt"
+grep "restored\|restoration finished" "$work/restore.log" | sed 's/^.*stream-thread/  stream-thread/' | tee "$out/restore.txt"
 python3 - "$work/restore.log" <<'PY' | tee -a "$out/restore.txt"
 import re, sys
-total = 0; secs = 0.0
 for line in open(sys.argv[1]):
-    m = re.search(r"restored (\d+) records of .* in ([0-9.]+) s", line)
+    m = re.search(r"restoration finished: (\d+) records of (\d+) task.* in ([0-9.]+) s", line)
     if m:
-        total += int(m.group(1)); secs += float(m.group(2))
-print(f"restore: {total} records in {secs:.2f} s of restoration = {total / secs if secs else 0:.0f} records/s (one stream thread, 3 tasks in sequence)")
+        total, tasks, secs = int(m.group(1)), int(m.group(2)), float(m.group(3))
+        print(f"restore: {total} records in {secs:.2f} s of restoration = {total / secs if secs else 0:.0f} records/s (one stream thread, {tasks} tasks restoring together)")
 PY
 
 # ---- ecommerce -----------------------------------------------------------------------------------

@@ -79,6 +79,7 @@ class KafkaStreams::Impl {
   const Topology& topology_;
   StreamsConfig config_;
   StateListener listener_;
+  std::shared_ptr<RestoreListener> restore_listener_;  // set before start(), read by the threads
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
   State state_ = State::kCreated;
@@ -111,8 +112,11 @@ class KafkaStreams::Impl {
   [[nodiscard]] absl::Status start_http(const std::map<std::string, int32_t>& partitions);
   void publish_assignment();
   [[nodiscard]] const QueryCodec& codec(const std::string& store) const;
-  // Runs `fn(task)` on the stream thread owning `task`; kNotFound when no local thread has it.
-  [[nodiscard]] absl::Status with_task(TaskId task, const std::function<void(StreamTask*)>& fn, bool stale_ok);
+  // Runs `fn(stores)` on the stream thread owning `task` (its stores: those of a restoring task hold
+  // what was restored so far); kUnavailable when the task restores and !stale_ok, kNotFound when no
+  // local thread has it.
+  [[nodiscard]] absl::Status with_task(TaskId task, const std::function<void(state::ProcessorStateManager*)>& fn,
+                                       bool stale_ok);
   [[nodiscard]] absl::Status with_global(const std::function<void(StreamThread*)>& fn);
   [[nodiscard]] absl::StatusOr<KeyOwner> owner(const std::string& store, const std::string& key);
   [[nodiscard]] QueryResponse reply_for(absl::StatusOr<QueryEntry> entry);
@@ -257,6 +261,11 @@ absl::Status KafkaStreams::Impl::start() {
   KSTREAMS_RETURN_IF_ERROR(prepare_topics(&sources));
   set_state(State::kRebalancing);
   const int n = static_cast<int>(config_.get_long(config::kNumStreamThreads));
+  std::shared_ptr<RestoreListener> restore_listener;
+  {
+    std::lock_guard lock(mu_);
+    restore_listener = restore_listener_;
+  }
   for (int i = 0; i < n; ++i) {
     ThreadContext ctx;
     ctx.topology = &topology_;
@@ -268,6 +277,7 @@ absl::Status KafkaStreams::Impl::start() {
     ctx.process_id = process_id_;
     ctx.source_topics = sources;
     ctx.on_assignment_changed = [this] { publish_assignment(); };
+    ctx.restore_listener = restore_listener;
     threads_.push_back(std::make_unique<StreamThread>(i, std::move(ctx)));
   }
   KSTREAMS_RETURN_IF_ERROR(start_http(resolved_partitions_));
@@ -396,7 +406,8 @@ const QueryCodec& KafkaStreams::Impl::codec(const std::string& store) const {
   return it == codecs_.end() ? kDefault : it->second;
 }
 
-absl::Status KafkaStreams::Impl::with_task(TaskId task, const std::function<void(StreamTask*)>& fn, bool stale_ok) {
+absl::Status KafkaStreams::Impl::with_task(TaskId task, const std::function<void(state::ProcessorStateManager*)>& fn,
+                                           bool stale_ok) {
   for (auto& t : threads_) {
     const auto tasks = t->active_tasks();
     if (std::find(tasks.begin(), tasks.end(), task) == tasks.end()) continue;
@@ -408,10 +419,10 @@ absl::Status KafkaStreams::Impl::with_task(TaskId task, const std::function<void
     bool found = false;
     KSTREAMS_RETURN_IF_ERROR(thread->run_on_thread(
         [&] {
-          StreamTask* st = thread->task(task);
-          if (st == nullptr) return;
+          state::ProcessorStateManager* stores = thread->state_manager(task);
+          if (stores == nullptr) return;
           found = true;
-          fn(st);
+          fn(stores);
         },
         std::chrono::seconds(5)));
     if (found) return absl::OkStatus();
@@ -492,8 +503,8 @@ class StreamsQueryBackend final : public QueryBackend {
       }
       st = impl_.with_task(
           TaskId{route.subtopology, o.partition},
-          [&](StreamTask* task) {
-            auto* view = task->state_manager()->read_only_key_value_store(store);
+          [&](state::ProcessorStateManager* stores) {
+            auto* view = stores->read_only_key_value_store(store);
             value = view != nullptr ? view->get(key_bytes) : absl::NotFoundError("store not readable");
           },
           stale_ok);
@@ -534,8 +545,8 @@ class StreamsQueryBackend final : public QueryBackend {
       for (int32_t p = 0; p < route.info.partitions; ++p) {
         absl::Status st = impl_.with_task(
             TaskId{route.subtopology, p},
-            [&](StreamTask* task) {
-              auto* view = task->state_manager()->read_only_key_value_store(store);
+            [&](state::ProcessorStateManager* stores) {
+              auto* view = stores->read_only_key_value_store(store);
               if (view == nullptr) return;
               auto iter = view->range(from_bytes, to_bytes);
               collect(iter.get());
@@ -561,8 +572,8 @@ class StreamsQueryBackend final : public QueryBackend {
     std::vector<QueryEntry> out;
     KSTREAMS_RETURN_IF_ERROR(impl_.with_task(
         TaskId{route.subtopology, o.partition},
-        [&](StreamTask* task) {
-          auto* view = task->state_manager()->read_only_window_store(store);
+        [&](state::ProcessorStateManager* stores) {
+          auto* view = stores->read_only_window_store(store);
           if (view == nullptr) return;
           auto iter = view->fetch(key_bytes, from_ms, to_ms);
           for (; iter && iter->valid(); iter->next()) {
@@ -672,6 +683,11 @@ KafkaStreams::~KafkaStreams() { close(); }
 void KafkaStreams::set_state_listener(StateListener listener) {
   std::lock_guard lock(impl_->mu_);
   impl_->listener_ = std::move(listener);
+}
+
+void KafkaStreams::set_restore_listener(std::shared_ptr<RestoreListener> listener) {
+  std::lock_guard lock(impl_->mu_);
+  impl_->restore_listener_ = std::move(listener);
 }
 
 absl::Status KafkaStreams::start() {

@@ -208,6 +208,12 @@ StreamTask* StreamThread::task(TaskId id) {
   return it == tasks_.end() ? nullptr : it->second.task.get();
 }
 
+state::ProcessorStateManager* StreamThread::state_manager(TaskId id) {
+  if (auto it = tasks_.find(id); it != tasks_.end()) return it->second.task->state_manager();
+  if (auto it = restoring_.find(id); it != restoring_.end()) return it->second.manager.get();
+  return nullptr;
+}
+
 state::StateStore* StreamThread::global_store(std::string_view name) {
   return global_ ? global_->store(name) : nullptr;
 }
@@ -241,6 +247,13 @@ absl::Status StreamThread::create_clients() {
   rprops["isolation.level"] = "read_committed";
   rprops["enable.partition.eof"] = "true";
   rprops.emplace("fetch.wait.max.ms", "10");  // EOF of a caught-up changelog must be seen at once
+  rprops.emplace("auto.offset.reset", "earliest");
+  // Throughput: restoration reads changelogs from start to end, so large fetches and a deep
+  // prefetch queue pay (librdkafka 2.0 names; restore.consumer.* overrides them).
+  rprops.emplace("fetch.message.max.bytes", "8388608");    // per partition and fetch (default 1 MiB)
+  rprops.emplace("fetch.max.bytes", "67108864");           // per fetch response (default 50 MiB)
+  rprops.emplace("queued.min.messages", "1000000");        // per partition prefetch (default 100000)
+  rprops.emplace("queued.max.messages.kbytes", "262144");  // prefetch bound (default 64 MiB)
   rprops.emplace("client.id", ctx_.process_id + "-" + name_ + "-restore-consumer");
   KSTREAMS_ASSIGN_OR_RETURN(auto rconf, rdk::make_conf(rprops));
   rd_kafka_t* rrk = rd_kafka_new(RD_KAFKA_CONSUMER, rconf.get(), err, sizeof(err));
@@ -399,13 +412,22 @@ void StreamThread::run() {
 absl::Status StreamThread::run_once() {
   bool buffered = false;
   for (auto& [id, e] : tasks_) buffered = buffered || e.task->has_buffered();
-  const auto poll_timeout = buffered ? 0ms : std::chrono::milliseconds(ctx_.config->get_long(config::kPollMs));
+  const int64_t poll_ms = ctx_.config->get_long(config::kPollMs);
+  auto poll_timeout = buffered ? 0ms : std::chrono::milliseconds(poll_ms);
+  if (!restoring_.empty() && !buffered) {
+    // Restoring: the restore consumer does the waiting (unless restore.throttle.ms holds it back).
+    poll_timeout = std::chrono::milliseconds(std::clamp<int64_t>(next_restore_ms_ - ctx_.clock->now_ms(), 0, poll_ms));
+  }
   KSTREAMS_RETURN_IF_ERROR(poll_and_route(poll_timeout));
   if (global_) {
     bool at_end = false;
     KSTREAMS_RETURN_IF_ERROR(poll_global(0, &at_end));
   }
   drain_mailbox();
+  if (!restoring_.empty()) {
+    KSTREAMS_RETURN_IF_ERROR(restore_step(buffered ? 0ms : 10ms));
+    drain_mailbox();
+  }
   size_t processed = 0;
   absl::Status st = process_tasks(&processed);
   if (processed > 0) KS_LOG_DEBUG("stream-thread [{}] processed {}", name_, processed);
@@ -436,7 +458,8 @@ absl::Status StreamThread::poll_and_route(std::chrono::milliseconds timeout) {
   std::vector<Batch> batches;
   const rd_kafka_topic_t* run_rkt = nullptr;
   int32_t run_partition = -1;
-  Batch* run = nullptr;  // null with run_rkt set: the run's partition has no task here
+  Batch* run = nullptr;                     // null with run_rkt set: the run's partition has no running task here
+  std::vector<RawRecord>* early = nullptr;  // the run's partition belongs to a restoring task
   int wait = static_cast<int>(timeout.count());
   for (int i = 0; i < 5000; ++i) {
     rd_kafka_message_t* msg = rd_kafka_consumer_poll(consumer_.get(), wait);
@@ -456,9 +479,15 @@ absl::Status StreamThread::poll_and_route(std::chrono::milliseconds timeout) {
       run_rkt = msg->rkt;
       run_partition = msg->partition;
       run = nullptr;
+      early = nullptr;
       const std::pair<std::string, int32_t> tp{rd_kafka_topic_name(msg->rkt), msg->partition};
       auto it = partition_to_task_.find(tp);
-      if (it == partition_to_task_.end()) {
+      auto rit = it == partition_to_task_.end() ? restoring_inputs_.find(tp) : restoring_inputs_.end();
+      if (rit != restoring_inputs_.end()) {
+        // Delivered before the pause took effect: kept for the task (the consumer's position has
+        // moved past them, so dropping them would lose them).
+        early = &restoring_.at(rit->second).early[tp];
+      } else if (it == partition_to_task_.end()) {
         KS_LOG_DEBUG("stream-thread [{}] dropping records of {}-{}: no task owns it", name_, tp.first, tp.second);
       } else {
         for (auto& b : batches) {
@@ -468,7 +497,10 @@ absl::Status StreamThread::poll_and_route(std::chrono::milliseconds timeout) {
           run = &batches.emplace_back(Batch{tp.first, tp.second, tasks_.at(it->second).task.get(), {}});
       }
     }
-    if (run == nullptr) continue;  // revoked meanwhile: it will be re-fetched by its owner
+    if (run == nullptr) {
+      if (early != nullptr) rdk::to_raw_record(msg, &early->emplace_back());
+      continue;  // else revoked meanwhile: it will be re-fetched by its owner
+    }
     rdk::to_raw_record(msg, &run->records.emplace_back());
   }
   for (auto& b : batches) b.task->add_records(b.topic, b.partition, std::move(b.records));
@@ -577,7 +609,13 @@ absl::Status StreamThread::handle_commit_error(absl::Status st) {
 absl::Status StreamThread::rewind_to_committed() {
   rd_kafka_topic_partition_list_t* raw = nullptr;
   KSTREAMS_RETURN_IF_ERROR(rdk::to_status(rd_kafka_assignment(consumer_.get(), &raw), "assignment"));
-  rdk::TopicPartitionList parts(raw);
+  rdk::TopicPartitionList all(raw);
+  // Restoring tasks processed nothing: their (paused) inputs stay where they are.
+  rdk::TopicPartitionList parts(rd_kafka_topic_partition_list_new(all->cnt > 0 ? all->cnt : 1));
+  for (int i = 0; i < all->cnt; ++i) {
+    if (restoring_inputs_.count({all->elems[i].topic, all->elems[i].partition}) == 0)
+      rd_kafka_topic_partition_list_add(parts.get(), all->elems[i].topic, all->elems[i].partition);
+  }
   if (parts->cnt == 0) return absl::OkStatus();
   KSTREAMS_RETURN_IF_ERROR(rdk::to_status(rd_kafka_committed(consumer_.get(), parts.get(), 30000), "committed"));
   for (int i = 0; i < parts->cnt; ++i) {
@@ -689,17 +727,18 @@ void StreamThread::on_partitions_assigned(rd_kafka_topic_partition_list_t* parts
       shutdown_requested_ = true;
     }
   }
-  {
-    std::lock_guard lock(mu_);
-    snapshot_tasks_.clear();
-    snapshot_partitions_.clear();
-    for (const auto& [id, e] : tasks_) {
-      snapshot_tasks_.push_back(id);
-      snapshot_partitions_.insert(snapshot_partitions_.end(), e.inputs.begin(), e.inputs.end());
+  if (!restoring_.empty()) {
+    absl::Status st = assign_restore_consumer();
+    if (!st.ok()) {
+      KS_LOG_ERROR("stream-thread [{}] restore consumer: {}", name_, st.ToString());
+      std::lock_guard lock(mu_);
+      if (error_.ok()) error_ = st;
+      shutdown_requested_ = true;
     }
-    snapshot_restoring_.clear();
   }
-  set_state(ThreadState::kRunning);
+  publish_snapshot();
+  // The thread is RUNNING once no task restores (complete_restored() moves it on).
+  if (restoring_.empty()) set_state(ThreadState::kRunning);
   if (ctx_.on_assignment_changed) ctx_.on_assignment_changed();
 }
 
@@ -720,16 +759,63 @@ absl::Status StreamThread::create_task(TaskId id, const std::vector<std::pair<st
     ctx_.state_directory->unlock(id);
     return manager.status();
   }
-  {
-    std::lock_guard lock(mu_);
-    snapshot_restoring_.push_back(id);
+  // Which logged stores are behind their changelog partition (the task's partition).
+  RestoringTask r;
+  const auto& app = ctx_.config->application_id();
+  for (const auto& spec : (*manager)->specs()) {
+    if (!spec.logging) continue;
+    const std::string topic = changelog_topic(app, spec.name);
+    int64_t low = 0;
+    int64_t high = 0;
+    absl::Status wm = rdk::to_status(
+        rd_kafka_query_watermark_offsets(restore_consumer_.get(), topic.c_str(), id.partition, &low, &high, 30000),
+        "watermarks of " + topic);
+    if (!wm.ok()) {
+      (void)(*manager)->close();
+      ctx_.state_directory->unlock(id);
+      return wm;
+    }
+    const int64_t start = (*manager)->restore_offset(spec.name).value_or(low);
+    if (start >= high) continue;  // nothing after the checkpointed position
+    ChangelogRestore c;
+    c.store = spec.name;
+    c.topic = topic;
+    c.partition = id.partition;
+    c.start = start;
+    c.end = high;
+    c.next = start;
+    c.fetched = start;
+    r.changelogs.push_back(std::move(c));
   }
-  absl::Status restored = restore_stores(id, **manager);
-  if (!restored.ok()) {
-    (void)(*manager)->close();
-    ctx_.state_directory->unlock(id);
-    return restored;
+  if (r.changelogs.empty()) return start_task(id, std::move(collector), std::move(*manager), inputs);
+
+  if (restoring_.empty()) {
+    restore_period_start_ = std::chrono::steady_clock::now();
+    restore_period_records_ = 0;
+    restore_period_tasks_ = 0;
   }
+  ++restore_period_tasks_;
+  for (size_t i = 0; i < r.changelogs.size(); ++i) {
+    auto& c = r.changelogs[i];
+    c.started = std::chrono::steady_clock::now();
+    changelog_owner_[{c.topic, c.partition}] = {id, i};
+    restore_remaining_->add(static_cast<double>(c.end - c.start));
+    KS_LOG_INFO("stream-thread [{}] task [{}] restoring {} of {}-{} from offset {} to {}", name_, id.to_string(),
+                c.store, c.topic, c.partition, c.start, c.end);
+    if (ctx_.restore_listener) ctx_.restore_listener->on_restore_start(c.topic, c.partition, c.store, c.start, c.end);
+  }
+  r.collector = std::move(collector);
+  r.manager = std::move(*manager);
+  r.inputs = inputs;
+  for (const auto& tp : inputs) restoring_inputs_[tp] = id;
+  pause_inputs(inputs, true);
+  restoring_[id] = std::move(r);
+  return absl::OkStatus();
+}
+
+absl::Status StreamThread::start_task(TaskId id, std::unique_ptr<TaskCollector> collector,
+                                      std::unique_ptr<state::ProcessorStateManager> manager,
+                                      const std::vector<std::pair<std::string, int32_t>>& inputs) {
   TaskOptions topts;
   topts.application_id = ctx_.config->application_id();
   topts.thread_name = name_;
@@ -739,7 +825,7 @@ absl::Status StreamThread::create_task(TaskId id, const std::vector<std::pair<st
   topts.global_stores = [this](std::string_view store) -> state::StateStore* {
     return global_ ? global_->store(store) : nullptr;
   };
-  auto task = std::make_unique<StreamTask>(id, *ctx_.topology, id.subtopology, std::move(*manager), collector.get(),
+  auto task = std::make_unique<StreamTask>(id, *ctx_.topology, id.subtopology, std::move(manager), collector.get(),
                                            *ctx_.clock, ctx_.metrics, topts);
   absl::Status init = task->initialize();
   if (!init.ok()) {
@@ -749,59 +835,162 @@ absl::Status StreamThread::create_task(TaskId id, const std::vector<std::pair<st
   }
   for (const auto& tp : inputs) partition_to_task_[tp] = id;
   tasks_[id] = TaskEntry{std::move(collector), std::move(task), inputs};
-  KS_LOG_INFO("stream-thread [{}] task [{}] created with {} input partition(s)", name_, id.to_string(), inputs.size());
+  KS_LOG_INFO("stream-thread [{}] task [{}] running with {} input partition(s)", name_, id.to_string(), inputs.size());
   return absl::OkStatus();
 }
 
-absl::Status StreamThread::restore_stores(TaskId id, state::ProcessorStateManager& manager) {
-  const auto& app = ctx_.config->application_id();
-  const size_t batch_size = static_cast<size_t>(ctx_.config->get_long(config::kRestoreBatchRecords));
-  for (const auto& spec : manager.specs()) {
-    if (!spec.logging) continue;
-    const std::string topic = changelog_topic(app, spec.name);
-    const std::optional<int64_t> from = manager.restore_offset(spec.name);
-    int64_t low = 0;
-    int64_t high = 0;
-    KSTREAMS_RETURN_IF_ERROR(rdk::to_status(
-        rd_kafka_query_watermark_offsets(restore_consumer_.get(), topic.c_str(), id.partition, &low, &high, 30000),
-        "watermarks of " + topic));
-    const int64_t start = from.value_or(low);
-    if (start >= high) continue;  // nothing after the committed position
-    const auto t0 = std::chrono::steady_clock::now();
-    rdk::TopicPartitionList list(rd_kafka_topic_partition_list_new(1));
-    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), id.partition)->offset = start;
-    KSTREAMS_RETURN_IF_ERROR(rdk::to_status(rd_kafka_assign(restore_consumer_.get(), list.get()), "assign restore"));
-    restore_remaining_->add(static_cast<double>(high - start));
-    int64_t restored = 0;
-    int64_t next = start;
-    std::vector<RawRecord> batch;
-    bool at_end = false;
-    while (!at_end) {
-      rd_kafka_message_t* msg = rd_kafka_consumer_poll(restore_consumer_.get(), 1000);
-      if (msg == nullptr) continue;
-      std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> owned(msg, rd_kafka_message_destroy);
-      if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        at_end = true;
-      } else if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        return rdk::to_status(msg->err, "restoring " + topic);
-      } else {
-        rdk::to_raw_record(msg, &batch.emplace_back());
-        next = msg->offset + 1;
-      }
-      if (batch.size() >= batch_size || (at_end && !batch.empty())) {
-        KSTREAMS_RETURN_IF_ERROR(manager.restore_batch(spec.name, batch, next));
-        restored += static_cast<int64_t>(batch.size());
-        restored_total_->increment(static_cast<double>(batch.size()));
-        restore_remaining_->add(-static_cast<double>(batch.size()));
-        batch.clear();
-      }
-    }
-    rd_kafka_assign(restore_consumer_.get(), nullptr);
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    KS_LOG_INFO("stream-thread [{}] task [{}] restored {} records of {} in {:.2f} s ({:.0f} records/s)", name_,
-                id.to_string(), restored, topic, secs, secs > 0 ? restored / secs : 0.0);
+void StreamThread::pause_inputs(const std::vector<std::pair<std::string, int32_t>>& tps, bool pause) {
+  if (tps.empty() || !consumer_) return;
+  rdk::TopicPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(tps.size())));
+  for (const auto& tp : tps) rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second);
+  // On resume librdkafka fetches from the position after the last record it delivered to us.
+  const rd_kafka_resp_err_t err = pause ? rd_kafka_pause_partitions(consumer_.get(), list.get())
+                                        : rd_kafka_resume_partitions(consumer_.get(), list.get());
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    KS_LOG_WARN("stream-thread [{}] {} partitions: {}", name_, pause ? "pausing" : "resuming", rd_kafka_err2str(err));
   }
+}
+
+absl::Status StreamThread::assign_restore_consumer() {
+  rdk::TopicPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(changelog_owner_.size()) + 1));
+  for (const auto& [id, r] : restoring_) {
+    for (const auto& c : r.changelogs) {
+      if (!c.done) rd_kafka_topic_partition_list_add(list.get(), c.topic.c_str(), c.partition)->offset = c.fetched;
+    }
+  }
+  return rdk::to_status(rd_kafka_assign(restore_consumer_.get(), list->cnt > 0 ? list.get() : nullptr),
+                        "assign restore consumer");
+}
+
+absl::Status StreamThread::restore_step(std::chrono::milliseconds wait) {
+  if (restoring_.empty()) return absl::OkStatus();
+  const int64_t throttle = ctx_.config->get_long(config::kRestoreThrottleMs);
+  if (throttle > 0) {
+    const int64_t now = ctx_.clock->now_ms();
+    if (now < next_restore_ms_) return absl::OkStatus();
+    next_restore_ms_ = now + throttle;
+  }
+  const size_t limit = static_cast<size_t>(std::max<int64_t>(1, ctx_.config->get_long(config::kRestoreBatchRecords)));
+  // 1. Take what the restore consumer has, up to a bound on what waits in memory.
+  const size_t bound = std::max<size_t>(4 * limit, 100000);
+  size_t pending = 0;
+  for (const auto& [id, r] : restoring_) {
+    for (const auto& c : r.changelogs) pending += c.pending.size();
+  }
+  rdk::Queue queue(rd_kafka_queue_get_consumer(restore_consumer_.get()));
+  constexpr size_t kChunk = 1024;
+  std::vector<rd_kafka_message_t*> msgs(kChunk);
+  int timeout = pending > 0 ? 0 : static_cast<int>(wait.count());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
+  while (pending < bound) {
+    const ssize_t n = rd_kafka_consume_batch_queue(queue.get(), timeout, msgs.data(), kChunk);
+    timeout = 0;
+    if (n <= 0) break;
+    absl::Status st;
+    for (ssize_t i = 0; i < n; ++i) {
+      rd_kafka_message_t* msg = msgs[i];
+      auto it =
+          st.ok() ? changelog_owner_.find({rd_kafka_topic_name(msg->rkt), msg->partition}) : changelog_owner_.end();
+      if (it != changelog_owner_.end()) {
+        ChangelogRestore& c = restoring_.at(it->second.first).changelogs[it->second.second];
+        if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+          // read_committed: the end is the last stable offset; the fetch position has passed any
+          // trailing transaction marker, which the record offsets alone never show.
+          c.eof = true;
+        } else if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+          st = rdk::to_status(msg->err, "restoring " + c.topic + "-" + std::to_string(c.partition));
+        } else if (msg->offset >= c.fetched) {
+          rdk::to_raw_record(msg, &c.pending.emplace_back());
+          c.fetched = msg->offset + 1;
+          ++pending;
+        }
+      }
+      rd_kafka_message_destroy(msg);
+    }
+    KSTREAMS_RETURN_IF_ERROR(st);
+    if (std::chrono::steady_clock::now() >= deadline) break;
+  }
+  // 2. Apply at most restore.batch.records of them (one atomic store write per changelog).
+  size_t budget = limit;
+  for (auto& [id, r] : restoring_) {
+    for (auto& c : r.changelogs) {
+      if (budget > 0 && !c.pending.empty()) {
+        const size_t take = std::min(budget, c.pending.size());
+        std::vector<RawRecord> batch;
+        if (take == c.pending.size()) {
+          batch.swap(c.pending);
+        } else {
+          batch.assign(std::make_move_iterator(c.pending.begin()), std::make_move_iterator(c.pending.begin() + take));
+          c.pending.erase(c.pending.begin(), c.pending.begin() + take);
+        }
+        budget -= take;
+        const int64_t next = batch.back().offset.value() + 1;
+        KSTREAMS_RETURN_IF_ERROR(r.manager->restore_batch(c.store, batch, next));
+        c.next = next;
+        const auto n = static_cast<int64_t>(batch.size());
+        c.restored += n;
+        restore_period_records_ += n;
+        restored_total_->increment(static_cast<double>(n));
+        restore_remaining_->add(-static_cast<double>(n));
+        if (ctx_.restore_listener) ctx_.restore_listener->on_batch_restored(c.topic, c.partition, c.store, next - 1, n);
+      }
+      c.done = c.pending.empty() && (c.eof || c.next >= c.end);
+    }
+  }
+  return complete_restored();
+}
+
+absl::Status StreamThread::complete_restored() {
+  std::vector<TaskId> finished;
+  for (auto& [id, r] : restoring_) {
+    const bool all = std::all_of(r.changelogs.begin(), r.changelogs.end(), [](const auto& c) { return c.done; });
+    if (all) finished.push_back(id);
+  }
+  if (finished.empty()) return absl::OkStatus();
+  for (const TaskId& id : finished) {
+    auto node = restoring_.extract(id);
+    RestoringTask& r = node.mapped();
+    for (const auto& c : r.changelogs) {
+      changelog_owner_.erase({c.topic, c.partition});
+      // Records counted at the start but never delivered (transaction markers, aborted records).
+      restore_remaining_->add(-static_cast<double>(c.end - c.start - c.restored));
+      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - c.started).count();
+      KS_LOG_INFO("stream-thread [{}] task [{}] restored {} records of {} in {:.2f} s ({:.0f} records/s)", name_,
+                  id.to_string(), c.restored, c.topic, secs, secs > 0 ? static_cast<double>(c.restored) / secs : 0.0);
+      if (ctx_.restore_listener) ctx_.restore_listener->on_restore_end(c.topic, c.partition, c.store, c.restored);
+    }
+    for (const auto& tp : r.inputs) restoring_inputs_.erase(tp);
+    KSTREAMS_RETURN_IF_ERROR(start_task(id, std::move(r.collector), std::move(r.manager), r.inputs));
+    StreamTask* task = tasks_.at(id).task.get();
+    for (auto& [tp, records] : r.early) task->add_records(tp.first, tp.second, std::move(records));
+    pause_inputs(r.inputs, false);
+  }
+  KSTREAMS_RETURN_IF_ERROR(assign_restore_consumer());
+  if (restoring_.empty()) {
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - restore_period_start_).count();
+    KS_LOG_INFO("stream-thread [{}] restoration finished: {} records of {} task(s) in {:.2f} s ({:.0f} records/s)",
+                name_, restore_period_records_, restore_period_tasks_, secs,
+                secs > 0 ? static_cast<double>(restore_period_records_) / secs : 0.0);
+  }
+  publish_snapshot();
+  if (restoring_.empty() && state_.load() == ThreadState::kPartitionsAssigned) set_state(ThreadState::kRunning);
   return absl::OkStatus();
+}
+
+void StreamThread::publish_snapshot() {
+  std::lock_guard lock(mu_);
+  snapshot_tasks_.clear();
+  snapshot_partitions_.clear();
+  snapshot_restoring_.clear();
+  for (const auto& [id, e] : tasks_) {
+    snapshot_tasks_.push_back(id);
+    snapshot_partitions_.insert(snapshot_partitions_.end(), e.inputs.begin(), e.inputs.end());
+  }
+  for (const auto& [id, r] : restoring_) {
+    snapshot_tasks_.push_back(id);
+    snapshot_restoring_.push_back(id);
+    snapshot_partitions_.insert(snapshot_partitions_.end(), r.inputs.begin(), r.inputs.end());
+  }
 }
 
 void StreamThread::close_all_tasks(bool clean) {
@@ -812,6 +1001,24 @@ void StreamThread::close_all_tasks(bool clean) {
     // The task's series leave /metrics with it (a task that comes back registers them again).
     ctx_.metrics->remove_matching({{"task", id.to_string()}});
   }
+  // Restoring tasks never processed: nothing of theirs is committed or to commit. What they restored
+  // is in their stores with its changelog position (each batch is atomic), so whoever gets the task
+  // next resumes from there.
+  for (auto& [id, r] : restoring_) {
+    int64_t left = 0;
+    for (const auto& c : r.changelogs) left += c.end - c.start - c.restored;
+    restore_remaining_->add(-static_cast<double>(left));
+    absl::Status st = r.manager->close();
+    if (!st.ok()) KS_LOG_WARN("stream-thread [{}] restoring task [{}] close: {}", name_, id.to_string(), st.ToString());
+    KS_LOG_INFO("stream-thread [{}] task [{}] closed while restoring ({} records left)", name_, id.to_string(), left);
+    ctx_.state_directory->unlock(id);
+    ctx_.metrics->remove_matching({{"task", id.to_string()}});
+  }
+  const bool had_restoring = !restoring_.empty();
+  restoring_.clear();
+  restoring_inputs_.clear();
+  changelog_owner_.clear();
+  if (had_restoring && restore_consumer_) rd_kafka_assign(restore_consumer_.get(), nullptr);
   tasks_.clear();
   partition_to_task_.clear();
   paused_.clear();

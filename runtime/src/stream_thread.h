@@ -1,6 +1,18 @@
 // StreamThread: one consumer (group member), one producer (transactional under exactly_once_v2)
-// and the tasks of the partitions assigned to it. Its loop: poll, route records to tasks, process
-// lowest-timestamp-first, punctuate, commit; rebalances create, restore and close tasks.
+// and the tasks of the partitions assigned to it. Its loop: poll, route records to tasks, restore a
+// bounded batch of changelog records for the tasks still restoring, process lowest-timestamp-first,
+// punctuate, commit; rebalances create and close tasks.
+//
+// Restoration (as Kafka Streams' StoreChangelogReader): a newly assigned task whose logged stores
+// are behind their changelogs starts RESTORING: its input partitions are paused, its changelog
+// partitions join the one restore consumer (assigned to all changelog partitions of all restoring
+// tasks at once, so librdkafka fetches them in parallel), and every loop iteration applies at most
+// restore.batch.records of them. A changelog is restored when the read_committed restore consumer
+// reports PARTITION_EOF (the last stable offset: trailing transaction markers and aborted records
+// included) or its position reaches the end offset measured at assignment. Then the task is
+// initialized, its inputs resumed and it processes (RUNNING). Running tasks keep processing,
+// punctuating and answering queries meanwhile; the thread is PARTITIONS_ASSIGNED (the instance
+// REBALANCING) until no task restores.
 //
 // Errors (the one catch site, ARCHITECTURE.md "Errors"):
 //   retriable (kUnavailable)         -> retry the call with backoff
@@ -15,6 +27,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <future>
 #include <map>
@@ -28,6 +41,7 @@
 #include "kafka_producer.h"
 #include "kstreams/common/clock.h"
 #include "kstreams/common/metrics.h"
+#include "kstreams/runtime/kafka_streams.h"
 #include "kstreams/runtime/streams_config.h"
 #include "kstreams/state/state_manager.h"
 #include "kstreams/topology/topology.h"
@@ -61,6 +75,8 @@ struct ThreadContext {
   std::vector<std::string> source_topics;
   // Called after the thread's assignment changed (for the instance directory).
   std::function<void()> on_assignment_changed;
+  // Restoration progress callbacks (may be null); called on this thread.
+  std::shared_ptr<RestoreListener> restore_listener;
 };
 
 class StreamThread {
@@ -87,8 +103,11 @@ class StreamThread {
   [[nodiscard]] std::vector<TaskId> restoring_tasks() const;
   [[nodiscard]] std::vector<std::pair<std::string, int32_t>> assigned_partitions() const;
 
-  // The task holding `id`, for store reads on the stream thread only (inside run_on_thread).
+  // The task holding `id` (running tasks only), for use on the stream thread only.
   [[nodiscard]] StreamTask* task(TaskId id);
+  // The stores of task `id`, running or restoring (a restoring task's stores hold what was restored
+  // so far), for store reads on the stream thread only (inside run_on_thread); null if not owned.
+  [[nodiscard]] state::ProcessorStateManager* state_manager(TaskId id);
   // A global store of this thread's copy (stream thread only, inside run_on_thread).
   [[nodiscard]] state::StateStore* global_store(std::string_view name);
 
@@ -115,8 +134,21 @@ class StreamThread {
                            void* opaque);
   void on_partitions_revoked(bool lost);
   void on_partitions_assigned(rd_kafka_topic_partition_list_t* parts);
+  // Opens the task's stores; the task runs at once when nothing is left to restore, else it joins
+  // restoring_ with its inputs paused.
   [[nodiscard]] absl::Status create_task(TaskId id, const std::vector<std::pair<std::string, int32_t>>& inputs);
-  [[nodiscard]] absl::Status restore_stores(TaskId id, state::ProcessorStateManager& manager);
+  // Initializes a task whose stores are current and makes it process.
+  [[nodiscard]] absl::Status start_task(TaskId id, std::unique_ptr<TaskCollector> collector,
+                                        std::unique_ptr<state::ProcessorStateManager> manager,
+                                        const std::vector<std::pair<std::string, int32_t>>& inputs);
+  // One bounded restoration step (at most restore.batch.records records); waits up to `wait` for data.
+  [[nodiscard]] absl::Status restore_step(std::chrono::milliseconds wait);
+  // Finishes restored tasks: restore-end callbacks, start_task(), resume their inputs.
+  [[nodiscard]] absl::Status complete_restored();
+  // Assigns the restore consumer to every changelog partition still restoring, at its next offset.
+  [[nodiscard]] absl::Status assign_restore_consumer();
+  void pause_inputs(const std::vector<std::pair<std::string, int32_t>>& tps, bool pause);
+  void publish_snapshot();
   void close_all_tasks(bool clean);
   void set_state(ThreadState s);
 
@@ -143,6 +175,40 @@ class StreamThread {
     std::vector<std::pair<std::string, int32_t>> inputs;
   };
   std::map<TaskId, TaskEntry> tasks_;
+  // A logged store of a restoring task and its changelog partition.
+  struct ChangelogRestore {
+    std::string store;
+    std::string topic;
+    int32_t partition = 0;
+    int64_t start = 0;    // first offset to read
+    int64_t end = 0;      // high watermark when the task was assigned
+    int64_t next = 0;     // next offset to apply to the store
+    int64_t fetched = 0;  // next offset to take from the restore consumer (pending holds the rest)
+    int64_t restored = 0;
+    bool eof = false;  // the restore consumer reached the partition's end (PARTITION_EOF)
+    bool done = false;
+    // Taken from the restore consumer, not yet applied: the consumer's queue is shared by all
+    // changelog partitions, so it is drained beyond one batch to see every partition's EOF (a task
+    // with nothing but a transaction marker left must not wait behind a large changelog).
+    std::vector<RawRecord> pending;
+    std::chrono::steady_clock::time_point started;
+  };
+  struct RestoringTask {
+    std::unique_ptr<TaskCollector> collector;
+    std::unique_ptr<state::ProcessorStateManager> manager;
+    std::vector<std::pair<std::string, int32_t>> inputs;
+    std::vector<ChangelogRestore> changelogs;
+    // Input records delivered before the pause took effect (handed to the task when it runs).
+    std::map<std::pair<std::string, int32_t>, std::vector<RawRecord>> early;
+  };
+  std::map<TaskId, RestoringTask> restoring_;
+  std::map<std::pair<std::string, int32_t>, TaskId> restoring_inputs_;
+  std::map<std::pair<std::string, int32_t>, std::pair<TaskId, size_t>> changelog_owner_;
+  // Restoration accounting of the current busy period (first task restoring -> none left).
+  std::chrono::steady_clock::time_point restore_period_start_;
+  int64_t restore_period_records_ = 0;
+  size_t restore_period_tasks_ = 0;
+  int64_t next_restore_ms_ = 0;  // restore.throttle.ms (test aid)
   std::map<std::pair<std::string, int32_t>, TaskId> partition_to_task_;
   std::set<std::pair<std::string, int32_t>> paused_;
   std::vector<TaskId> snapshot_tasks_;

@@ -141,7 +141,16 @@ std::vector<ConfigDef> make_defs() {
   add({kRestoreBatchRecords,
        ConfigType::kInt,
        std::string("10000"),
-       "Changelog records per restoration batch (one atomic store write each).",
+       "Changelog records a stream thread restores per loop iteration, at most (one atomic store write per "
+       "changelog partition); bounds how long restoration holds up processing and queries of running tasks.",
+       {},
+       nullptr,
+       true});
+  add({kRestoreThrottleMs,
+       ConfigType::kLong,
+       std::string("0"),
+       "Test aid, not for production: minimum time between two restoration batches of a stream thread (0: none). "
+       "Slows restoration down deterministically, e.g. to observe queries against restoring tasks.",
        {},
        nullptr,
        true});

@@ -165,6 +165,17 @@ class CounterAppTest : public ::testing::Test {
     return c;
   }
 
+  // Waits until every group's count updates are exactly 1..n over the committed outputs.
+  CountCheck wait_for_counts(int n, std::chrono::seconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    CountCheck c = check_counts(n);
+    while (c.exact_sequences < kGroups && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(1s);
+      c = check_counts(n);
+    }
+    return c;
+  }
+
   std::string logs(int instances) const {
     std::string out;
     for (int i = 0; i < instances; ++i)
@@ -377,6 +388,150 @@ TEST_F(CounterAppTest, WipedLocalStateIsRestoredFromTheChangelogBeforeProcessing
   EXPECT_NE(log.find("group-counts-changelog"), std::string::npos) << "no restoration logged\n" << log;
   // Counts continue from the restored values: every group's updates are exactly 1..n over both runs.
   const CountCheck counts = check_counts(kFirst + kTotal);
+  EXPECT_EQ(counts.exact_sequences, kGroups) << counts.first_problem;
+}
+
+// Restoration runs in the stream thread's loop, a bounded batch per iteration: while task 1_0 of
+// group-counts restores (its local state wiped, restoration slowed down by the test aid
+// restore.throttle.ms), its keys answer 503 "restoring" at once, stale=true reads what was restored
+// so far, keys of the tasks that are already running answer 200, and afterwards the counts continue
+// exactly (exactly-once) from the restored state.
+TEST_F(CounterAppTest, QueriesAreAnsweredWhileATaskRestoresAndCountsContinueExactlyAfterwards) {
+  constexpr int kFirst = 3000;
+  constexpr int kTotal = 6000;
+  constexpr int64_t kFirstCount = kFirst / kGroups;
+  const std::string server = "127.0.0.1:" + std::to_string(testing::free_tcp_port());
+  produce_async(kFirst, 0);
+  producer_thread_.join();
+  auto app = start_instance(0, "exactly_once_v2", server);
+  ASSERT_EQ(static_cast<int>(wait_for_ids(kFirst, 120s).size()), kFirst) << logs(1);
+  ASSERT_EQ(app->terminate(30s), 0) << logs(1);
+  // Lose task 1_0's stores only (group-counts is in subtopology 1): 1_1 and 1_2 start current.
+  const auto task_dir = dir_ / "state-0" / app_id_ / "1_0";
+  ASSERT_TRUE(std::filesystem::exists(task_dir)) << task_dir;
+  std::filesystem::remove_all(task_dir);
+  // ~750 changelog records for 1_0 at 5 records per 100 ms: about 15 s of restoration.
+  app = start_instance(0, "exactly_once_v2", server, {"restore.batch.records=5", "restore.throttle.ms=100"});
+  auto client = runtime::http::HttpClient::create("http://" + server);
+  ASSERT_TRUE(client.ok()) << client.status();
+
+  // Find the restoring keys: 503 with a JSON body naming the restoration, answered promptly (the
+  // stream thread's loop is not blocked by restoration).
+  std::set<std::string> restoring;
+  std::map<std::string, int64_t> running;
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  // One pass must see both kinds (right after assignment every task restores for a moment: 1_1 and
+  // 1_2 only have their trailing transaction marker to read).
+  while ((restoring.empty() || running.empty()) && std::chrono::steady_clock::now() < deadline) {
+    restoring.clear();
+    running.clear();
+    for (int g = 0; g < kGroups; ++g) {
+      const std::string key = "g-" + std::to_string(g);
+      const auto t0 = std::chrono::steady_clock::now();
+      auto r = (*client)->get("/v1/stores/group-counts/keys/" + key);
+      const auto took = std::chrono::steady_clock::now() - t0;
+      if (!r.ok()) break;  // the server is not up yet
+      if (r->status == 503) {
+        const auto body = nlohmann::json::parse(r->body);
+        if (body.value("message", "").find("is restoring") == std::string::npos) continue;  // e.g. rebalancing
+        EXPECT_LT(took, 2s) << key;
+        restoring.insert(key);
+      } else if (r->status == 200) {
+        running[key] = nlohmann::json::parse(r->body)["value"].get<int64_t>();
+      }
+    }
+    if (restoring.empty() || running.empty()) std::this_thread::sleep_for(100ms);
+  }
+  // A pass takes a while (lookups of running tasks wait for the loop): keep the keys that still
+  // restore, so that a task seen restoring only at the start of the pass drops out.
+  for (auto it = restoring.begin(); it != restoring.end();) {
+    auto r = (*client)->get("/v1/stores/group-counts/keys/" + *it);
+    ASSERT_TRUE(r.ok());
+    it = r->status == 503 ? std::next(it) : restoring.erase(it);
+  }
+  ASSERT_FALSE(restoring.empty()) << "no key was seen restoring\n" << logs(1);
+  // Keys of the running tasks answer with their complete counts meanwhile.
+  ASSERT_FALSE(running.empty()) << logs(1);
+  for (const auto& [key, value] : running) EXPECT_EQ(value, kFirstCount) << key;
+  // stale=true reads the partially restored value while the plain lookup still says restoring.
+  int stale_answers = 0;
+  bool restored_meanwhile = false;
+  const auto stale_deadline = std::chrono::steady_clock::now() + 20s;
+  while (stale_answers == 0 && !restored_meanwhile && std::chrono::steady_clock::now() < stale_deadline) {
+    for (const auto& key : restoring) {
+      auto plain = (*client)->get("/v1/stores/group-counts/keys/" + key);
+      ASSERT_TRUE(plain.ok());
+      if (plain->status != 503) {
+        restored_meanwhile = true;
+        break;
+      }
+      auto r = (*client)->get("/v1/stores/group-counts/keys/" + key + "?stale=true");
+      ASSERT_TRUE(r.ok());
+      if (r->status == 404) continue;  // not restored yet
+      ASSERT_EQ(r->status, 200) << key << ": " << r->body;
+      const int64_t v = nlohmann::json::parse(r->body)["value"].get<int64_t>();
+      EXPECT_GE(v, 1) << key;
+      EXPECT_LE(v, kFirstCount) << key;
+      ++stale_answers;
+    }
+    if (stale_answers == 0) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_GT(stale_answers, 0) << "no stale read during restoration (restored meanwhile: " << restored_meanwhile
+                              << ", restoring keys: " << restoring.size() << ")\n"
+                              << logs(1);
+  // New input while 1_0 restores: its partition is paused and processed after restoration.
+  produce_async(kTotal, 0);
+  producer_thread_.join();
+  ASSERT_GE(static_cast<int>(wait_for_ids(kFirst + kTotal, 120s).size()), kFirst + kTotal) << logs(1);
+  // After restoration every key answers, with the final count.
+  const int64_t final_count = (kFirst + kTotal) / kGroups;
+  for (const auto& key : restoring) {
+    runtime::http::HttpResponse r;
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      auto got = (*client)->get("/v1/stores/group-counts/keys/" + key);
+      ASSERT_TRUE(got.ok());
+      r = *got;
+      if (r.status == 200 && nlohmann::json::parse(r.body)["value"] == final_count) break;
+      std::this_thread::sleep_for(200ms);
+    }
+    ASSERT_EQ(r.status, 200) << key << ": " << r.body;
+    EXPECT_EQ(nlohmann::json::parse(r.body)["value"], final_count) << key;
+  }
+  const CountCheck counts = wait_for_counts(kFirst + kTotal, 120s);
+  EXPECT_EQ(app->terminate(30s), 0) << logs(1);
+  const std::string log = testing::tail_file(log_path(0), 400);
+  EXPECT_NE(log.find("task [1_0] restored"), std::string::npos) << log;
+  EXPECT_EQ(counts.exact_sequences, kGroups) << counts.first_problem;
+}
+
+// A second instance joins while the first restores (slowly): the rebalance revokes tasks that are
+// mid-restore. They close cleanly (nothing committed for them), restoration resumes wherever they
+// land, and the counts over both instances stay exactly-once.
+TEST_F(CounterAppTest, RevokingATaskMidRestoreIsSafeAndCountsStayExact) {
+  constexpr int kFirst = 3000;
+  constexpr int kTotal = 6000;
+  produce_async(kFirst, 0);
+  producer_thread_.join();
+  instances_.push_back(start_instance(0, "exactly_once_v2"));
+  ASSERT_EQ(static_cast<int>(wait_for_ids(kFirst, 120s).size()), kFirst) << logs(1);
+  ASSERT_EQ(instances_[0]->terminate(30s), 0) << logs(1);
+  std::filesystem::remove_all(dir_ / "state-0");
+  instances_[0] = start_instance(0, "exactly_once_v2", "", {"restore.batch.records=10", "restore.throttle.ms=100"});
+  // Wait until it restores, then bring in the second instance.
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (std::chrono::steady_clock::now() < deadline &&
+         testing::tail_file(log_path(0), 200).find("restoring group-counts") == std::string::npos) {
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_NE(testing::tail_file(log_path(0), 200).find("restoring group-counts"), std::string::npos) << logs(1);
+  instances_.push_back(start_instance(1, "exactly_once_v2"));
+  produce_async(kTotal, 0);
+  producer_thread_.join();
+  ASSERT_GE(static_cast<int>(wait_for_ids(kFirst + kTotal, 180s).size()), kFirst + kTotal) << logs(2);
+  const CountCheck counts = wait_for_counts(kFirst + kTotal, 180s);
+  for (auto& inst : instances_) EXPECT_EQ(inst->terminate(30s), 0) << logs(2);
+  const std::string log0 = testing::tail_file(log_path(0), 1000);
+  EXPECT_NE(log0.find("closed while restoring"), std::string::npos) << "no task was revoked mid-restore\n" << log0;
   EXPECT_EQ(counts.exact_sequences, kGroups) << counts.first_problem;
 }
 

@@ -60,6 +60,32 @@ struct WindowValue {
   int64_t window_end = 0;
   std::string value_json;
 };
+// Restoration progress (as Kafka Streams' StateRestoreListener), per logged store and changelog
+// partition of a task that restores when it is assigned to this instance.
+//   on_restore_start:  restoration of `store` from `changelog_topic`/`partition` begins at
+//                      `start_offset` (the store's checkpointed position, or the log start) and runs
+//                      to `end_offset` (the changelog's high watermark when the task was assigned;
+//                      under exactly_once_v2 restoration may stop earlier, at the last stable offset).
+//   on_batch_restored: a batch of `num_restored` records was written to the store; its last record
+//                      has offset `batch_end_offset`.
+//   on_restore_end:    the store is current; `total_restored` records were applied.
+// A task revoked while restoring gets no on_restore_end (it restarts from its store's position
+// wherever it is assigned next). Nothing is called for stores that have nothing to restore.
+// Threading: the callbacks run on the stream threads, inside their loop, so they must be quick
+// (restoration and processing wait for them) and, with num.stream.threads > 1, may run
+// concurrently from several threads: an implementation must be thread-safe.
+struct RestoreListener {
+  virtual ~RestoreListener() = default;
+  virtual void on_restore_start([[maybe_unused]] const std::string& changelog_topic, [[maybe_unused]] int32_t partition,
+                                [[maybe_unused]] const std::string& store, [[maybe_unused]] int64_t start_offset,
+                                [[maybe_unused]] int64_t end_offset) {}
+  virtual void on_batch_restored([[maybe_unused]] const std::string& changelog_topic,
+                                 [[maybe_unused]] int32_t partition, [[maybe_unused]] const std::string& store,
+                                 [[maybe_unused]] int64_t batch_end_offset, [[maybe_unused]] int64_t num_restored) {}
+  virtual void on_restore_end([[maybe_unused]] const std::string& changelog_topic, [[maybe_unused]] int32_t partition,
+                              [[maybe_unused]] const std::string& store, [[maybe_unused]] int64_t total_restored) {}
+};
+
 // Turn a local read into the route's response body (the owner instance runs the same route, so a
 // forwarded reply is already rendered).
 using ValueRender = std::function<std::string(const std::string& value_json)>;
@@ -77,6 +103,9 @@ class KafkaStreams {
 
   // Before start().
   void set_state_listener(StateListener listener);
+  // Before start(): restoration callbacks (see RestoreListener: they run on the stream threads and
+  // must be thread-safe). Shared so that the caller may keep observing it; null removes it.
+  void set_restore_listener(std::shared_ptr<RestoreListener> listener);
   // Before start(): the codec of a store (see QueryCodec; the default suits string keys).
   void set_query_codec(const std::string& store, QueryCodec codec);
   // Before start(): an application GET route, e.g. "/v1/orders/{id}", served on application.server

@@ -58,6 +58,7 @@ inline constexpr const char* kCommitWhenIdle = "commit.when.idle";
 inline constexpr const char* kTransactionTimeoutMs = "transaction.timeout.ms";
 inline constexpr const char* kSessionTimeoutMs = "session.timeout.ms";
 inline constexpr const char* kRestoreBatchRecords = "restore.batch.records";
+inline constexpr const char* kRestoreThrottleMs = "restore.throttle.ms";
 inline constexpr const char* kMetricsLatencyEnabled = "metrics.e2e.latency.enabled";
 inline constexpr const char* kAtLeastOnce = "at_least_once";
 inline constexpr const char* kExactlyOnceV2 = "exactly_once_v2";
