@@ -153,7 +153,7 @@ class Ceiling {
   std::atomic<int64_t> processed_{0};
   bool ready_ = false;
   bool in_rebalance_ = false;  // partitions being revoked are not rewound
-  absl::Status failure_;  // set by callbacks; stops the loop
+  absl::Status failure_;       // set by callbacks; stops the loop
 
   Positions consumed_;  // every consumed position since the last (re)assignment
   // at_least_once: epochs of produced records, oldest first. Epoch ids are epoch_base_ + index.
@@ -343,11 +343,11 @@ absl::Status Ceiling::copy(const rd_kafka_message_t* m) {
     opaque = reinterpret_cast<void*>(static_cast<uintptr_t>(epoch_base_ + epochs_.size() - 1));
   }
   for (;;) {
-    const rd_kafka_resp_err_t e = rd_kafka_producev(
-        producer_.get(), RD_KAFKA_V_RKT(out_.get()), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(m->key, m->key_len),
-        RD_KAFKA_V_VALUE(m->payload, m->len), RD_KAFKA_V_TIMESTAMP(ts >= 0 ? ts : 0), RD_KAFKA_V_OPAQUE(opaque),
-        RD_KAFKA_V_END);
+    const rd_kafka_resp_err_t e =
+        rd_kafka_producev(producer_.get(), RD_KAFKA_V_RKT(out_.get()), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(m->key, m->key_len),
+                          RD_KAFKA_V_VALUE(m->payload, m->len), RD_KAFKA_V_TIMESTAMP(ts >= 0 ? ts : 0),
+                          RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR) break;
     if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       rd_kafka_poll(producer_.get(), 5);
@@ -467,15 +467,15 @@ absl::Status Ceiling::commit_transaction() {
     std::unique_ptr<rd_kafka_consumer_group_metadata_t, CgmdDeleter> meta(
         rd_kafka_consumer_group_metadata(consumer_.get()));
     do {
-      KSTREAMS_RETURN_IF_ERROR(check_txn_error(
-          rd_kafka_send_offsets_to_transaction(producer_.get(), offsets.get(), meta.get(), 60000),
-          "send_offsets_to_transaction", &retry, &abort));
+      KSTREAMS_RETURN_IF_ERROR(
+          check_txn_error(rd_kafka_send_offsets_to_transaction(producer_.get(), offsets.get(), meta.get(), 60000),
+                          "send_offsets_to_transaction", &retry, &abort));
     } while (retry);
     if (abort) return abort_and_rewind(true);
   }
   do {
-    KSTREAMS_RETURN_IF_ERROR(check_txn_error(rd_kafka_commit_transaction(producer_.get(), 60000),
-                                             "commit_transaction", &retry, &abort));
+    KSTREAMS_RETURN_IF_ERROR(
+        check_txn_error(rd_kafka_commit_transaction(producer_.get(), 60000), "commit_transaction", &retry, &abort));
   } while (retry);
   if (abort) return abort_and_rewind(true);
   in_txn_ = false;
@@ -488,8 +488,8 @@ absl::Status Ceiling::commit_transaction() {
 absl::Status Ceiling::abort_and_rewind(bool rewind) {
   bool retry = false, abort = false;
   do {
-    KSTREAMS_RETURN_IF_ERROR(check_txn_error(rd_kafka_abort_transaction(producer_.get(), 60000), "abort_transaction",
-                                             &retry, &abort));
+    KSTREAMS_RETURN_IF_ERROR(
+        check_txn_error(rd_kafka_abort_transaction(producer_.get(), 60000), "abort_transaction", &retry, &abort));
   } while (retry);
   in_txn_ = false;
   txn_positions_.clear();

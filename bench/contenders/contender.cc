@@ -55,8 +55,11 @@ absl::StatusOr<ContenderArgs> parse_args(int argc, const char* const* argv, bool
   }
   bool known = false;
   for (const char* s : kScenarios) known = known || a.scenario == s;
-  if (!known) return absl::InvalidArgumentError("--scenario must be one of stateless|count|tumbling|hopping|table_join|"
-                                                "stream_join|saga|restore, got '" + a.scenario + "'");
+  if (!known)
+    return absl::InvalidArgumentError(
+        "--scenario must be one of stateless|count|tumbling|hopping|table_join|"
+        "stream_join|saga|restore, got '" +
+        a.scenario + "'");
   if (!one_of(a.guarantee, {"at_least_once", "exactly_once_v2"})) {
     return absl::InvalidArgumentError("--guarantee must be at_least_once or exactly_once_v2, got '" + a.guarantee +
                                       "'");

@@ -18,8 +18,8 @@
 namespace kbench {
 
 // The scenarios of PROTOCOL.md.
-inline constexpr const char* kScenarios[] = {"stateless",   "count", "tumbling", "hopping", "table_join",
-                                             "stream_join", "saga",  "restore"};
+inline constexpr const char* kScenarios[] = {"stateless",  "count",       "tumbling", "hopping",
+                                             "table_join", "stream_join", "saga",     "restore"};
 
 struct ContenderArgs {
   std::string scenario;

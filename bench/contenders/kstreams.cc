@@ -95,9 +95,10 @@ kstreams::Topology build_dsl_topology(const ContenderArgs& a, Counter& counter) 
     in.join(table, [](const std::string& v, const std::string& t) { return v + "|" + t; }).to(a.out());
   } else if (s == "stream_join") {
     auto in2 = counted_stream(builder, a.in2(), counter);
-    in.join(in2, [](const std::string& l, const std::string& r) { return l + "|" + r; },
-            kstreams::JoinWindows::of_time_difference_and_grace(seconds(60), seconds(30)),
-            kstreams::Joined::as("stream-join"))
+    in.join(
+          in2, [](const std::string& l, const std::string& r) { return l + "|" + r; },
+          kstreams::JoinWindows::of_time_difference_and_grace(seconds(60), seconds(30)),
+          kstreams::Joined::as("stream-join"))
         .to(a.out());
   }
   return builder.build();

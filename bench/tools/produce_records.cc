@@ -105,10 +105,11 @@ int main(int argc, char** argv) {
       std::this_thread::sleep_until(start + std::chrono::microseconds(i * 1'000'000 / rate));
     }
     r.key = "key-" + std::to_string(key_offset + (keys > 0 ? i % keys : i));
-    r.timestamp = fixed_timestamp ? *fixed_timestamp
-                                  : std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count();
+    r.timestamp =
+        fixed_timestamp
+            ? *fixed_timestamp
+            : std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+                  .count();
     absl::Status st;
     while ((st = (*producer)->send(r)).code() == absl::StatusCode::kUnavailable)
       (*producer)->poll(std::chrono::milliseconds(5));

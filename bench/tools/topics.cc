@@ -2,11 +2,14 @@
 //
 //   bench_topics --bootstrap B create T:PARTITIONS[:compact] ...
 //   bench_topics --bootstrap B delete T ...
+//   bench_topics --bootstrap B delete-prefix P ...
 //
 // create is idempotent: a topic that exists with the same partition count is fine; one with another
 // count is an error (exit 1, nothing else is created). `:compact` sets cleanup.policy=compact.
 // Returns once every created topic is visible in the cluster metadata. Replication factor: the
-// broker default. delete: deleting a topic that does not exist is fine.
+// broker default. delete: deleting a topic that does not exist is fine. delete-prefix: deletes every
+// topic whose name starts with one of the prefixes (a finished run's inputs, outputs and internal
+// topics); a prefix must not be empty.
 // Exit codes: 0 done, 1 the cluster refused or did not answer, 2 bad command line.
 #include <charconv>
 #include <chrono>
@@ -26,7 +29,8 @@ using std::chrono::seconds;
 int usage(const std::string& why) {
   std::fprintf(stderr,
                "bench_topics: %s\nusage: bench_topics --bootstrap B create T:PARTITIONS[:compact] ...\n"
-               "       bench_topics --bootstrap B delete T ...\n",
+               "       bench_topics --bootstrap B delete T ...\n"
+               "       bench_topics --bootstrap B delete-prefix P ...\n",
                why.c_str());
   return 2;
 }
@@ -59,8 +63,7 @@ int create(AdminClient& admin, const std::vector<std::string>& args) {
     names.push_back(spec.name);
     specs.push_back(std::move(spec));
   }
-  // Create first, then compare: asking for the metadata of a missing topic may auto-create it
-  // with the broker's default partition count (auto.create.topics.enable).
+  // Create (existing topics are left alone), then compare the partition counts.
   if (auto st = admin.create_topics(specs, /*ignore_existing=*/true, seconds(30)); !st.ok()) {
     std::fprintf(stderr, "bench_topics: %s\n", st.ToString().c_str());
     return 1;
@@ -100,8 +103,8 @@ int main(int argc, char** argv) {
     }
   }
   if (bootstrap.empty()) return usage("--bootstrap is required");
-  if (rest.size() < 2 || (rest[0] != "create" && rest[0] != "delete")) {
-    return usage("want 'create' or 'delete' and at least one topic");
+  if (rest.size() < 2 || (rest[0] != "create" && rest[0] != "delete" && rest[0] != "delete-prefix")) {
+    return usage("want 'create', 'delete' or 'delete-prefix' and at least one topic or prefix");
   }
   const std::string command = rest[0];
   rest.erase(rest.begin());
@@ -111,6 +114,27 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (command == "create") return create(**admin, rest);
+  if (command == "delete-prefix") {
+    std::vector<std::string> prefixes = std::move(rest);
+    rest.clear();
+    for (const auto& p : prefixes) {
+      if (p.empty()) return usage("an empty prefix would delete every topic");
+    }
+    auto names = (*admin)->topic_names(seconds(30));
+    if (!names.ok()) {
+      std::fprintf(stderr, "bench_topics: %s\n", names.status().ToString().c_str());
+      return 1;
+    }
+    for (const auto& n : *names) {
+      for (const auto& p : prefixes) {
+        if (n.rfind(p, 0) == 0) {
+          rest.push_back(n);
+          break;
+        }
+      }
+    }
+    if (rest.empty()) return 0;
+  }
   if (auto st = (*admin)->delete_topics(rest, seconds(30)); !st.ok()) {
     std::fprintf(stderr, "bench_topics: %s\n", st.ToString().c_str());
     return 1;
