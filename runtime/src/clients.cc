@@ -1,8 +1,10 @@
 #include "kstreams/runtime/clients.h"
 
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include "rdkafka_util.h"
 
@@ -60,7 +62,7 @@ class RdAdminClient final : public AdminClient {
       return rdk::to_status(e, std::string("creating topic '") + rd_kafka_topic_result_name(results[i]) + "'" +
                                    (msg != nullptr ? std::string(" (") + msg + ")" : ""));
     }
-    return absl::OkStatus();
+    return wait_until_usable(topics, timeout);
   }
 
   absl::Status delete_topics(const std::vector<std::string>& topics, milliseconds timeout) override {
@@ -101,6 +103,53 @@ class RdAdminClient final : public AdminClient {
       }
       rd_kafka_metadata_destroy(md);
     }
+    return out;
+  }
+
+  // CreateTopics answers before the new partitions have a leader in every broker's metadata: a
+  // client using them at once gets "Unknown partition" or "Not leader for partition". Polls the
+  // metadata until every topic has all its partitions, each with a leader.
+  absl::Status wait_until_usable(const std::vector<TopicSpec>& topics, milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (const auto& spec : topics) {
+      for (;;) {
+        rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk_.get(), spec.name.c_str(), nullptr);
+        const rd_kafka_metadata_t* md = nullptr;
+        const rd_kafka_resp_err_t err = rd_kafka_metadata(rk_.get(), 0, rkt, &md, timeout_ms(timeout));
+        rd_kafka_topic_destroy(rkt);
+        bool usable = false;
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+          for (int i = 0; i < md->topic_cnt; ++i) {
+            const auto& t = md->topics[i];
+            if (spec.name != t.topic || t.err != RD_KAFKA_RESP_ERR_NO_ERROR || t.partition_cnt < spec.partitions) {
+              continue;
+            }
+            usable = true;
+            for (int p = 0; p < t.partition_cnt; ++p) {
+              usable = usable && t.partitions[p].err == RD_KAFKA_RESP_ERR_NO_ERROR && t.partitions[p].leader >= 0;
+            }
+          }
+          rd_kafka_metadata_destroy(md);
+        }
+        if (usable) break;
+        if (std::chrono::steady_clock::now() >= deadline) {
+          return absl::UnavailableError("topic '" + spec.name + "' was created but its partitions have no leader yet");
+        }
+        std::this_thread::sleep_for(milliseconds(100));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<std::string>> topic_names(milliseconds timeout) override {
+    const rd_kafka_metadata_t* md = nullptr;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(rk_.get(), /*all_topics=*/1, nullptr, &md, timeout_ms(timeout));
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return rdk::to_status(err, "metadata of every topic");
+    std::vector<std::string> out;
+    for (int i = 0; i < md->topic_cnt; ++i) {
+      if (md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) out.emplace_back(md->topics[i].topic);
+    }
+    rd_kafka_metadata_destroy(md);
     return out;
   }
 
@@ -277,7 +326,11 @@ Properties with_default(Properties props, const std::string& key, const std::str
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<AdminClient>> AdminClient::create(const Properties& config) {
-  KSTREAMS_ASSIGN_OR_RETURN(auto conf, rdk::make_conf(config));
+  // The admin handle is a producer-type handle, and librdkafka producers default to
+  // allow.auto.create.topics=true: partition_counts() of a missing topic would make a broker with
+  // auto.create.topics.enable create it with its default partition count, before create_topics()
+  // could create it with the right one.
+  KSTREAMS_ASSIGN_OR_RETURN(auto conf, rdk::make_conf(with_default(config, "allow.auto.create.topics", "false")));
   KSTREAMS_ASSIGN_OR_RETURN(auto rk, new_handle(RD_KAFKA_PRODUCER, std::move(conf)));
   return std::unique_ptr<AdminClient>(new RdAdminClient(std::move(rk)));
 }

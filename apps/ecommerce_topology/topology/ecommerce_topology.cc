@@ -71,6 +71,10 @@ kstreams::Topology build_topology(const TopologyOptions& options) {
   // The order saga.
   auto orders = builder.stream<std::string, std::string>(
       prefix + kOrdersTopic, raw_source("orders-source").with_timestamp_extractor(order_created_at));
+  if (options.on_order) {
+    orders = orders.peek([hook = options.on_order](const std::string&, const std::string&) { hook(); },
+                         Named::as("orders-observed"));
+  }
   auto line_results = builder.stream<std::string, std::string>(results, raw_source("reservation-results-source"));
   auto dispatcher = options.dispatcher;
   auto settings = options.notifier;

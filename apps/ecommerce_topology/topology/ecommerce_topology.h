@@ -13,6 +13,7 @@
 // counts of the inputs they are co-partitioned with.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -28,6 +29,11 @@ struct TopologyOptions {
   int64_t grace_ms = kDefaultAnalyticsGraceMs;
   std::shared_ptr<WebhookDispatcher> dispatcher;  // required
   NotifierSettings notifier;
+  // Optional: called once for every record read from the orders topic, on the stream thread that
+  // reads it, before the saga sees it (a `peek` after the source, named "orders-observed"; absent
+  // when unset, so the topology is unchanged). Must be cheap and thread-safe: every stream thread
+  // calls it. The benchmark contender (bench/contenders/kstreams.cc) counts orders with it.
+  std::function<void()> on_order;
 };
 
 [[nodiscard]] std::string stock_commands_topic(const std::string& application_id);

@@ -47,7 +47,8 @@ class AdminClient {
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<AdminClient>> create(const Properties& config);
 
   // Creates the topics; with `ignore_existing`, a topic that exists is fine (its partition count is
-  // not checked here: use partition_counts()).
+  // not checked here: use partition_counts()). Returns once the metadata shows every topic with its
+  // partitions led (so clients can use them at once), or kUnavailable after `timeout`.
   [[nodiscard]] virtual absl::Status create_topics(const std::vector<TopicSpec>& topics, bool ignore_existing,
                                                    milliseconds timeout) = 0;
   // Deleting an unknown topic is not an error.
@@ -55,6 +56,8 @@ class AdminClient {
   // Partition count per existing topic; topics that do not exist are absent from the map.
   [[nodiscard]] virtual absl::StatusOr<std::map<std::string, int32_t>> partition_counts(
       const std::vector<std::string>& topics, milliseconds timeout) = 0;
+  // Names of every topic in the cluster (internal ones such as __consumer_offsets included).
+  [[nodiscard]] virtual absl::StatusOr<std::vector<std::string>> topic_names(milliseconds timeout) = 0;
 };
 
 class ProducerClient {
