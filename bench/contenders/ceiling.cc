@@ -30,7 +30,10 @@
 // `error` event and exit 1. On revocation the open transaction commits (aborts when the partitions
 // were lost); on SIGTERM/SIGINT it commits, then the consumer closes.
 //
-// Events (stdout): ready at the first assignment; first/done from the consumed counter; error.
+// Events (stdout): ready at the first assignment; first/done from the counter of copied records the
+// broker acknowledged (delivery reports), not of records consumed or queued in the producer: a copy
+// loop outruns its producer by up to the producer queue (100,000 records), so counting at
+// consumption would report a backlog "done" while most of it still waits to be sent.
 #include <librdkafka/rdkafka.h>
 
 #include <chrono>
@@ -311,8 +314,12 @@ void Ceiling::on_delivery(const rd_kafka_message_t* m) {
       failure_ = absl::UnavailableError(std::string("delivery failed: ") + rd_kafka_err2str(m->err));
     }
   }
+  // The opaque is (epoch id << 1) | counted: bit 0 says whether the record came from a counted
+  // (stream-side) topic, the rest is its at_least_once epoch.
+  const auto tag = reinterpret_cast<uintptr_t>(m->_private);
+  if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && (tag & 1U) != 0) processed_.fetch_add(1, std::memory_order_relaxed);
   if (args_.exactly_once()) return;
-  const auto id = reinterpret_cast<uintptr_t>(m->_private);
+  const uintptr_t id = tag >> 1U;
   if (id >= epoch_base_ && id - epoch_base_ < epochs_.size()) epochs_[id - epoch_base_].in_flight -= 1;
 }
 
@@ -336,12 +343,13 @@ absl::Status Ceiling::copy(const rd_kafka_message_t* m) {
   if (args_.exactly_once()) KSTREAMS_RETURN_IF_ERROR(begin_if_needed());
   rd_kafka_timestamp_type_t tstype;
   const int64_t ts = rd_kafka_message_timestamp(m, &tstype);
-  void* opaque = nullptr;
+  uintptr_t tag = t < counted_topics_ ? 1U : 0U;
   if (!args_.exactly_once()) {
     if (epochs_.empty()) epochs_.emplace_back();
     epochs_.back().in_flight += 1;
-    opaque = reinterpret_cast<void*>(static_cast<uintptr_t>(epoch_base_ + epochs_.size() - 1));
+    tag |= static_cast<uintptr_t>(epoch_base_ + epochs_.size() - 1) << 1U;
   }
+  void* opaque = reinterpret_cast<void*>(tag);
   for (;;) {
     const rd_kafka_resp_err_t e =
         rd_kafka_producev(producer_.get(), RD_KAFKA_V_RKT(out_.get()), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
@@ -358,7 +366,6 @@ absl::Status Ceiling::copy(const rd_kafka_message_t* m) {
   }
   consumed_.set(t, m->partition, m->offset + 1);
   if (args_.exactly_once()) txn_positions_.set(t, m->partition, m->offset + 1);
-  if (t < counted_topics_) processed_.fetch_add(1, std::memory_order_relaxed);
   return absl::OkStatus();
 }
 

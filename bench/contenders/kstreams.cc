@@ -19,8 +19,8 @@
 //                stream-join-this-store / stream-join-other-store.
 //   saga         the ecommerce_saga library with ecommerce.topic.prefix = P (its internal topics
 //                created as ecommerce_topology does); orders counted with its on_order hook.
-//   restore      not yet (exit 2): it is the count topology plus a restore listener for the
-//                restore_start / restore_done events (see run()).
+//   restore      the count topology plus a restore listener for the restore_start / restore_done
+//                events (RestoreEvents).
 // Processed counter: a peek right after each stream source (P-in, P-in2; orders for the saga).
 //
 // Settings the contender applies itself (printed as `setting k=v` on stderr): saga only,
@@ -34,6 +34,7 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -78,7 +79,7 @@ kstreams::Topology build_dsl_topology(const ContenderArgs& a, Counter& counter) 
     in.filter([](const std::string& k, const std::string&) { return k.empty() || k.back() != '7'; })
         .map_values([](const std::string& v) { return "x" + (v.empty() ? v : v.substr(1)); })
         .to(a.out());
-  } else if (s == "count") {
+  } else if (s == "count" || s == "restore") {
     in.group_by_key(kstreams::Grouped::as("by-key"))
         .count(kstreams::Materialized::as("counts"))
         .to_stream()
@@ -143,14 +144,50 @@ absl::StatusOr<StreamsConfig> make_config(const ContenderArgs& a) {
 }
 
 // Runs until a stop signal or a fatal error. Returns the exit code.
-int run(const kstreams::Topology& topology, const StreamsConfig& config, const Counter& counter, int64_t expect) {
+// restore: restore_start at the first changelog partition's start; restore_done once the instance
+// is RUNNING (kstreams reaches RUNNING only when every task finished restoring), stamped with the
+// last partition's end and carrying the records restored over every partition.
+class RestoreEvents : public kstreams::runtime::RestoreListener {
+ public:
+  void on_restore_start(const std::string&, int32_t, const std::string&, int64_t, int64_t) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (started_++ == 0) kbench::emit(R"({"event":"restore_start","t_ms":)" + std::to_string(kbench::now_ms()) + "}");
+  }
+  void on_restore_end(const std::string&, int32_t, const std::string&, int64_t total_restored) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ended_ += 1;
+    restored_ += total_restored;
+    last_end_ms_ = kbench::now_ms();
+  }
+  // Called when the instance reaches RUNNING.
+  void on_running() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (started_ == 0 || ended_ < started_ || reported_) return;
+    reported_ = true;
+    kbench::emit(R"({"event":"restore_done","t_ms":)" + std::to_string(last_end_ms_) + R"(,"restored":)" +
+                 std::to_string(restored_) + "}");
+  }
+
+ private:
+  std::mutex mu_;
+  int started_ = 0;
+  int ended_ = 0;
+  int64_t restored_ = 0;
+  int64_t last_end_ms_ = 0;
+  bool reported_ = false;
+};
+
+int run(const kstreams::Topology& topology, const StreamsConfig& config, const Counter& counter, int64_t expect,
+        bool restore_events) {
   KafkaStreams streams(topology, config);
   std::atomic<bool> ready{false};
-  streams.set_state_listener([&ready](KafkaStreams::State now, KafkaStreams::State) {
-    if (now == KafkaStreams::State::kRunning && !ready.exchange(true)) kbench::emit_ready();
+  auto restore = std::make_shared<RestoreEvents>();
+  streams.set_state_listener([&ready, restore, restore_events](KafkaStreams::State now, KafkaStreams::State) {
+    if (now != KafkaStreams::State::kRunning) return;
+    if (restore_events) restore->on_running();
+    if (!ready.exchange(true)) kbench::emit_ready();
   });
-  // restore: install the restore listener here (restore_start at the first partition's start,
-  // restore_done with the restored record count once every changelog partition is restored).
+  if (restore_events) streams.set_restore_listener(restore);
   if (auto st = streams.start(); !st.ok()) {
     std::fprintf(stderr, "bench_kstreams: %s\n", st.ToString().c_str());
     kbench::emit_error(std::string(st.message()));
@@ -184,10 +221,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bench_kstreams: %s\n", std::string(args.status().message()).c_str());
     return 2;
   }
-  if (args->scenario == "restore") {
-    std::fprintf(stderr, "bench_kstreams: the restore scenario is not implemented yet (it needs a restore listener)\n");
-    return 2;
-  }
   auto config = make_config(*args);
   if (!config.ok()) {
     std::fprintf(stderr, "bench_kstreams: %s\n", std::string(config.status().message()).c_str());
@@ -206,10 +239,10 @@ int main(int argc, char** argv) {
         kbench::emit_error(std::string(st.message()));
         return 1;
       }
-      return run(topology, *config, counter, args->expect);
+      return run(topology, *config, counter, args->expect, false);
     }
     kstreams::Topology topology = build_dsl_topology(*args, counter);
-    return run(topology, *config, counter, args->expect);
+    return run(topology, *config, counter, args->expect, args->scenario == "restore");
   } catch (const std::exception& e) {  // kstreams::TopologyException: a DSL misuse in this file
     std::fprintf(stderr, "bench_kstreams: %s\n", e.what());
     kbench::emit_error(e.what());

@@ -396,7 +396,7 @@ class Bench:
             rc = app.stop()
             if rc not in (0, None):
                 raise HarnessError(f"{contender} exited with {rc} after SIGTERM (log: {app.log_path})")
-        except HarnessError as e:
+        except (HarnessError, stats.ProtocolError, OSError) as e:
             result["error"] = str(e)
             log(f"  run failed: {e}")
         finally:

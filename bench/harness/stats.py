@@ -80,10 +80,10 @@ def vm_hwm_kb(text):
 
 def parse_observer_csv(text):
     """Rows of bench_observe's CSV (arrival_ms,partition,timestamp_ms) -> list of int triples.
-    A malformed row raises ProtocolError naming its line number."""
+    The header line is skipped; a malformed row raises ProtocolError naming its line number."""
     rows = []
     for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
+        if not line.strip() or (number == 1 and line.strip() == "arrival_ms,partition,timestamp_ms"):
             continue
         parts = line.split(",")
         if len(parts) != 3:

@@ -79,7 +79,7 @@ class ProcTest(unittest.TestCase):
 
 class ObserverTest(unittest.TestCase):
     def test_csv_and_latencies(self):
-        rows = stats.parse_observer_csv("1000,0,900\n1010,1,1005\n\n1020,0,1030\n")
+        rows = stats.parse_observer_csv("arrival_ms,partition,timestamp_ms\n1000,0,900\n1010,1,1005\n\n1020,0,1030\n")
         self.assertEqual(rows, [(1000, 0, 900), (1010, 1, 1005), (1020, 0, 1030)])
         # Only records stamped at or after the phase start; a reader ahead of the stamp counts as 0.
         self.assertEqual(stats.latencies_ms(rows, 1000), [5, 0])
@@ -89,6 +89,8 @@ class ObserverTest(unittest.TestCase):
             stats.parse_observer_csv("1,2,3\n1,2\n")
         with self.assertRaisesRegex(stats.ProtocolError, "line 1"):
             stats.parse_observer_csv("a,b,c\n")
+        with self.assertRaisesRegex(stats.ProtocolError, "line 2"):
+            stats.parse_observer_csv("1,2,3\narrival_ms,partition,timestamp_ms\n")
 
     def test_latency_summary(self):
         s = stats.latency_summary(list(range(1, 101)))
