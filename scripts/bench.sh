@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # `make bench`: the benchmarks that run on the local broker and print numbers (not a test).
-#   restore    restoring BENCH_RESTORE_RECORDS (1,000,000) changelog records of ~200 bytes
+#   harness    bench/harness/kbench.py: kstreams vs Apache Kafka Streams vs the raw librdkafka
+#              ceiling on every scenario (PROTOCOL.md there), restoration and fail-over; writes the
+#              generated section of docs/benchmarks.md (set KBENCH=0 to skip it)
 #   ecommerce  sustained orders/s of one instance under exactly_once_v2 (a backlog drained), then
 #              end-to-end latency p50/p95/p99 at half that rate
-# Results go to stdout and to bench/out/. The comparison with Apache Kafka Streams (issue 7) is not
-# part of this script yet.
+# Results go to stdout, bench/out/ and docs/benchmarks.md. Takes about an hour on the 2-core machine.
 set -euo pipefail
 build=${1:-build/release}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,42 +24,16 @@ cleanup() {
 trap cleanup EXIT
 run_id=$(date +%s)
 
-# ---- restore -------------------------------------------------------------------------------------
-records=${BENCH_RESTORE_RECORDS:-1000000}
-app="bench-restore-$run_id"
 work="/tmp/kstreams-bench-$run_id"
 mkdir -p "$work"
-# counter_app's store "group-counts" restores from <app>-group-counts-changelog. Create the app's
-# topics (a first short run creates the changelog), fill the changelog directly (restoration copies
-# bytes, it does not decode values), then time a start on an empty state directory.
-"$build/bench/bench_produce" --bootstrap "$bootstrap" --topic "$app-in" --records 1 --value-bytes 3 >/dev/null
-"$build/bench/bench_produce" --bootstrap "$bootstrap" --topic "$app-ids" --records 1 --value-bytes 3 >/dev/null
-"$build/bench/bench_produce" --bootstrap "$bootstrap" --topic "$app-counts" --records 1 --value-bytes 3 >/dev/null
-"$build/tests/integration/counter_app" --input "$app-in" --ids-out "$app-ids" --counts-out "$app-counts" \
-  --set application.id="$app" --set bootstrap.servers="$bootstrap" --set state.dir="$work/first" > "$work/first.log" 2>&1 &
-first=$!
-for _ in $(seq 1 60); do grep -q "state REBALANCING -> RUNNING" "$work/first.log" && break; sleep 0.5; done
-kill $first; wait $first 2>/dev/null || true
-echo "== restore: filling $app-group-counts-changelog with $records records of ~200 bytes"
-"$build/bench/bench_produce" --bootstrap "$bootstrap" --topic "$app-group-counts-changelog" --records "$records" --value-bytes 190
-"$build/tests/integration/counter_app" --input "$app-in" --ids-out "$app-ids" --counts-out "$app-counts" \
-  --set application.id="$app" --set bootstrap.servers="$bootstrap" --set state.dir="$work/restore" > "$work/restore.log" 2>&1 &
-restorer=$!
-pids+=($restorer)
-for _ in $(seq 1 600); do
-  grep -q "restoration finished" "$work/restore.log" && break
-  sleep 0.5
-done
-kill $restorer 2>/dev/null || true
-grep "restored\|restoration finished" "$work/restore.log" | sed 's/^.*stream-thread/  stream-thread/' | tee "$out/restore.txt"
-python3 - "$work/restore.log" <<'PY' | tee -a "$out/restore.txt"
-import re, sys
-for line in open(sys.argv[1]):
-    m = re.search(r"restoration finished: (\d+) records of (\d+) task.* in ([0-9.]+) s", line)
-    if m:
-        total, tasks, secs = int(m.group(1)), int(m.group(2)), float(m.group(3))
-        print(f"restore: {total} records in {secs:.2f} s of restoration = {total / secs if secs else 0:.0f} records/s (one stream thread, {tasks} tasks restoring together)")
-PY
+
+# ---- kstreams vs Apache Kafka Streams vs the raw ceiling (bench/harness, issue 7) ----------------
+# Every scenario x guarantee x contender, restoration of 1,000,000 changelog records and fail-over;
+# rewrites the generated section of docs/benchmarks.md and the charts in docs/bench/. KBENCH_ARGS
+# adds flags (e.g. KBENCH_ARGS="--scenarios stateless,count --runs 3"); see kbench.py --help.
+harness_status=0
+# shellcheck disable=SC2086
+[ "${KBENCH:-1}" = 0 ] || python3 bench/harness/kbench.py --build "$build" --bootstrap "$bootstrap" ${KBENCH_ARGS:-} || harness_status=$?
 
 # ---- ecommerce -----------------------------------------------------------------------------------
 bin="$build/apps/ecommerce_topology"
@@ -98,4 +73,4 @@ expected2=$(python3 -c "import json;print(json.load(open('$edir/load2.json'))['e
 "$bin/ecommerce_verify" --bootstrap "$bootstrap" --wait-for-orders "$expected2" --timeout-ms 600000 > "$edir/verify2.txt" 2>&1 || true
 grep -E "to status updated_at" "$edir/verify2.txt" | sed "s/^ */ecommerce at $half orders\/s: /" | tee -a "$out/ecommerce.txt"
 grep -E "RESULT" "$edir/verify1.txt" "$edir/verify2.txt" | tee -a "$out/ecommerce.txt"
-bash "$root/scripts/stream_bench.sh" "$build"
+exit $harness_status

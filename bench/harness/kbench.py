@@ -427,7 +427,10 @@ class Bench:
             rows = stats.parse_observer_csv(f.read())
         summary = stats.latency_summary(stats.latencies_ms(rows, since))
         if summary["count"] == 0:
-            raise HarnessError(f"no output during the latency phase (observer: {csv_path})")
+            # Not a failure: a runtime may hold output longer than the phase (Kafka Streams' record
+            # caches under at_least_once flush every 30 s). The report shows n/a and says why.
+            summary["note"] = f"no output within {self.a.latency_seconds + self.a.drain_seconds:g} s"
+            log(f"  no output stamped in the latency phase arrived within it ({csv_path})")
         return summary
 
     # -- the matrix
@@ -659,6 +662,9 @@ def render_report(results, settings_md):
         "'latency at' column (half the slower stream processor's warm-up throughput, capped); each output record's "
         "arrival at a read_committed consumer minus its record timestamp (saga: terminal statuses, stamped with "
         "the order's created_at).",
+        "  `n/a`: no output record stamped during the phase arrived before it ended (Kafka Streams under "
+        "at_least_once forwards aggregation results from its record caches only at each commit, every "
+        "commit.interval.ms = 30 s by default).",
         "- **peak RSS**: VmHWM of the contender just before SIGTERM.",
         "",
     ]

@@ -1,8 +1,9 @@
 #include "stream_thread.h"
 
 #include <algorithm>
-
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "global_state_task.h"
 #include "kstreams/common/logging.h"
@@ -767,9 +768,18 @@ absl::Status StreamThread::create_task(TaskId id, const std::vector<std::pair<st
     const std::string topic = changelog_topic(app, spec.name);
     int64_t low = 0;
     int64_t high = 0;
-    absl::Status wm = rdk::to_status(
-        rd_kafka_query_watermark_offsets(restore_consumer_.get(), topic.c_str(), id.partition, &low, &high, 30000),
-        "watermarks of " + topic);
+    // A changelog created a moment ago (first start) may not have a leader everywhere yet: the
+    // broker answers "not leader" / "unknown partition" for a short while. Retry those for 30 s.
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);;) {
+      err = rd_kafka_query_watermark_offsets(restore_consumer_.get(), topic.c_str(), id.partition, &low, &high, 30000);
+      const bool transient = err == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
+                             err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
+                             err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+      if (!transient || std::chrono::steady_clock::now() >= deadline) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    absl::Status wm = rdk::to_status(err, "watermarks of " + topic);
     if (!wm.ok()) {
       (void)(*manager)->close();
       ctx_.state_directory->unlock(id);
