@@ -41,6 +41,8 @@ StreamTask::StreamTask(TaskId id, const Topology& topology, int32_t subtopology,
   KSTREAMS_CHECK(subtopology >= 0 && subtopology < static_cast<int32_t>(topology.subtopologies().size()),
                  "unknown subtopology");
   KSTREAMS_CHECK(collector_ != nullptr, "a task needs a record collector");
+  KSTREAMS_CHECK(options_.max_task_idle_ms < 0 || options_.watermarks != nullptr,
+                 "max_task_idle_ms >= 0 needs the watermarks of the input partitions");
   if (options_.dead_letter_topic.empty()) options_.dead_letter_topic = options_.application_id + "-dead-letters";
   log_prefix_ = "stream-thread [" + options_.thread_name + "] task [" + id_.to_string() + "] ";
   if (metrics_) {
@@ -51,6 +53,9 @@ StreamTask::StreamTask(TaskId id, const Topology& topology, int32_t subtopology,
     e2e_latency_ =
         &metrics_->histogram("kstreams_task_e2e_latency_ms", "Wall-clock time at processing minus the record timestamp",
                              labels, latency_buckets_ms());
+    enforced_processing_ =
+        &metrics_->counter("kstreams_task_enforced_processing_total",
+                           "Records processed while an empty input partition was not waited for", labels);
   }
 }
 
@@ -109,6 +114,10 @@ StreamTask::PartitionQueue* StreamTask::queue_for(const std::string& topic, int3
 void StreamTask::add_records(const std::string& topic, int32_t partition, std::vector<RawRecord>&& records) {
   PartitionQueue* q = queue_for(topic, partition);
   KSTREAMS_CHECK(q != nullptr, "records for a partition this task does not read");
+  if (!records.empty()) {
+    q->position = std::max(q->position, records.back().offset.value() + 1);
+    q->eof_high = -1;
+  }
   for (auto& r : records) {
     const TimestampMs partition_time = q->records.empty() ? stream_time_ : q->records.back().timestamp;
     r.timestamp = q->source->extract_timestamp(r, partition_time);
@@ -131,6 +140,57 @@ size_t StreamTask::buffered(const std::string& topic, int32_t partition) const {
 
 bool StreamTask::has_buffered() const {
   return std::any_of(queues_.begin(), queues_.end(), [](const auto& q) { return !q.records.empty(); });
+}
+
+void StreamTask::end_of_partition(const std::string& topic, int32_t partition, int64_t offset) {
+  PartitionQueue* q = queue_for(topic, partition);
+  if (q == nullptr || offset < 0) return;
+  q->position = std::max(q->position, offset);
+  q->eof_high = options_.watermarks ? std::max<int64_t>(options_.watermarks(topic, partition).second, offset) : offset;
+}
+
+int64_t StreamTask::lag_of(const PartitionQueue& q) const {
+  if (!options_.watermarks) return -1;
+  const auto [low, high] = options_.watermarks(q.topic, q.partition);
+  if (high < 0) return -1;                              // no fetch response yet
+  if (low >= 0 && low >= high) return 0;                // the log is empty
+  if (q.eof_high >= 0 && high <= q.eof_high) return 0;  // at the end, nothing written since
+  if (q.position < 0) return -1;
+  return std::max<int64_t>(0, high - q.position);
+}
+
+int64_t StreamTask::partition_lag(const std::string& topic, int32_t partition) const {
+  for (const auto& q : queues_) {
+    if (q.topic == topic && q.partition == partition) return lag_of(q);
+  }
+  return -1;
+}
+
+bool StreamTask::ready_to_process(TimestampMs now) {
+  bool enforced = false;
+  return ready(now, &enforced);
+}
+
+bool StreamTask::ready(TimestampMs now, bool* enforced) {
+  *enforced = false;
+  if (options_.max_task_idle_ms < 0) return has_buffered();
+  bool queued = false;
+  for (auto& q : queues_) {
+    if (!q.records.empty()) {
+      q.idle_deadline = -1;
+      queued = true;
+      continue;
+    }
+    if (lag_of(q) != 0) {  // unknown, or data on the broker not fetched yet: wait for it
+      q.idle_deadline = -1;
+      return false;
+    }
+    if (now < 0) now = clock_.now_ms();
+    if (q.idle_deadline < 0) q.idle_deadline = now + options_.max_task_idle_ms;
+    if (now < q.idle_deadline) return false;
+    *enforced = true;
+  }
+  return queued;
 }
 
 absl::Status StreamTask::run_guarded(const std::function<absl::Status()>& fn, std::string* error_class) {
@@ -163,6 +223,9 @@ absl::StatusOr<size_t> StreamTask::process(size_t max_records) {
   size_t done = 0;
   std::string error_class;
   while (done < max_records) {
+    bool enforced = false;
+    if (options_.max_task_idle_ms >= 0 && !ready(/*now: from clock_ when needed*/ -1, &enforced)) break;
+    if (enforced && enforced_processing_) enforced_processing_->increment();
     PartitionQueue* next = nullptr;
     for (auto& q : queues_) {
       if (q.records.empty()) continue;
@@ -320,6 +383,10 @@ void StreamTask::abort() {
   for (auto& q : queues_) {
     q.records.clear();
     q.next_offset = q.committed_offset;
+    // The caller rewinds the consumer to the committed offsets.
+    q.position = q.committed_offset;
+    q.eof_high = -1;
+    q.idle_deadline = -1;
   }
   commit_requested_ = false;
 }

@@ -17,8 +17,23 @@
 //   task.close(clean);
 //
 // Time: stream time = max record timestamp processed. Among its partitions the task always takes the
-// head record with the lowest timestamp (Kafka Streams' PartitionGroup, without max.task.idle.ms:
-// it does not wait for empty partitions).
+// head record with the lowest timestamp (Kafka Streams' PartitionGroup).
+//
+// Waiting for empty partitions (max.task.idle.ms, Kafka Streams' KIP-695 semantics): the task is
+// ready to process when every input partition has buffered records. An empty partition holds it
+// back while the partition's lag (consumer end offset minus the position the task has seen) is
+// unknown or positive: the data is on the broker and on its way. An empty partition with lag 0
+// holds it back for max_task_idle_ms more (0: not at all), then the task processes without it
+// ("enforced processing", counted). max_task_idle_ms = -1 never waits (the TopologyTestDriver's
+// behaviour and TaskOptions' default). A task with no buffered record is never ready. Waiting
+// only makes process() return 0: the caller's loop (other tasks, punctuation, commits) goes on.
+// The position of a partition is known from the last record added (offset + 1) or from
+// end_of_partition() (the consumer's PARTITION_EOF); the end offset comes from
+// TaskOptions::watermarks (the consumer's cached watermarks, updated by every fetch response).
+// Lag 0 also when the log is empty (low == high) or when the partition reached its end
+// (end_of_partition) and the high watermark has not moved since (under read_committed the fetch
+// end is the last stable offset, which the cached high watermark overstates by transaction
+// markers; after the end, a higher high watermark means new data or an open transaction: wait).
 //
 // Errors: a record that cannot be deserialized, or whose processing throws or makes a built-in
 // processor fail, goes to the policy of TaskOptions: kContinue (log, count, skip), kFail (process()
@@ -27,7 +42,8 @@
 //
 // Metrics (labels task, thread): kstreams_task_process_total, kstreams_task_dropped_records_total
 // {reason}, kstreams_task_dead_lettered_records_total, kstreams_task_e2e_latency_ms (wall clock at
-// processing minus record timestamp).
+// processing minus record timestamp), kstreams_task_enforced_processing_total (records processed
+// while some input partition was empty and no longer waited for; Kafka Streams' enforced-processing).
 //
 // Ownership: the task owns its nodes and state manager; topology, collector, clock and metrics are
 // borrowed and must outlive it. Thread-safety: one stream thread.
@@ -62,6 +78,11 @@ struct TaskOptions {
   std::string dead_letter_topic;  // empty: "<application.id>-dead-letters"
   // Global stores (GlobalKTable) by name; may be empty when the topology has none.
   std::function<state::StateStore*(std::string_view)> global_stores;
+  // max.task.idle.ms (see above): -1 never waits for empty partitions, >= 0 needs `watermarks`.
+  int64_t max_task_idle_ms = -1;
+  // The consumer's cached (low, high) watermark offsets of an input partition (full topic name);
+  // high < 0 when not known yet. Called on the task's thread, only while a partition is empty.
+  std::function<std::pair<int64_t, int64_t>(const std::string& topic, int32_t partition)> watermarks;
 };
 
 class StreamTask final : private internal::TaskContext {
@@ -80,6 +101,13 @@ class StreamTask final : private internal::TaskContext {
   [[nodiscard]] absl::StatusOr<size_t> process(size_t max_records);
   [[nodiscard]] size_t buffered(const std::string& topic, int32_t partition) const;
   [[nodiscard]] bool has_buffered() const;
+  // The consumer reached the end of an input partition: it is at `offset` (PARTITION_EOF).
+  void end_of_partition(const std::string& topic, int32_t partition, int64_t offset);
+  // Whether process() would process a record now (max.task.idle.ms, see above). Starts the idle
+  // timer of an empty partition with lag 0 (wall clock `now`).
+  [[nodiscard]] bool ready_to_process(TimestampMs now);
+  // The lag of an input partition as the task knows it: -1 unknown (see above).
+  [[nodiscard]] int64_t partition_lag(const std::string& topic, int32_t partition) const;
 
   // Runs the stream-time punctuators due at the current stream time and the wall-clock ones due at
   // `wall_clock_now`. Errors follow the processing policy (dead letters have no source record).
@@ -112,6 +140,9 @@ class StreamTask final : private internal::TaskContext {
     int64_t next_offset = -1;
     int64_t committed_offset = -1;
     internal::SourceNodeBase* source = nullptr;
+    int64_t position = -1;           // next offset the consumer delivers; -1 unknown
+    int64_t eof_high = -1;           // high watermark when the consumer reported the end; -1: not at the end
+    TimestampMs idle_deadline = -1;  // empty with lag 0: processes without it from then on
   };
   struct Schedule {
     int64_t id;
@@ -139,6 +170,10 @@ class StreamTask final : private internal::TaskContext {
   [[nodiscard]] std::string resolve_topic(const std::string& topic, bool internal) const override;
 
   PartitionQueue* queue_for(const std::string& topic, int32_t partition);
+  [[nodiscard]] int64_t lag_of(const PartitionQueue& q) const;
+  // ready_to_process(); now < 0: clock_ (read only when a partition is empty); *enforced: ready
+  // although some partition is empty.
+  [[nodiscard]] bool ready(TimestampMs now, bool* enforced);
   // Runs fn (a record or a punctuation) and classifies what went wrong: "" when nothing did.
   absl::Status run_guarded(const std::function<absl::Status()>& fn, std::string* error_class);
   [[nodiscard]] absl::Status handle_error(const std::string& error_class, const absl::Status& status,
@@ -169,6 +204,7 @@ class StreamTask final : private internal::TaskContext {
   Counter* process_total_ = nullptr;
   Counter* dead_lettered_ = nullptr;
   Histogram* e2e_latency_ = nullptr;
+  Counter* enforced_processing_ = nullptr;
   std::map<std::string, Counter*, std::less<>> dropped_;
 };
 

@@ -232,6 +232,7 @@ absl::Status StreamThread::create_clients() {
   props.emplace("session.timeout.ms", cfg.get_string(config::kSessionTimeoutMs));
   props.emplace("max.poll.interval.ms", "300000");
   props.emplace("fetch.wait.max.ms", "10");
+  props["enable.partition.eof"] = "true";  // positions of caught-up partitions (max.task.idle.ms)
   KSTREAMS_ASSIGN_OR_RETURN(auto conf, rdk::make_conf(props));
   rd_kafka_conf_set_rebalance_cb(conf.get(), &StreamThread::rebalance_cb);
   rd_kafka_conf_set_opaque(conf.get(), this);
@@ -412,9 +413,16 @@ void StreamThread::run() {
 
 absl::Status StreamThread::run_once() {
   bool buffered = false;
-  for (auto& [id, e] : tasks_) buffered = buffered || e.task->has_buffered();
+  bool waiting = false;  // a task holds records back for an empty partition (max.task.idle.ms)
+  const int64_t now = ctx_.clock->now_ms();
+  for (auto& [id, e] : tasks_) {
+    if (!e.task->has_buffered()) continue;
+    const bool ready = e.task->ready_to_process(now);
+    buffered = buffered || ready;
+    waiting = waiting || !ready;
+  }
   const int64_t poll_ms = ctx_.config->get_long(config::kPollMs);
-  auto poll_timeout = buffered ? 0ms : std::chrono::milliseconds(poll_ms);
+  auto poll_timeout = buffered ? 0ms : std::chrono::milliseconds(waiting ? std::min<int64_t>(poll_ms, 5) : poll_ms);
   if (!restoring_.empty() && !buffered) {
     // Restoring: the restore consumer does the waiting (unless restore.throttle.ms holds it back).
     poll_timeout = std::chrono::milliseconds(std::clamp<int64_t>(next_restore_ms_ - ctx_.clock->now_ms(), 0, poll_ms));
@@ -468,7 +476,10 @@ absl::Status StreamThread::poll_and_route(std::chrono::milliseconds timeout) {
     if (msg == nullptr) break;
     std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> owned(msg, rd_kafka_message_destroy);
     if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
+      if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        end_of_partition(msg);
+        continue;
+      }
       if (msg->err == RD_KAFKA_RESP_ERR__FATAL) return rdk::to_status(msg->err, "consumer");
       KS_LOG_WARN("stream-thread [{}] consumer: {}", name_, rd_kafka_message_errstr(msg));
       if (msg->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || msg->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC) {
@@ -506,6 +517,15 @@ absl::Status StreamThread::poll_and_route(std::chrono::milliseconds timeout) {
   }
   for (auto& b : batches) b.task->add_records(b.topic, b.partition, std::move(b.records));
   return absl::OkStatus();
+}
+
+void StreamThread::end_of_partition(const rd_kafka_message_t* msg) {
+  // Only after the batches of this poll would be wrong: records of the partition delivered before
+  // the EOF are still in `batches`. The task takes max(position, offset), so order does not matter.
+  if (msg->rkt == nullptr) return;
+  const std::pair<std::string, int32_t> tp{rd_kafka_topic_name(msg->rkt), msg->partition};
+  auto it = partition_to_task_.find(tp);
+  if (it != partition_to_task_.end()) tasks_.at(it->second).task->end_of_partition(tp.first, tp.second, msg->offset);
 }
 
 absl::Status StreamThread::process_tasks(size_t* processed) {
@@ -834,6 +854,15 @@ absl::Status StreamThread::start_task(TaskId id, std::unique_ptr<TaskCollector> 
   topts.processing_policy = parse_policy(ctx_.config->get_string(config::kProcessingHandler));
   topts.global_stores = [this](std::string_view store) -> state::StateStore* {
     return global_ ? global_->store(store) : nullptr;
+  };
+  topts.max_task_idle_ms = ctx_.config->get_long(config::kMaxTaskIdleMs);
+  topts.watermarks = [this](const std::string& topic, int32_t partition) {
+    int64_t low = -1;
+    int64_t high = -1;
+    if (!consumer_ || rd_kafka_get_watermark_offsets(consumer_.get(), topic.c_str(), partition, &low, &high) !=
+                          RD_KAFKA_RESP_ERR_NO_ERROR)
+      return std::pair<int64_t, int64_t>{-1, -1};
+    return std::pair<int64_t, int64_t>{low, high};
   };
   auto task = std::make_unique<StreamTask>(id, *ctx_.topology, id.subtopology, std::move(manager), collector.get(),
                                            *ctx_.clock, ctx_.metrics, topts);

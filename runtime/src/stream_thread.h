@@ -117,6 +117,8 @@ class StreamThread {
   [[nodiscard]] absl::Status create_clients();
   [[nodiscard]] absl::Status poll_and_route(std::chrono::milliseconds timeout);
   [[nodiscard]] absl::Status process_tasks(size_t* processed);
+  // A PARTITION_EOF event: the owning task learns the partition's position (max.task.idle.ms).
+  void end_of_partition(const rd_kafka_message_t* msg);
   [[nodiscard]] absl::Status maybe_commit(bool force);
   [[nodiscard]] absl::Status commit_all();
   [[nodiscard]] absl::Status handle_commit_error(absl::Status st);

@@ -119,10 +119,14 @@ std::vector<ConfigDef> make_defs() {
   add({kMaxTaskIdleMs,
        ConfigType::kLong,
        std::string("0"),
-       "How long a task waits for data on all its partitions before processing out of timestamp order.",
+       "How a task with several input partitions (joins, merges) waits for data on all of them before processing "
+       "out of timestamp order (Kafka Streams' KIP-695 semantics). An empty partition whose lag (end offset minus "
+       "position, from the consumer's cached watermarks) is unknown or positive always holds the task back: its data "
+       "is being fetched. An empty partition with lag 0 holds it back this many ms more, then the task processes "
+       "without it (counted in kstreams_task_enforced_processing_total). 0: do not wait for caught-up partitions; "
+       "-1: never wait, not even for fetched lag. Waiting never blocks the stream thread.",
        {},
-       nullptr,
-       true});
+       [](const std::string& v) { return std::stoll(v) >= -1 ? "" : "must be -1 (never wait) or at least 0"; }});
   add({kTransactionTimeoutMs,
        ConfigType::kLong,
        std::string("10000"),

@@ -338,6 +338,79 @@ TEST_F(CounterAppTest, ThreeInstancesGiveTheSameWindowedCountsAndJoinResultsAsOn
   EXPECT_EQ(*one.first.begin(), "g-0=label-0");
 }
 
+// max.task.idle.ms (default 0): a table preloaded before the start and a stream backlog behind it.
+// The join task must not process the stream partition before the table partition's records, which
+// are on the broker (known lag) but not fetched yet: every stream record finds its table row.
+TEST_F(CounterAppTest, PreloadedTableIsReadBeforeTheStreamBacklogSoEveryRecordJoins) {
+  constexpr int kRecords = 3000;
+  const std::string table = app_id_ + "-id-labels";
+  const std::string joined = app_id_ + "-id-joined";
+  create_topic(table, 3);
+  create_topic(joined, 3);
+  {
+    auto producer = runtime::ProducerClient::create(client_props({{"enable.idempotence", "true"}, {"linger.ms", "5"}}));
+    ASSERT_TRUE(producer.ok());
+    for (int i = 0; i < kRecords; ++i) {
+      RawRecord r;
+      r.topic = table;
+      r.partition = Partition(-1);
+      r.key = "i-" + std::to_string(i);
+      r.value = "label-" + std::to_string(i);
+      r.timestamp = 1;  // older than every stream record
+      absl::Status st;
+      while ((st = (*producer)->send(r)).code() == absl::StatusCode::kUnavailable) (*producer)->poll(5ms);
+      ASSERT_TRUE(st.ok()) << st;
+    }
+    ASSERT_TRUE((*producer)->flush(30s).ok());
+  }
+  produce_async(kRecords, 0);
+  producer_thread_.join();
+  std::vector<std::string> argv = {KSTREAMS_COUNTER_APP,
+                                   "--input",
+                                   input_,
+                                   "--ids-out",
+                                   ids_,
+                                   "--counts-out",
+                                   counts_,
+                                   "--id-table",
+                                   table,
+                                   "--id-joined-out",
+                                   joined,
+                                   "--set",
+                                   "application.id=" + app_id_,
+                                   "--set",
+                                   "bootstrap.servers=" + testing::bootstrap(),
+                                   "--set",
+                                   "processing.guarantee=exactly_once_v2",
+                                   "--set",
+                                   "state.dir=" + (dir_ / "state-0").string(),
+                                   "--set",
+                                   "commit.interval.ms=100"};
+  if (const char* idle = std::getenv("KSTREAMS_TEST_MAX_TASK_IDLE_MS")) {  // e.g. -1 shows the failure
+    argv.push_back("--set");
+    argv.push_back(std::string("max.task.idle.ms=") + idle);
+  }
+  auto app = std::make_unique<ChildProcess>(argv, log_path(0));
+  // The ids output is written for every record: once it is complete, so is the join's output.
+  const auto ids = wait_for_ids(kRecords, 120s);
+  EXPECT_EQ(static_cast<int>(ids.size()), kRecords) << logs(1);
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(app->terminate(30s), 0) << logs(1);
+  auto read = runtime::read_all(client_props({{"isolation.level", "read_committed"}}), {joined}, 60s);
+  ASSERT_TRUE(read.ok()) << read.status();
+  std::set<std::string> keys;
+  int wrong = 0;
+  for (const auto& r : *read) {
+    keys.insert(*r.key);
+    const std::string n = r.key->substr(2);
+    if (*r.value != "g-" + std::to_string(std::stoi(n) % kGroups) + "|label-" + n) ++wrong;
+  }
+  EXPECT_EQ(static_cast<int>(keys.size()), kRecords)
+      << "stream records that found no table row: " << kRecords - static_cast<int>(keys.size());
+  EXPECT_EQ(static_cast<int>(read->size()), kRecords);
+  EXPECT_EQ(wrong, 0);
+}
+
 TEST_F(CounterAppTest, TwoStreamThreadsShareTheTasksAndStayExactlyOnceAcrossASigkill) {
   constexpr int kRecords = 6000;
   produce_async(kRecords, 1500);

@@ -127,6 +127,188 @@ TEST_F(StreamTaskTest, SinkRecordsGoToTheCollectorWithKeyPartitioningLeftToIt) {
   EXPECT_EQ(collector_.sent[0].timestamp, 1);
 }
 
+// max.task.idle.ms: a task with partitions "a" and "b" (partition 2) and watermarks set by the test.
+class StreamTaskIdleTest : public ::testing::Test {
+ protected:
+  void make_task(int64_t max_task_idle_ms) {
+    StreamsBuilder b;
+    b.stream<std::string, std::string>("a").merge(b.stream<std::string, std::string>("b")).to("out");
+    topology_ = std::make_unique<Topology>(b.build());
+    TaskOptions options;
+    options.application_id = "app";
+    options.thread_name = "t";
+    options.max_task_idle_ms = max_task_idle_ms;
+    options.watermarks = [this](const std::string& topic, int32_t) {
+      auto it = watermarks_.find(topic);
+      return it == watermarks_.end() ? std::pair<int64_t, int64_t>{-1, -1} : it->second;
+    };
+    task_ = std::make_unique<StreamTask>(TaskId{0, 2}, *topology_, 0, nullptr, &collector_, clock_, &metrics_, options);
+    ASSERT_TRUE(task_->initialize().ok());
+  }
+  void TearDown() override {
+    if (task_) {
+      EXPECT_TRUE(task_->close(true).ok());
+    }
+  }
+  size_t process() {
+    auto n = task_->process(100);
+    EXPECT_TRUE(n.ok()) << n.status();
+    return n.ok() ? *n : 0;
+  }
+  double enforced() {
+    return metrics_
+        .counter("kstreams_task_enforced_processing_total", "",
+                 Labels{{"task", TaskId{0, 2}.to_string()}, {"thread", "t"}})
+        .value();
+  }
+  std::vector<std::string> sent_values() const {
+    std::vector<std::string> out;
+    for (const auto& r : collector_.sent) out.push_back(r.value.value_or("<null>"));
+    return out;
+  }
+
+  ManualClock clock_{1000};
+  InMemoryMetrics metrics_;
+  CapturingCollector collector_;
+  std::unique_ptr<Topology> topology_;
+  std::unique_ptr<StreamTask> task_;
+  std::map<std::string, std::pair<int64_t, int64_t>> watermarks_;
+};
+
+TEST_F(StreamTaskIdleTest, AllPartitionsBufferedIsReadyAndNotEnforced) {
+  make_task(0);
+  task_->add_records("a", 2, {raw("a", 0, 20, "a20")});
+  task_->add_records("b", 2, {raw("b", 0, 10, "b10")});
+  EXPECT_TRUE(task_->ready_to_process(clock_.now_ms()));
+  // After "b" drains, the task waits: b's watermarks are unknown.
+  EXPECT_EQ(process(), 1u);
+  EXPECT_EQ(sent_values(), (std::vector<std::string>{"b10"}));
+  EXPECT_FALSE(task_->ready_to_process(clock_.now_ms()));
+  EXPECT_EQ(enforced(), 0.0);
+}
+
+TEST_F(StreamTaskIdleTest, EmptyPartitionWithUnknownLagHoldsTheTaskBack) {
+  make_task(0);
+  task_->add_records("a", 2, {raw("a", 0, 20, "a20")});
+  EXPECT_EQ(task_->partition_lag("b", 2), -1);
+  EXPECT_FALSE(task_->ready_to_process(clock_.now_ms()));
+  clock_.advance(std::chrono::hours(1));  // no timeout for unknown lag
+  EXPECT_EQ(process(), 0u);
+  // Watermarks known but the position is not (nothing received, no EOF): still unknown.
+  watermarks_["b"] = {0, 5};
+  EXPECT_EQ(task_->partition_lag("b", 2), -1);
+  EXPECT_EQ(process(), 0u);
+}
+
+TEST_F(StreamTaskIdleTest, EmptyPartitionWithPositiveLagWaitsForItsRecordsThenOrderIsByTimestamp) {
+  make_task(0);
+  task_->add_records("a", 2, {raw("a", 0, 20, "a20"), raw("a", 1, 40, "a40")});
+  task_->add_records("b", 2, {raw("b", 0, 5, "b5")});
+  watermarks_["b"] = {0, 3};  // offsets 1 and 2 are on the broker
+  EXPECT_EQ(process(), 1u);   // b5; then b is empty with lag 2
+  EXPECT_EQ(task_->partition_lag("b", 2), 2);
+  clock_.advance(std::chrono::hours(1));
+  EXPECT_EQ(process(), 0u);
+  task_->add_records("b", 2, {raw("b", 1, 10, "b10"), raw("b", 2, 30, "b30")});
+  EXPECT_EQ(task_->partition_lag("b", 2), 0);
+  // b10 a20 b30 in timestamp order; then b is caught up (lag 0, idle 0): a40 without waiting.
+  EXPECT_EQ(process(), 4u);
+  EXPECT_EQ(sent_values(), (std::vector<std::string>{"b5", "b10", "a20", "b30", "a40"}));
+  EXPECT_EQ(enforced(), 1.0);
+}
+
+TEST_F(StreamTaskIdleTest, EmptyPartitionWithZeroLagDoesNotHoldTheTaskBackWhenIdleIsZero) {
+  make_task(0);
+  task_->add_records("a", 2, {raw("a", 0, 20, "a20")});
+  watermarks_["b"] = {0, 0};  // empty log
+  EXPECT_EQ(task_->partition_lag("b", 2), 0);
+  EXPECT_TRUE(task_->ready_to_process(clock_.now_ms()));
+  EXPECT_EQ(process(), 1u);
+  EXPECT_EQ(enforced(), 1.0);
+}
+
+TEST_F(StreamTaskIdleTest, EndOfPartitionMakesTheLagZeroUntilTheHighWatermarkMoves) {
+  make_task(0);
+  task_->add_records("a", 2, {raw("a", 0, 20, "a20")});
+  // read_committed: the last record is at 6, a transaction marker at 7; the fetch ends at 8.
+  task_->add_records("b", 2, {raw("b", 6, 1, "b1")});
+  watermarks_["b"] = {0, 8};
+  EXPECT_EQ(process(), 1u);  // b1; then b has lag 1 (the marker) as far as offsets tell
+  EXPECT_EQ(task_->partition_lag("b", 2), 1);
+  EXPECT_EQ(process(), 0u);
+  task_->end_of_partition("b", 2, 8);
+  EXPECT_EQ(task_->partition_lag("b", 2), 0);
+  EXPECT_EQ(process(), 1u);  // a20
+  task_->add_records("a", 2, {raw("a", 1, 30, "a30")});
+  watermarks_["b"] = {0, 9};  // something new on the broker: wait for it
+  EXPECT_EQ(task_->partition_lag("b", 2), 1);
+  EXPECT_EQ(process(), 0u);
+  task_->add_records("b", 2, {raw("b", 8, 25, "b25")});
+  EXPECT_EQ(process(), 2u);  // b25 then a30 (b at lag 0 again)
+  EXPECT_EQ(sent_values(), (std::vector<std::string>{"b1", "a20", "b25", "a30"}));
+}
+
+TEST_F(StreamTaskIdleTest, PositiveIdleWaitsThatLongOnACaughtUpPartition) {
+  make_task(100);
+  task_->add_records("a", 2, {raw("a", 0, 20, "a20")});
+  watermarks_["b"] = {0, 0};
+  EXPECT_EQ(process(), 0u);  // idle timer starts now (1000): deadline 1100
+  clock_.advance(std::chrono::milliseconds(99));
+  EXPECT_EQ(process(), 0u);
+  // Records arriving meanwhile are processed in timestamp order, without enforcement.
+  task_->add_records("b", 2, {raw("b", 0, 10, "b10")});
+  watermarks_["b"] = {0, 1};
+  EXPECT_EQ(process(), 1u);  // b10; b empty again: a new timer (1099 + 100)
+  EXPECT_EQ(sent_values(), (std::vector<std::string>{"b10"}));
+  clock_.advance(std::chrono::milliseconds(99));
+  EXPECT_EQ(process(), 0u);
+  clock_.advance(std::chrono::milliseconds(1));
+  EXPECT_EQ(process(), 1u);  // a20, enforced
+  EXPECT_EQ(enforced(), 1.0);
+}
+
+TEST_F(StreamTaskIdleTest, PositiveIdleStillWaitsWithoutTimeoutForKnownLag) {
+  make_task(100);
+  task_->add_records("a", 2, {raw("a", 0, 20, "a20")});
+  task_->end_of_partition("b", 2, 4);
+  watermarks_["b"] = {0, 6};
+  EXPECT_EQ(task_->partition_lag("b", 2), 2);
+  clock_.advance(std::chrono::hours(1));
+  EXPECT_EQ(process(), 0u);
+}
+
+TEST_F(StreamTaskIdleTest, MinusOneNeverWaits) {
+  make_task(-1);
+  task_->add_records("a", 2, {raw("a", 0, 20, "a20")});
+  watermarks_["b"] = {0, 50};  // lag would be known and positive
+  EXPECT_TRUE(task_->ready_to_process(clock_.now_ms()));
+  EXPECT_EQ(process(), 1u);
+  EXPECT_EQ(enforced(), 0.0);
+}
+
+TEST_F(StreamTaskIdleTest, NoBufferedRecordIsNeverReady) {
+  make_task(0);
+  watermarks_["a"] = {0, 0};
+  watermarks_["b"] = {0, 0};
+  EXPECT_FALSE(task_->ready_to_process(clock_.now_ms()));
+}
+
+TEST_F(StreamTaskIdleTest, AbortForgetsPositionsBeyondTheLastCommit) {
+  make_task(0);
+  task_->add_records("b", 2, {raw("b", 0, 1, "b1")});
+  task_->add_records("a", 2, {raw("a", 0, 2, "a2")});
+  watermarks_["a"] = {0, 1};
+  watermarks_["b"] = {0, 1};
+  EXPECT_EQ(process(), 2u);
+  ASSERT_TRUE(task_->prepare_commit().ok());
+  ASSERT_TRUE(task_->post_commit({}).ok());  // committed: a at 1, b at 1
+  task_->add_records("b", 2, {raw("b", 1, 3, "b3"), raw("b", 2, 4, "b4")});
+  watermarks_["b"] = {0, 3};
+  EXPECT_EQ(task_->partition_lag("b", 2), 0);
+  task_->abort();  // the consumer goes back to offset 1 of b
+  EXPECT_EQ(task_->partition_lag("b", 2), 2);
+}
+
 TEST(StreamTaskErrorTest, FailPolicyReturnsTheErrorAndDoesNotMarkTheRecordConsumed) {
   StreamsBuilder b;
   b.stream<std::string, int64_t>("in").to("out");

@@ -2,7 +2,7 @@
 // process so that tests can SIGKILL it mid-stream and start it again.
 //
 //   counter_app --input T --ids-out T --counts-out T [--table T --joined-out T] [--windowed-out T]
-//               [--config F] [--set key=value ...]
+//               [--id-table T --id-joined-out T] [--config F] [--set key=value ...]
 //
 // Topology: every input record (key: id, value: group) is copied to --ids-out, and counted per
 // group through a repartition topic ("by-group") into the store "group-counts"; every count update
@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "counter_app: %s\n", config.status().ToString().c_str());
     return 2;
   }
-  std::string input, ids_out, counts_out, table, joined_out, windowed_out;
+  std::string input, ids_out, counts_out, table, joined_out, windowed_out, id_table, id_joined_out;
   for (size_t i = 0; i + 1 < rest.size(); i += 2) {
     if (rest[i] == "--input") input = rest[i + 1];
     if (rest[i] == "--ids-out") ids_out = rest[i + 1];
@@ -30,6 +30,8 @@ int main(int argc, char** argv) {
     if (rest[i] == "--table") table = rest[i + 1];
     if (rest[i] == "--joined-out") joined_out = rest[i + 1];
     if (rest[i] == "--windowed-out") windowed_out = rest[i + 1];
+    if (rest[i] == "--id-table") id_table = rest[i + 1];
+    if (rest[i] == "--id-joined-out") id_joined_out = rest[i + 1];
   }
   if (input.empty() || ids_out.empty() || counts_out.empty()) {
     std::fprintf(stderr, "usage: counter_app --input T --ids-out T --counts-out T [--config F] [--set k=v]\n");
@@ -52,6 +54,13 @@ int main(int argc, char** argv) {
             labels, [](const std::string& group, const std::string& label) { return group + "=" + label; },
             kstreams::Joined::as("by-group-join"))
         .to(joined_out);
+  }
+  if (!id_table.empty() && !id_joined_out.empty()) {
+    // Stream-table join on the record's own key, without repartitioning: one task reads a partition
+    // of --input and the same partition of --id-table (max.task.idle.ms decides their order).
+    auto by_id = builder.table<std::string, std::string>(id_table, kstreams::Materialized::as("id-labels"));
+    records.join(by_id, [](const std::string& group, const std::string& label) { return group + "|" + label; })
+        .to(id_joined_out);
   }
   if (!windowed_out.empty()) {
     // Windowed count: per group, tumbling 1 s windows on event time (generous grace: results must
