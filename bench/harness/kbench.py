@@ -777,7 +777,8 @@ def parse_args(argv):
     ap.add_argument("--failover-settle", type=float, default=15)
     ap.add_argument("--failover-seconds", type=float, default=30)
     ap.add_argument("--failover-set", action="append", default=None,
-                    help="setting applied to both sides in the fail-over test (default session.timeout.ms=10000)")
+                    help="setting applied to both sides in the fail-over test "
+                         "(default session.timeout.ms=10000 and transaction.timeout.ms=8000)")
     ap.add_argument("--set", action="append", default=[], help="k=v passed to every contender")
     ap.add_argument("--jvm-opts", default="", help="JVM options of the Kafka Streams peer (default: none)")
     ap.add_argument("--start-timeout", type=float, default=120)
@@ -790,7 +791,9 @@ def parse_args(argv):
                     help="a few thousand records, one run, no warm-up: checks every scenario and contender works")
     a = ap.parse_args(argv)
     if a.failover_set is None:
-        a.failover_set = ["session.timeout.ms=10000"]
+        # kstreams requires transaction.timeout.ms < session.timeout.ms under exactly_once_v2 (a
+        # member kicked out of the group cannot commit afterwards); both sides get both settings.
+        a.failover_set = ["session.timeout.ms=10000", "transaction.timeout.ms=8000"]
     if a.smoke:
         a.records, a.saga_orders, a.runs, a.warmup = 4000, 1000, 1, 0
         a.latency_seconds, a.latency_rate, a.drain_seconds = 2, 1000, 2

@@ -231,7 +231,7 @@ class ArgsTest(unittest.TestCase):
         a = kbench.parse_args(["--smoke"])
         self.assertEqual((a.runs, a.warmup), (1, 0))
         self.assertLessEqual(a.records, 5000)
-        self.assertEqual(a.failover_set, ["session.timeout.ms=10000"])
+        self.assertEqual(a.failover_set, ["session.timeout.ms=10000", "transaction.timeout.ms=8000"])
 
     def test_unknown_scenario_is_an_error(self):
         with self.assertRaises(SystemExit):

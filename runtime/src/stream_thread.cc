@@ -132,6 +132,8 @@ StreamThread::StreamThread(int index, ThreadContext context)
   restored_total_ = &m.counter("kstreams_restore_records_total", "Changelog records restored", labels);
   production_errors_ = &m.counter("kstreams_thread_production_errors_total",
                                   "Output records the client refused (production handler)", labels);
+  fetcher_kicks_ = &m.counter("kstreams_thread_fetcher_wakeups_total",
+                              "Times the thread woke a consumer fetcher stalled on its full prefetch queue", labels);
 }
 
 StreamThread::~StreamThread() {
@@ -242,6 +244,13 @@ absl::Status StreamThread::create_clients() {
   conf.release();
   consumer_.reset(rk);
   rd_kafka_poll_set_consumer(rk);
+  consumer_queue_.reset(rd_kafka_queue_get_consumer(rk));
+  auto setting = [&props](const char* key, int64_t fallback) {
+    auto it = props.find(key);
+    return it == props.end() ? fallback : std::stoll(it->second);
+  };
+  fetch_queue_max_records_ = setting("queued.min.messages", 100000);
+  fetch_queue_max_bytes_ = setting("queued.max.messages.kbytes", 65536) * 1024;
 
   auto rprops = cfg.client_settings("restore.consumer.");
   rprops["group.id"] = cfg.application_id() + "-restore-unused";
@@ -377,6 +386,7 @@ void StreamThread::run() {
       KS_LOG_WARN("stream-thread [{}] {}: closing tasks dirty and rejoining", name_, st.ToString());
       close_all_tasks(/*clean=*/false);
       producer_.reset();
+      consumer_queue_.reset();
       if (consumer_) rd_kafka_consumer_close(consumer_.get());
       consumer_.reset();
       restore_consumer_.reset();
@@ -396,6 +406,7 @@ void StreamThread::run() {
     if (!commit.ok()) KS_LOG_WARN("stream-thread [{}] final commit failed: {}", name_, commit.ToString());
     close_all_tasks(/*clean=*/commit.ok());
   }
+  consumer_queue_.reset();
   if (consumer_) rd_kafka_consumer_close(consumer_.get());  // leaves the group (revoke callback runs)
   consumer_.reset();
   producer_.reset();
@@ -470,10 +481,26 @@ absl::Status StreamThread::poll_and_route(std::chrono::milliseconds timeout) {
   Batch* run = nullptr;                     // null with run_rkt set: the run's partition has no running task here
   std::vector<RawRecord>* early = nullptr;  // the run's partition belongs to a restoring task
   int wait = static_cast<int>(timeout.count());
+  const auto queued = static_cast<double>(rd_kafka_queue_length(consumer_queue_.get()));
+  if (queued >= 0.9 * static_cast<double>(fetch_queue_max_records_) ||
+      queued * avg_record_bytes_ >= 0.9 * static_cast<double>(fetch_queue_max_bytes_)) {
+    fetch_queue_filled_ = true;
+  }
+  bool drained = false;
+  size_t sampled_bytes = 0;
+  size_t sampled = 0;
   for (int i = 0; i < 5000; ++i) {
     rd_kafka_message_t* msg = rd_kafka_consumer_poll(consumer_.get(), wait);
     wait = 0;
-    if (msg == nullptr) break;
+    if (msg == nullptr) {
+      drained = true;
+      break;
+    }
+    if (i < 16) {
+      // librdkafka accounts a message as its key + value (rd_kafka_msg_t overhead not counted).
+      sampled_bytes += msg->len + msg->key_len;
+      ++sampled;
+    }
     std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> owned(msg, rd_kafka_message_destroy);
     if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
@@ -516,7 +543,39 @@ absl::Status StreamThread::poll_and_route(std::chrono::milliseconds timeout) {
     rdk::to_raw_record(msg, &run->records.emplace_back());
   }
   for (auto& b : batches) b.task->add_records(b.topic, b.partition, std::move(b.records));
+  if (sampled > 0) {
+    const double avg = static_cast<double>(sampled_bytes) / static_cast<double>(sampled);
+    avg_record_bytes_ = avg_record_bytes_ == 0 ? avg : 0.9 * avg_record_bytes_ + 0.1 * avg;
+  }
+  consumer_drained_ = drained;
+  if (drained && fetch_queue_filled_) kick_stalled_fetcher();
   return absl::OkStatus();
+}
+
+// The fetcher of librdkafka 2.0 skips a partition whose prefetch queue is at a threshold and
+// decides again only when its broker thread wakes up: on a network response (none is due, it sent
+// no fetch), a request to send, or its one-second timer. Draining a full queue takes this thread
+// far less than a second under a backlog, so it would then wait, idle, for the rest of the second
+// (about two thirds of the time at a few hundred thousand records/s; 2.1 added
+// fetch.queue.backoff.ms for this). A watermark query of one running partition is a request to the
+// partition's leader, whose broker thread also runs the fetcher: it wakes up, sees the queue
+// empty and fetches at once. (Pausing and resuming does not wake it: those operations are served
+// by librdkafka's main thread.) Nothing is re-fetched or thrown away; the query costs one round
+// trip, bounded here so that a slow broker cannot hold the thread.
+void StreamThread::kick_stalled_fetcher() {
+  fetch_queue_filled_ = false;
+  for (const auto& [tp, id] : partition_to_task_) {
+    if (paused_.count(tp) > 0) continue;
+    int64_t low = 0;
+    int64_t high = 0;
+    const rd_kafka_resp_err_t err =
+        rd_kafka_query_watermark_offsets(consumer_.get(), tp.first.c_str(), tp.second, &low, &high, 200);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      KS_LOG_DEBUG("stream-thread [{}] waking the fetcher: {}", name_, rd_kafka_err2str(err));
+    }
+    fetcher_kicks_->increment();
+    return;
+  }
 }
 
 void StreamThread::end_of_partition(const rd_kafka_message_t* msg) {
@@ -552,7 +611,11 @@ absl::Status StreamThread::maybe_commit(bool force) {
   bool idle = true;
   for (auto& [id, e] : tasks_) idle = idle && !e.task->has_buffered();
   const bool due = now - last_commit_ms_ >= ctx_.config->get_long(config::kCommitIntervalMs);
-  const bool eager = ctx_.config->get_bool(config::kCommitWhenIdle) && idle && ctx_.config->exactly_once();
+  // Idle = every task drained its buffer *and* the last poll emptied the consumer's queue: under a
+  // backlog a poll returns a full batch, and committing after each batch would spend the time in
+  // transactions instead of processing.
+  const bool eager =
+      ctx_.config->get_bool(config::kCommitWhenIdle) && idle && consumer_drained_ && ctx_.config->exactly_once();
   if (!force && !(uncommitted_ || producer_->in_transaction()) && !commit_requested_) {
     if (due) last_commit_ms_ = now;
     return absl::OkStatus();

@@ -129,6 +129,11 @@ class StreamThread {
   [[nodiscard]] absl::Status init_global();
   [[nodiscard]] absl::Status poll_global(int timeout_ms, bool* at_end);
   void update_pauses();
+  // librdkafka 2.0 stops fetching once its prefetch queue reaches queued.min.messages or
+  // queued.max.messages.kbytes and only re-checks on its broker thread's next wake-up (up to a
+  // second later; 2.1 added fetch.queue.backoff.ms for it). `poll_and_route` notes a full queue;
+  // once the thread has drained it, this wakes the fetcher (see the definition).
+  void kick_stalled_fetcher();
   void record_lag();
 
   // Rebalance handling (called from the librdkafka rebalance callback on this thread).
@@ -164,6 +169,12 @@ class StreamThread {
   absl::Status error_;
 
   rdk::Handle consumer_;
+  rdk::Queue consumer_queue_;          // the consumer's queue (length only)
+  int64_t fetch_queue_max_records_ = 0;  // queued.min.messages of the consumer
+  int64_t fetch_queue_max_bytes_ = 0;    // queued.max.messages.kbytes * 1024
+  bool fetch_queue_filled_ = false;      // the queue reached a threshold since the last kick
+  bool consumer_drained_ = true;         // the last poll emptied the consumer's queue
+  double avg_record_bytes_ = 0;          // running average of the consumed records' sizes
   std::unique_ptr<KafkaProducer> producer_;
   rdk::Handle restore_consumer_;
   rdk::Handle global_consumer_;
@@ -235,6 +246,7 @@ class StreamThread {
   Gauge* restore_remaining_ = nullptr;
   Counter* restored_total_ = nullptr;
   Counter* production_errors_ = nullptr;
+  Counter* fetcher_kicks_ = nullptr;
 };
 
 }  // namespace kstreams::runtime

@@ -60,8 +60,9 @@ std::vector<ConfigDef> make_defs() {
        nullptr,
        true});
   add({kCommitWhenIdle, ConfigType::kBool, std::string("true"),
-       "Commit as soon as a thread has drained its input instead of waiting for commit.interval.ms (lower "
-       "end-to-end latency under exactly_once_v2; commits still batch under load)."});
+       "Commit as soon as a thread has drained its input (its tasks' buffers and its consumer's prefetch queue) "
+       "instead of waiting for commit.interval.ms (lower end-to-end latency under exactly_once_v2; under a "
+       "backlog commits still come every commit.interval.ms)."});
   add({kNumStreamThreads,
        ConfigType::kInt,
        std::string("1"),
@@ -240,7 +241,11 @@ absl::StatusOr<StreamsConfig> StreamsConfig::from_map(const std::map<std::string
     cfg.values_[kCommitIntervalMs] = cfg.exactly_once() ? "100" : "30000";
   }
   if (cfg.exactly_once() && cfg.get_long(kTransactionTimeoutMs) >= cfg.get_long(kSessionTimeoutMs)) {
-    return absl::InvalidArgumentError("transaction.timeout.ms must be below session.timeout.ms under exactly_once_v2");
+    return absl::InvalidArgumentError(
+        "transaction.timeout.ms (" + std::to_string(cfg.get_long(kTransactionTimeoutMs)) +
+        ") must be below session.timeout.ms (" + std::to_string(cfg.get_long(kSessionTimeoutMs)) +
+        ") under exactly_once_v2, so that a member kicked out of the group cannot commit afterwards: "
+        "lower transaction.timeout.ms or raise session.timeout.ms");
   }
   for (const auto& [key, value] : cfg.values_) {
     const bool known = std::any_of(streams_config_defs().begin(), streams_config_defs().end(),

@@ -61,7 +61,13 @@ TEST(StreamsConfigTest, TransactionTimeoutMustStayBelowSessionTimeoutUnderEos) {
   auto values = minimal();
   values["processing.guarantee"] = "exactly_once_v2";
   values["transaction.timeout.ms"] = "60000";
-  EXPECT_FALSE(StreamsConfig::from_map(values).ok());
+  auto cfg = StreamsConfig::from_map(values);
+  ASSERT_FALSE(cfg.ok());
+  // The message names both values and what to change.
+  EXPECT_NE(cfg.status().message().find("(60000)"), std::string::npos) << cfg.status();
+  EXPECT_NE(cfg.status().message().find("raise session.timeout.ms"), std::string::npos) << cfg.status();
+  values["session.timeout.ms"] = "90000";
+  EXPECT_TRUE(StreamsConfig::from_map(values).ok());
 }
 
 TEST(StreamsConfigTest, PrefixedSettingsPassThroughToTheirClient) {
