@@ -10,12 +10,10 @@ absl::StatusOr<std::unique_ptr<KafkaProducer>> KafkaProducer::create(const Strea
                                                                      const std::string& transactional_id,
                                                                      const std::string& client_id) {
   auto props = config.client_settings("producer.");
-  props.emplace("partitioner", "murmur2_random");
-  props.emplace("client.id", client_id);
-  props.emplace("linger.ms", "5");
-  props.emplace("batch.num.messages", "10000");
-  props.emplace("enable.idempotence", "true");
-  props.emplace("acks", "all");
+  props["client.id"] = client_id;
+  for (const auto& d : StreamsConfig::client_defaults()) {
+    if (d.client == "producer") props.emplace(d.key, d.value);
+  }
   if (!transactional_id.empty()) {
     props["transactional.id"] = transactional_id;
     props.emplace("transaction.timeout.ms", config.get_string(config::kTransactionTimeoutMs));

@@ -88,6 +88,20 @@ class TaskCollector final : public RecordCollector {
 };
 
 namespace {
+
+// The table's defaults for `client` (StreamsConfig::client_defaults), under what the user set.
+void apply_client_defaults(const std::string& client, std::map<std::string, std::string>* props) {
+  for (const auto& d : StreamsConfig::client_defaults()) {
+    if (d.client == client) props->emplace(d.key, d.value);
+  }
+}
+
+// An integer client setting from `props`, or `fallback` when it is not set.
+int64_t setting_of(const std::map<std::string, std::string>& props, const char* key, int64_t fallback) {
+  auto it = props.find(key);
+  return it == props.end() ? fallback : std::stoll(it->second);
+}
+
 ErrorPolicy parse_policy(const std::string& name) {
   if (name == "continue") return ErrorPolicy::kContinue;
   if (name == "fail") return ErrorPolicy::kFail;
@@ -225,16 +239,12 @@ absl::Status StreamThread::create_clients() {
   const auto& cfg = *ctx_.config;
   auto props = cfg.client_settings("consumer.");
   props["group.id"] = cfg.application_id();
-  props.emplace("client.id", ctx_.process_id + "-" + name_ + "-consumer");
-  props.emplace("partition.assignment.strategy", "range");  // keeps co-partitioned partitions together
+  props["client.id"] = ctx_.process_id + "-" + name_ + "-consumer";
   props["enable.auto.commit"] = "false";
   props["enable.auto.offset.store"] = "false";
-  props.emplace("auto.offset.reset", "earliest");
-  props.emplace("isolation.level", "read_committed");
   props.emplace("session.timeout.ms", cfg.get_string(config::kSessionTimeoutMs));
-  props.emplace("max.poll.interval.ms", "300000");
-  props.emplace("fetch.wait.max.ms", "10");
   props["enable.partition.eof"] = "true";  // positions of caught-up partitions (max.task.idle.ms)
+  apply_client_defaults("consumer", &props);
   KSTREAMS_ASSIGN_OR_RETURN(auto conf, rdk::make_conf(props));
   rd_kafka_conf_set_rebalance_cb(conf.get(), &StreamThread::rebalance_cb);
   rd_kafka_conf_set_opaque(conf.get(), this);
@@ -245,30 +255,24 @@ absl::Status StreamThread::create_clients() {
   consumer_.reset(rk);
   rd_kafka_poll_set_consumer(rk);
   consumer_queue_.reset(rd_kafka_queue_get_consumer(rk));
-  auto setting = [&props](const char* key, int64_t fallback) {
-    auto it = props.find(key);
-    return it == props.end() ? fallback : std::stoll(it->second);
-  };
-  fetch_queue_max_records_ = setting("queued.min.messages", 100000);
-  fetch_queue_max_bytes_ = setting("queued.max.messages.kbytes", 65536) * 1024;
+  main_fetch_ = FetchQueueWatch{};
+  main_fetch_.max_records = setting_of(props, "queued.min.messages", 100000);
+  main_fetch_.max_bytes = setting_of(props, "queued.max.messages.kbytes", 65536) * 1024;
 
   auto rprops = cfg.client_settings("restore.consumer.");
   rprops["group.id"] = cfg.application_id() + "-restore-unused";
   rprops["enable.auto.commit"] = "false";
   rprops["isolation.level"] = "read_committed";
   rprops["enable.partition.eof"] = "true";
-  rprops.emplace("fetch.wait.max.ms", "10");  // EOF of a caught-up changelog must be seen at once
-  rprops.emplace("auto.offset.reset", "earliest");
   // Throughput: restoration reads changelogs from start to end, so large fetches and a deep
-  // prefetch queue pay (librdkafka 2.0 names; restore.consumer.* overrides them).
-  rprops.emplace("fetch.message.max.bytes", "8388608");    // per partition and fetch (default 1 MiB)
-  rprops.emplace("fetch.max.bytes", "67108864");           // per fetch response (default 50 MiB)
-  rprops.emplace("queued.min.messages", "1000000");        // per partition prefetch (default 100000)
-  rprops.emplace("queued.max.messages.kbytes", "262144");  // prefetch bound (default 64 MiB)
-  rprops.emplace("client.id", ctx_.process_id + "-" + name_ + "-restore-consumer");
+  // prefetch queue pay (see the table; restore_step wakes a stalled fetcher).
+  apply_client_defaults("restore.consumer", &rprops);
+  rprops["client.id"] = ctx_.process_id + "-" + name_ + "-restore-consumer";
   KSTREAMS_ASSIGN_OR_RETURN(auto rconf, rdk::make_conf(rprops));
   rd_kafka_t* rrk = rd_kafka_new(RD_KAFKA_CONSUMER, rconf.get(), err, sizeof(err));
   if (rrk == nullptr) return absl::InvalidArgumentError(std::string("creating restore consumer: ") + err);
+  restore_fetch_.max_records = setting_of(rprops, "queued.min.messages", 100000);
+  restore_fetch_.max_bytes = setting_of(rprops, "queued.max.messages.kbytes", 65536) * 1024;
   rconf.release();
   restore_consumer_.reset(rrk);
 
@@ -481,11 +485,7 @@ absl::Status StreamThread::poll_and_route(std::chrono::milliseconds timeout) {
   Batch* run = nullptr;                     // null with run_rkt set: the run's partition has no running task here
   std::vector<RawRecord>* early = nullptr;  // the run's partition belongs to a restoring task
   int wait = static_cast<int>(timeout.count());
-  const auto queued = static_cast<double>(rd_kafka_queue_length(consumer_queue_.get()));
-  if (queued >= 0.9 * static_cast<double>(fetch_queue_max_records_) ||
-      queued * avg_record_bytes_ >= 0.9 * static_cast<double>(fetch_queue_max_bytes_)) {
-    fetch_queue_filled_ = true;
-  }
+  main_fetch_.observe(rd_kafka_queue_length(consumer_queue_.get()));
   bool drained = false;
   size_t sampled_bytes = 0;
   size_t sampled = 0;
@@ -543,12 +543,15 @@ absl::Status StreamThread::poll_and_route(std::chrono::milliseconds timeout) {
     rdk::to_raw_record(msg, &run->records.emplace_back());
   }
   for (auto& b : batches) b.task->add_records(b.topic, b.partition, std::move(b.records));
-  if (sampled > 0) {
-    const double avg = static_cast<double>(sampled_bytes) / static_cast<double>(sampled);
-    avg_record_bytes_ = avg_record_bytes_ == 0 ? avg : 0.9 * avg_record_bytes_ + 0.1 * avg;
-  }
+  main_fetch_.sample(sampled_bytes, sampled);
   consumer_drained_ = drained;
-  if (drained && fetch_queue_filled_) kick_stalled_fetcher();
+  if (main_fetch_.should_wake(drained ? 0 : rd_kafka_queue_length(consumer_queue_.get()))) {
+    for (const auto& [tp, id] : partition_to_task_) {
+      if (paused_.count(tp) > 0) continue;
+      kick_stalled_fetcher(consumer_.get(), tp.first, tp.second);
+      break;
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -558,24 +561,43 @@ absl::Status StreamThread::poll_and_route(std::chrono::milliseconds timeout) {
 // far less than a second under a backlog, so it would then wait, idle, for the rest of the second
 // (about two thirds of the time at a few hundred thousand records/s; 2.1 added
 // fetch.queue.backoff.ms for this). A watermark query of one running partition is a request to the
-// partition's leader, whose broker thread also runs the fetcher: it wakes up, sees the queue
-// empty and fetches at once. (Pausing and resuming does not wake it: those operations are served
-// by librdkafka's main thread.) Nothing is re-fetched or thrown away; the query costs one round
-// trip, bounded here so that a slow broker cannot hold the thread.
-void StreamThread::kick_stalled_fetcher() {
-  fetch_queue_filled_ = false;
-  for (const auto& [tp, id] : partition_to_task_) {
-    if (paused_.count(tp) > 0) continue;
-    int64_t low = 0;
-    int64_t high = 0;
-    const rd_kafka_resp_err_t err =
-        rd_kafka_query_watermark_offsets(consumer_.get(), tp.first.c_str(), tp.second, &low, &high, 200);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      KS_LOG_DEBUG("stream-thread [{}] waking the fetcher: {}", name_, rd_kafka_err2str(err));
-    }
-    fetcher_kicks_->increment();
-    return;
+// partition's leader, whose broker thread also runs the fetcher: it wakes up, sees the queue below
+// its threshold and fetches at once. The polling code asks once a full queue is half drained, so
+// the fetch refills it while the rest is processed. (Pausing and resuming does not wake it: those
+// operations are served by librdkafka's main thread.) Nothing is re-fetched or thrown away; the
+// query costs one round trip, bounded here so that a slow broker cannot hold the thread.
+void StreamThread::kick_stalled_fetcher(rd_kafka_t* consumer, const std::string& topic, int32_t partition) {
+  int64_t low = 0;
+  int64_t high = 0;
+  const rd_kafka_resp_err_t err =
+      rd_kafka_query_watermark_offsets(consumer, topic.c_str(), partition, &low, &high, 200);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    KS_LOG_DEBUG("stream-thread [{}] waking the fetcher: {}", name_, rd_kafka_err2str(err));
   }
+  fetcher_kicks_->increment();
+}
+
+void StreamThread::FetchQueueWatch::observe(int64_t queued) {
+  const auto n = static_cast<double>(queued);
+  if (n >= 0.9 * static_cast<double>(max_records) || n * avg_record_bytes >= 0.9 * static_cast<double>(max_bytes)) {
+    filled = true;
+  }
+}
+
+bool StreamThread::FetchQueueWatch::should_wake(int64_t queued) {
+  // Half-way down, not empty: the fetch then refills the queue while the rest is processed.
+  const auto n = static_cast<double>(queued);
+  if (!filled || n >= 0.5 * static_cast<double>(max_records) || n * avg_record_bytes >= 0.5 * static_cast<double>(max_bytes)) {
+    return false;
+  }
+  filled = false;
+  return true;
+}
+
+void StreamThread::FetchQueueWatch::sample(size_t bytes, size_t records) {
+  if (records == 0) return;
+  const double avg = static_cast<double>(bytes) / static_cast<double>(records);
+  avg_record_bytes = avg_record_bytes == 0 ? avg : 0.9 * avg_record_bytes + 0.1 * avg;
 }
 
 void StreamThread::end_of_partition(const rd_kafka_message_t* msg) {
@@ -980,17 +1002,28 @@ absl::Status StreamThread::restore_step(std::chrono::milliseconds wait) {
     for (const auto& c : r.changelogs) pending += c.pending.size();
   }
   rdk::Queue queue(rd_kafka_queue_get_consumer(restore_consumer_.get()));
+  restore_fetch_.observe(rd_kafka_queue_length(queue.get()));
   constexpr size_t kChunk = 1024;
   std::vector<rd_kafka_message_t*> msgs(kChunk);
   int timeout = pending > 0 ? 0 : static_cast<int>(wait.count());
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
+  bool drained = false;
+  size_t sampled_bytes = 0;
+  size_t sampled = 0;
   while (pending < bound) {
     const ssize_t n = rd_kafka_consume_batch_queue(queue.get(), timeout, msgs.data(), kChunk);
     timeout = 0;
-    if (n <= 0) break;
+    if (n <= 0) {
+      drained = true;
+      break;
+    }
     absl::Status st;
     for (ssize_t i = 0; i < n; ++i) {
       rd_kafka_message_t* msg = msgs[i];
+      if (i < 16) {
+        sampled_bytes += msg->len + msg->key_len;
+        ++sampled;
+      }
       auto it =
           st.ok() ? changelog_owner_.find({rd_kafka_topic_name(msg->rkt), msg->partition}) : changelog_owner_.end();
       if (it != changelog_owner_.end()) {
@@ -1011,6 +1044,15 @@ absl::Status StreamThread::restore_step(std::chrono::milliseconds wait) {
     }
     KSTREAMS_RETURN_IF_ERROR(st);
     if (std::chrono::steady_clock::now() >= deadline) break;
+  }
+  restore_fetch_.sample(sampled_bytes, sampled);
+  if (restore_fetch_.should_wake(drained ? 0 : rd_kafka_queue_length(queue.get()))) {
+    for (const auto& [id, r] : restoring_) {
+      auto open = std::find_if(r.changelogs.begin(), r.changelogs.end(), [](const auto& c) { return !c.eof; });
+      if (open == r.changelogs.end()) continue;
+      kick_stalled_fetcher(restore_consumer_.get(), open->topic, open->partition);
+      break;
+    }
   }
   // 2. Apply at most restore.batch.records of them (one atomic store write per changelog).
   size_t budget = limit;

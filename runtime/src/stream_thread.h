@@ -129,11 +129,22 @@ class StreamThread {
   [[nodiscard]] absl::Status init_global();
   [[nodiscard]] absl::Status poll_global(int timeout_ms, bool* at_end);
   void update_pauses();
-  // librdkafka 2.0 stops fetching once its prefetch queue reaches queued.min.messages or
+  // librdkafka 2.0 stops fetching once a consumer's prefetch queue reaches queued.min.messages or
   // queued.max.messages.kbytes and only re-checks on its broker thread's next wake-up (up to a
-  // second later; 2.1 added fetch.queue.backoff.ms for it). `poll_and_route` notes a full queue;
-  // once the thread has drained it, this wakes the fetcher (see the definition).
-  void kick_stalled_fetcher();
+  // second later; 2.1 added fetch.queue.backoff.ms for it). The polling code notes a full queue
+  // (FetchQueueWatch); once it has drained half of it, this wakes the fetcher of `consumer` with a
+  // request about `topic`/`partition` (see the definition).
+  void kick_stalled_fetcher(rd_kafka_t* consumer, const std::string& topic, int32_t partition);
+  struct FetchQueueWatch {
+    int64_t max_records = 100000;     // queued.min.messages
+    int64_t max_bytes = 65536 * 1024;  // queued.max.messages.kbytes * 1024
+    bool filled = false;              // the queue neared a threshold since the last wake-up
+    double avg_record_bytes = 0;      // running average of key + value sizes
+    void observe(int64_t queued);
+    // True (once per fill) when a filled queue has drained below half of both thresholds.
+    bool should_wake(int64_t queued);
+    void sample(size_t bytes, size_t records);
+  };
   void record_lag();
 
   // Rebalance handling (called from the librdkafka rebalance callback on this thread).
@@ -169,12 +180,10 @@ class StreamThread {
   absl::Status error_;
 
   rdk::Handle consumer_;
-  rdk::Queue consumer_queue_;          // the consumer's queue (length only)
-  int64_t fetch_queue_max_records_ = 0;  // queued.min.messages of the consumer
-  int64_t fetch_queue_max_bytes_ = 0;    // queued.max.messages.kbytes * 1024
-  bool fetch_queue_filled_ = false;      // the queue reached a threshold since the last kick
-  bool consumer_drained_ = true;         // the last poll emptied the consumer's queue
-  double avg_record_bytes_ = 0;          // running average of the consumed records' sizes
+  rdk::Queue consumer_queue_;  // the consumer's queue (its length only)
+  FetchQueueWatch main_fetch_;
+  FetchQueueWatch restore_fetch_;
+  bool consumer_drained_ = true;  // the last poll emptied the consumer's queue
   std::unique_ptr<KafkaProducer> producer_;
   rdk::Handle restore_consumer_;
   rdk::Handle global_consumer_;

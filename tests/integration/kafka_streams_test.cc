@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -641,6 +642,39 @@ TEST_F(CounterAppTest, RecordTheClientRefusesGoesToTheDeadLetterTopicAndProcessi
     EXPECT_EQ(*d.headers.last("dlq.value.dropped"), "true");
   }
   EXPECT_TRUE(std::any_of(dead->begin(), dead->end(), [](const RawRecord& d) { return d.key == "i-10"; }));
+  EXPECT_EQ(app->terminate(30s), 0) << logs(1);
+}
+
+// librdkafka 2.0 stops fetching at a full prefetch queue and looks again only on a one-second
+// timer; the stream thread wakes it once it has drained the queue. A tiny queue
+// (queued.min.messages=2000) makes a 30,000-record backlog fill it ~15 times: every record must come
+// out exactly once, and the wake-up counter shows the path ran.
+TEST_F(CounterAppTest, BacklogLargerThanThePrefetchQueueIsProcessedExactlyOnceWithTheFetcherWoken) {
+  constexpr int kRecords = 30000;
+  produce_async(kRecords, 0);
+  producer_thread_.join();
+  const std::string server = "127.0.0.1:" + std::to_string(testing::free_tcp_port());
+  auto app = start_instance(0, "exactly_once_v2", server, {"consumer.queued.min.messages=2000"});
+  const auto ids = wait_for_ids(kRecords, 120s);
+  std::set<std::string> unique;
+  int duplicates = 0;
+  for (const auto& r : ids) duplicates += unique.insert(*r.key).second ? 0 : 1;
+  EXPECT_EQ(duplicates, 0);
+  EXPECT_EQ(static_cast<int>(unique.size()), kRecords) << logs(1);
+  const CountCheck counts = wait_for_counts(kRecords, 60s);
+  EXPECT_EQ(counts.exact_sequences, kGroups) << counts.first_problem;
+
+  auto client = runtime::http::HttpClient::create("http://" + server);
+  ASSERT_TRUE(client.ok()) << client.status();
+  auto metrics = (*client)->get("/metrics");
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  double wakeups = 0;
+  std::istringstream lines(metrics->body);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("kstreams_thread_fetcher_wakeups_total{", 0) == 0) wakeups += std::stod(line.substr(line.rfind(' ')));
+  }
+  EXPECT_GE(wakeups, 1) << "the fetcher was never woken: " << metrics->body.substr(0, 2000);
+  RecordProperty("fetcher_wakeups", static_cast<int>(wakeups));
   EXPECT_EQ(app->terminate(30s), 0) << logs(1);
 }
 

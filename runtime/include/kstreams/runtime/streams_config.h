@@ -98,6 +98,17 @@ class StreamsConfig {
   // docs/configuration.md, generated from the table.
   [[nodiscard]] static std::string to_markdown();
 
+  // librdkafka settings kstreams gives its own clients unless the user sets them with the client's
+  // prefix: `client` is "consumer", "restore.consumer" or "producer". One table, also printed by
+  // to_markdown(). Thread-safe (immutable).
+  struct ClientDefault {
+    std::string client;
+    std::string key;
+    std::string value;
+    std::string why;
+  };
+  [[nodiscard]] static const std::vector<ClientDefault>& client_defaults();
+
  private:
   std::map<std::string, std::string> values_;
 };
