@@ -545,14 +545,53 @@ absl::Status StreamThread::poll_and_route(std::chrono::milliseconds timeout) {
   for (auto& b : batches) b.task->add_records(b.topic, b.partition, std::move(b.records));
   main_fetch_.sample(sampled_bytes, sampled);
   consumer_drained_ = drained;
-  if (main_fetch_.should_wake(drained ? 0 : rd_kafka_queue_length(consumer_queue_.get()))) {
-    for (const auto& [tp, id] : partition_to_task_) {
-      if (paused_.count(tp) > 0) continue;
-      kick_stalled_fetcher(consumer_.get(), tp.first, tp.second);
-      break;
+  bool wake = main_fetch_.should_wake(drained ? 0 : rd_kafka_queue_length(consumer_queue_.get()));
+  const std::pair<std::string, int32_t>* behind = nullptr;
+  if (drained) {
+    // The safety net: nothing left to poll, yet the last fetch responses showed more records than
+    // were delivered (the fetcher stopped on a full queue that the sampling above did not see).
+    const int64_t now = ctx_.clock->now_ms();
+    if (now - last_fetch_check_ms_ >= 100) {
+      last_fetch_check_ms_ = now;
+      behind = partition_behind();
+      wake = wake || behind != nullptr;
     }
   }
+  if (wake) {
+    main_fetch_.filled = false;
+    if (behind == nullptr) {
+      for (const auto& entry : partition_to_task_) {
+        if (paused_.count(entry.first) == 0) {
+          behind = &entry.first;
+          break;
+        }
+      }
+    }
+    if (behind != nullptr) kick_stalled_fetcher(consumer_.get(), behind->first, behind->second);
+  }
   return absl::OkStatus();
+}
+
+// A running, unpaused partition whose cached high watermark (from its last fetch response) is
+// beyond the position this thread consumed up to; null when there is none.
+const std::pair<std::string, int32_t>* StreamThread::partition_behind() {
+  for (const auto& entry : partition_to_task_) {
+    const auto& [topic, partition] = entry.first;
+    if (paused_.count(entry.first) > 0) continue;
+    int64_t low = 0;
+    int64_t high = 0;
+    if (rd_kafka_get_watermark_offsets(consumer_.get(), topic.c_str(), partition, &low, &high) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR ||
+        high < 0) {
+      continue;
+    }
+    rdk::TopicPartitionList one(rd_kafka_topic_partition_list_new(1));
+    rd_kafka_topic_partition_list_add(one.get(), topic.c_str(), partition);
+    if (rd_kafka_position(consumer_.get(), one.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+    const int64_t position = one->elems[0].offset;
+    if (position >= 0 && high > position) return &entry.first;
+  }
+  return nullptr;
 }
 
 // The fetcher of librdkafka 2.0 skips a partition whose prefetch queue is at a threshold and
@@ -579,15 +618,18 @@ void StreamThread::kick_stalled_fetcher(rd_kafka_t* consumer, const std::string&
 
 void StreamThread::FetchQueueWatch::observe(int64_t queued) {
   const auto n = static_cast<double>(queued);
-  if (n >= 0.9 * static_cast<double>(max_records) || n * avg_record_bytes >= 0.9 * static_cast<double>(max_bytes)) {
+  // Half of a threshold, not the threshold: the queue is sampled once per poll loop, which takes up
+  // to 5,000 records, so the peak that stopped the fetcher can go unseen.
+  if (n >= 0.5 * static_cast<double>(max_records) || n * avg_record_bytes >= 0.5 * static_cast<double>(max_bytes)) {
     filled = true;
   }
 }
 
 bool StreamThread::FetchQueueWatch::should_wake(int64_t queued) {
-  // Half-way down, not empty: the fetch then refills the queue while the rest is processed.
+  // Below half, not empty: the fetch then refills the queue while the rest is processed.
   const auto n = static_cast<double>(queued);
-  if (!filled || n >= 0.5 * static_cast<double>(max_records) || n * avg_record_bytes >= 0.5 * static_cast<double>(max_bytes)) {
+  if (!filled || n >= 0.5 * static_cast<double>(max_records) ||
+      n * avg_record_bytes >= 0.5 * static_cast<double>(max_bytes)) {
     return false;
   }
   filled = false;

@@ -135,13 +135,14 @@ class StreamThread {
   // (FetchQueueWatch); once it has drained half of it, this wakes the fetcher of `consumer` with a
   // request about `topic`/`partition` (see the definition).
   void kick_stalled_fetcher(rd_kafka_t* consumer, const std::string& topic, int32_t partition);
+  const std::pair<std::string, int32_t>* partition_behind();
   struct FetchQueueWatch {
     int64_t max_records = 100000;     // queued.min.messages
     int64_t max_bytes = 65536 * 1024;  // queued.max.messages.kbytes * 1024
-    bool filled = false;              // the queue neared a threshold since the last wake-up
+    bool filled = false;              // the queue reached half a threshold since the last wake-up
     double avg_record_bytes = 0;      // running average of key + value sizes
     void observe(int64_t queued);
-    // True (once per fill) when a filled queue has drained below half of both thresholds.
+    // True (once per fill) when a filled queue is below half of both thresholds again.
     bool should_wake(int64_t queued);
     void sample(size_t bytes, size_t records);
   };
@@ -184,6 +185,7 @@ class StreamThread {
   FetchQueueWatch main_fetch_;
   FetchQueueWatch restore_fetch_;
   bool consumer_drained_ = true;  // the last poll emptied the consumer's queue
+  int64_t last_fetch_check_ms_ = 0;
   std::unique_ptr<KafkaProducer> producer_;
   rdk::Handle restore_consumer_;
   rdk::Handle global_consumer_;
