@@ -137,10 +137,10 @@ class StreamThread {
   void kick_stalled_fetcher(rd_kafka_t* consumer, const std::string& topic, int32_t partition);
   const std::pair<std::string, int32_t>* partition_behind();
   struct FetchQueueWatch {
-    int64_t max_records = 100000;     // queued.min.messages
+    int64_t max_records = 100000;      // queued.min.messages
     int64_t max_bytes = 65536 * 1024;  // queued.max.messages.kbytes * 1024
-    bool filled = false;              // the queue reached half a threshold since the last wake-up
-    double avg_record_bytes = 0;      // running average of key + value sizes
+    bool filled = false;               // the queue reached half a threshold since the last wake-up
+    double avg_record_bytes = 0;       // running average of key + value sizes
     void observe(int64_t queued);
     // True (once per fill) when a filled queue is below half of both thresholds again.
     bool should_wake(int64_t queued);

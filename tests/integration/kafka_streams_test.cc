@@ -671,7 +671,8 @@ TEST_F(CounterAppTest, BacklogLargerThanThePrefetchQueueIsProcessedExactlyOnceWi
   double wakeups = 0;
   std::istringstream lines(metrics->body);
   for (std::string line; std::getline(lines, line);) {
-    if (line.rfind("kstreams_thread_fetcher_wakeups_total{", 0) == 0) wakeups += std::stod(line.substr(line.rfind(' ')));
+    if (line.rfind("kstreams_thread_fetcher_wakeups_total{", 0) == 0)
+      wakeups += std::stod(line.substr(line.rfind(' ')));
   }
   EXPECT_GE(wakeups, 1) << "the fetcher was never woken: " << metrics->body.substr(0, 2000);
   RecordProperty("fetcher_wakeups", static_cast<int>(wakeups));
