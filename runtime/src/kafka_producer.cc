@@ -9,11 +9,8 @@ namespace kstreams::runtime {
 absl::StatusOr<std::unique_ptr<KafkaProducer>> KafkaProducer::create(const StreamsConfig& config,
                                                                      const std::string& transactional_id,
                                                                      const std::string& client_id) {
-  auto props = config.client_settings("producer.");
+  auto props = config.client_settings_with_defaults("producer.");
   props["client.id"] = client_id;
-  for (const auto& d : StreamsConfig::client_defaults()) {
-    if (d.client == "producer") props.emplace(d.key, d.value);
-  }
   if (!transactional_id.empty()) {
     props["transactional.id"] = transactional_id;
     props.emplace("transaction.timeout.ms", config.get_string(config::kTransactionTimeoutMs));

@@ -1,6 +1,7 @@
 #include "stream_thread.h"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <filesystem>
 #include <thread>
@@ -89,17 +90,13 @@ class TaskCollector final : public RecordCollector {
 
 namespace {
 
-// The table's defaults for `client` (StreamsConfig::client_defaults), under what the user set.
-void apply_client_defaults(const std::string& client, std::map<std::string, std::string>* props) {
-  for (const auto& d : StreamsConfig::client_defaults()) {
-    if (d.client == client) props->emplace(d.key, d.value);
-  }
-}
-
-// An integer client setting from `props`, or `fallback` when it is not set.
+// An integer client setting from `props`, or `fallback` when it is not set (or not a number).
 int64_t setting_of(const std::map<std::string, std::string>& props, const char* key, int64_t fallback) {
   auto it = props.find(key);
-  return it == props.end() ? fallback : std::stoll(it->second);
+  if (it == props.end()) return fallback;
+  int64_t n = 0;
+  const auto r = std::from_chars(it->second.data(), it->second.data() + it->second.size(), n);
+  return r.ec == std::errc() ? n : fallback;
 }
 
 ErrorPolicy parse_policy(const std::string& name) {
@@ -237,14 +234,13 @@ state::StateStore* StreamThread::global_store(std::string_view name) {
 
 absl::Status StreamThread::create_clients() {
   const auto& cfg = *ctx_.config;
-  auto props = cfg.client_settings("consumer.");
+  auto props = cfg.client_settings_with_defaults("consumer.");
   props["group.id"] = cfg.application_id();
   props["client.id"] = ctx_.process_id + "-" + name_ + "-consumer";
   props["enable.auto.commit"] = "false";
   props["enable.auto.offset.store"] = "false";
   props.emplace("session.timeout.ms", cfg.get_string(config::kSessionTimeoutMs));
   props["enable.partition.eof"] = "true";  // positions of caught-up partitions (max.task.idle.ms)
-  apply_client_defaults("consumer", &props);
   KSTREAMS_ASSIGN_OR_RETURN(auto conf, rdk::make_conf(props));
   rd_kafka_conf_set_rebalance_cb(conf.get(), &StreamThread::rebalance_cb);
   rd_kafka_conf_set_opaque(conf.get(), this);
@@ -259,14 +255,13 @@ absl::Status StreamThread::create_clients() {
   main_fetch_.max_records = setting_of(props, "queued.min.messages", 100000);
   main_fetch_.max_bytes = setting_of(props, "queued.max.messages.kbytes", 65536) * 1024;
 
-  auto rprops = cfg.client_settings("restore.consumer.");
+  // Throughput: restoration reads changelogs from start to end, so large fetches and a deep
+  // prefetch queue pay (see the table; restore_step wakes a stalled fetcher).
+  auto rprops = cfg.client_settings_with_defaults("restore.consumer.");
   rprops["group.id"] = cfg.application_id() + "-restore-unused";
   rprops["enable.auto.commit"] = "false";
   rprops["isolation.level"] = "read_committed";
   rprops["enable.partition.eof"] = "true";
-  // Throughput: restoration reads changelogs from start to end, so large fetches and a deep
-  // prefetch queue pay (see the table; restore_step wakes a stalled fetcher).
-  apply_client_defaults("restore.consumer", &rprops);
   rprops["client.id"] = ctx_.process_id + "-" + name_ + "-restore-consumer";
   KSTREAMS_ASSIGN_OR_RETURN(auto rconf, rdk::make_conf(rprops));
   rd_kafka_t* rrk = rd_kafka_new(RD_KAFKA_CONSUMER, rconf.get(), err, sizeof(err));
@@ -576,20 +571,7 @@ absl::Status StreamThread::poll_and_route(std::chrono::milliseconds timeout) {
 // beyond the position this thread consumed up to; null when there is none.
 const std::pair<std::string, int32_t>* StreamThread::partition_behind() {
   for (const auto& entry : partition_to_task_) {
-    const auto& [topic, partition] = entry.first;
-    if (paused_.count(entry.first) > 0) continue;
-    int64_t low = 0;
-    int64_t high = 0;
-    if (rd_kafka_get_watermark_offsets(consumer_.get(), topic.c_str(), partition, &low, &high) !=
-            RD_KAFKA_RESP_ERR_NO_ERROR ||
-        high < 0) {
-      continue;
-    }
-    rdk::TopicPartitionList one(rd_kafka_topic_partition_list_new(1));
-    rd_kafka_topic_partition_list_add(one.get(), topic.c_str(), partition);
-    if (rd_kafka_position(consumer_.get(), one.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
-    const int64_t position = one->elems[0].offset;
-    if (position >= 0 && high > position) return &entry.first;
+    if (paused_.count(entry.first) == 0 && cached_lag(entry.first) > 0) return &entry.first;
   }
   return nullptr;
 }
@@ -806,18 +788,24 @@ void StreamThread::record_lag() {
   last_lag_ms_ = now;
   int64_t lag = 0;
   for (const auto& [tp, id] : partition_to_task_) {
-    int64_t low = 0;
-    int64_t high = 0;
-    if (rd_kafka_get_watermark_offsets(consumer_.get(), tp.first.c_str(), tp.second, &low, &high) !=
-        RD_KAFKA_RESP_ERR_NO_ERROR)
-      continue;
-    rdk::TopicPartitionList one(rd_kafka_topic_partition_list_new(1));
-    rd_kafka_topic_partition_list_add(one.get(), tp.first.c_str(), tp.second);
-    if (rd_kafka_position(consumer_.get(), one.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
-    const int64_t pos = one->elems[0].offset;
-    if (pos >= 0 && high >= pos) lag += high - pos;
+    lag += std::max<int64_t>(0, cached_lag(tp));
   }
   lag_->set(static_cast<double>(lag));
+}
+
+int64_t StreamThread::cached_lag(const std::pair<std::string, int32_t>& tp) const {
+  int64_t low = 0;
+  int64_t high = 0;
+  if (rd_kafka_get_watermark_offsets(consumer_.get(), tp.first.c_str(), tp.second, &low, &high) !=
+          RD_KAFKA_RESP_ERR_NO_ERROR ||
+      high < 0) {
+    return -1;
+  }
+  rdk::TopicPartitionList one(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(one.get(), tp.first.c_str(), tp.second);
+  if (rd_kafka_position(consumer_.get(), one.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) return -1;
+  const int64_t position = one->elems[0].offset;
+  return position >= 0 && high >= position ? high - position : -1;
 }
 
 void StreamThread::rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,

@@ -136,6 +136,8 @@ class StreamThread {
   // request about `topic`/`partition` (see the definition).
   void kick_stalled_fetcher(rd_kafka_t* consumer, const std::string& topic, int32_t partition);
   const std::pair<std::string, int32_t>* partition_behind();
+  // High watermark (as of the last fetch response) minus the consumed position; -1 when unknown.
+  [[nodiscard]] int64_t cached_lag(const std::pair<std::string, int32_t>& tp) const;
   struct FetchQueueWatch {
     int64_t max_records = 100000;      // queued.min.messages
     int64_t max_bytes = 65536 * 1024;  // queued.max.messages.kbytes * 1024

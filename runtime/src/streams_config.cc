@@ -339,6 +339,15 @@ std::map<std::string, std::string> StreamsConfig::client_settings(const std::str
   return out;
 }
 
+std::map<std::string, std::string> StreamsConfig::client_settings_with_defaults(const std::string& prefix) const {
+  auto out = client_settings(prefix);
+  const std::string client = prefix.substr(0, prefix.size() - (!prefix.empty() && prefix.back() == '.' ? 1 : 0));
+  for (const auto& d : client_defaults()) {
+    if (d.client == client) out.emplace(d.key, d.value);
+  }
+  return out;
+}
+
 const std::vector<StreamsConfig::ClientDefault>& StreamsConfig::client_defaults() {
   static const std::vector<ClientDefault> defaults = {
       {"consumer", "partition.assignment.strategy", "range", "keeps co-partitioned partitions in one task"},

@@ -70,6 +70,22 @@ TEST(StreamsConfigTest, TransactionTimeoutMustStayBelowSessionTimeoutUnderEos) {
   EXPECT_TRUE(StreamsConfig::from_map(values).ok());
 }
 
+TEST(StreamsConfigTest, ClientDefaultsApplyToTheirClientUnderWhatTheUserSet) {
+  auto values = minimal();
+  values["consumer.queued.min.messages"] = "100000";
+  auto cfg = StreamsConfig::from_map(values);
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  auto consumer = cfg->client_settings_with_defaults("consumer.");
+  EXPECT_EQ(consumer.at("queued.min.messages"), "100000");  // the user's value wins
+  EXPECT_EQ(consumer.at("isolation.level"), "read_committed");
+  EXPECT_EQ(consumer.count("acks"), 0u);  // a producer default stays with the producer
+  auto restore = cfg->client_settings_with_defaults("restore.consumer.");
+  EXPECT_EQ(restore.at("queued.min.messages"), "300000");
+  auto producer = cfg->client_settings_with_defaults("producer.");
+  EXPECT_EQ(producer.at("enable.idempotence"), "true");
+  EXPECT_EQ(producer.count("queued.min.messages"), 0u);
+}
+
 TEST(StreamsConfigTest, PrefixedSettingsPassThroughToTheirClient) {
   auto values = minimal();
   values["producer.linger.ms"] = "5";

@@ -93,6 +93,9 @@ class StreamsConfig {
 
   // librdkafka settings for each client: bootstrap.servers plus the prefixed pass-through settings.
   [[nodiscard]] std::map<std::string, std::string> client_settings(const std::string& prefix) const;
+  // client_settings(prefix) plus client_defaults() of that client ("consumer." -> "consumer") for
+  // every key the user did not set: what the runtime's own clients start from.
+  [[nodiscard]] std::map<std::string, std::string> client_settings_with_defaults(const std::string& prefix) const;
   [[nodiscard]] const std::map<std::string, std::string>& values() const { return values_; }
 
   // docs/configuration.md, generated from the table.
