@@ -368,6 +368,7 @@ std::map<std::pair<std::string, int32_t>, int64_t> StreamTask::committable_offse
 
 absl::Status StreamTask::prepare_commit() {
   for (auto& node : nodes_) node->flush();
+  if (state_) state_->flush_changelog();  // after the nodes: their flush may write to stores
   return absl::OkStatus();
 }
 

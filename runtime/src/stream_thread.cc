@@ -130,6 +130,9 @@ StreamThread::StreamThread(int index, ThreadContext context)
     : index_(index),
       name_(context.config->application_id() + "-StreamThread-" + std::to_string(index + 1)),
       ctx_(std::move(context)) {
+  changelog_cache_ = std::make_unique<state::ChangelogCache>(
+      static_cast<size_t>(ctx_.config->get_long(config::kStateStoreCacheMaxBytes) /
+                          std::max<int64_t>(1, ctx_.config->get_long(config::kNumStreamThreads))));
   const Labels labels{{"thread", name_}};
   auto& m = *ctx_.metrics;
   processed_total_ = &m.counter("kstreams_thread_process_records_total", "Records processed by the thread", labels);
@@ -888,6 +891,7 @@ absl::Status StreamThread::create_task(TaskId id, const std::vector<std::pair<st
   opts.task = id;
   opts.task_dir = ctx_.state_directory->task_dir(id);
   opts.changelog = collector.get();
+  opts.changelog_cache = changelog_cache_.get();
   opts.resources = ctx_.store_resources;
   opts.metrics = ctx_.metrics;
   auto manager = state::ProcessorStateManager::open(opts, sub.stores);

@@ -195,6 +195,9 @@ class StreamThread {
   std::set<std::pair<std::string, int32_t>> global_at_end_;
   size_t global_partitions_ = 0;
 
+  // statestore.cache.max.bytes / num.stream.threads, shared by this thread's tasks (declared before
+  // them: their state managers use it until they close).
+  std::unique_ptr<state::ChangelogCache> changelog_cache_;
   struct TaskEntry {
     std::unique_ptr<TaskCollector> collector;
     std::unique_ptr<StreamTask> task;

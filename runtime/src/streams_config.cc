@@ -82,7 +82,11 @@ std::vector<ConfigDef> make_defs() {
   add({kStateStoreCacheMaxBytes,
        ConfigType::kLong,
        std::string("10485760"),
-       "Record cache of all stores of an instance, in bytes.",
+       "Changelog write cache of the instance, in bytes, split evenly between its stream threads. A store key "
+       "written several times between two commits sends one changelog record, its last value, at the commit "
+       "(fewer records to send, store and restore; same restored state). When a thread's tasks hold more, "
+       "they send everything at once. 0: every write is sent when it is made. Unlike Kafka Streams' record "
+       "cache of the same name, downstream processors still receive every update.",
        {},
        nullptr,
        true});

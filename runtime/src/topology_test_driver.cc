@@ -129,6 +129,8 @@ struct TopologyTestDriver::Impl {
   std::filesystem::path dir;
   std::map<std::string, Topic> topics;
   std::map<std::string, int32_t> partition_counts;
+  // Declared before the tasks: their state managers use it until they close.
+  std::unique_ptr<state::ChangelogCache> changelog_cache;
   std::vector<TaskEntry> tasks;
   std::unique_ptr<GlobalStateTask> global;
   std::map<std::string, size_t> global_consumed;  // "topic#partition" -> next index
@@ -141,6 +143,8 @@ struct TopologyTestDriver::Impl {
       : topology(t), config(std::move(cfg)), clock(start) {
     app_id = config_or(config, "application.id", "test-app");
     commit_every = std::stoll(config_or(config, "commit.every.records", "1"));
+    changelog_cache = std::make_unique<state::ChangelogCache>(
+        static_cast<size_t>(std::stoll(config_or(config, "statestore.cache.max.bytes", "10485760"))));
     char tmpl[] = "/tmp/kstreams-driver-XXXXXX";
     const char* made = mkdtemp(tmpl);
     KSTREAMS_CHECK(made != nullptr, "cannot create the driver's state directory");
@@ -226,6 +230,7 @@ struct TopologyTestDriver::Impl {
         o.task = id;
         o.task_dir = dir / id.to_string();
         o.changelog = e.collector.get();
+        o.changelog_cache = changelog_cache.get();
         o.metrics = &metrics;
         auto sm = state::ProcessorStateManager::open(o, sub.stores);
         KSTREAMS_CHECK(sm.ok(), std::string(sm.status().message()).c_str());

@@ -42,6 +42,11 @@ absl::Status ProcessorStateManagerImpl::init() {
   for (const StoreSpec& spec : specs_) names.push_back(spec.name);
   probe_ = StateProbe(options_.metrics, options_.task, names);
   context_.probe = &probe_;
+  if (options_.changelog != nullptr && options_.changelog_cache != nullptr &&
+      options_.changelog_cache->max_bytes() > 0) {
+    changelog_buffer_ = std::make_unique<ChangelogBuffer>(options_.changelog, options_.changelog_cache, &probe_);
+    context_.changelog = changelog_buffer_.get();
+  }
   if (!options_.task_dir.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(options_.task_dir, ec);
@@ -216,8 +221,17 @@ absl::Status ProcessorStateManagerImpl::restore_batch(std::string_view store, co
   return absl::OkStatus();
 }
 
+void ProcessorStateManagerImpl::flush_changelog() {
+  if (changelog_buffer_) changelog_buffer_->flush_buffer();
+}
+
 absl::Status ProcessorStateManagerImpl::commit(const std::map<std::string, int64_t>& changelog_next_offsets) {
   if (closed_) return absl::FailedPreconditionError("commit after close of task " + options_.task.to_string());
+  if (changelog_buffer_ && !changelog_buffer_->empty()) {
+    return absl::FailedPreconditionError("commit of task " + options_.task.to_string() + " with " +
+                                         std::to_string(changelog_buffer_->held_records()) +
+                                         " changelog records still held: flush_changelog() comes first");
+  }
   for (const auto& [store, offset] : changelog_next_offsets) {
     if (!index_.contains(store)) {
       return absl::InvalidArgumentError("commit: task " + options_.task.to_string() + " has no store " + store);
@@ -234,6 +248,7 @@ absl::Status ProcessorStateManagerImpl::commit(const std::map<std::string, int64
 
 void ProcessorStateManagerImpl::abort() {
   for (Slot& slot : slots_) drop_pending(slot);
+  if (changelog_buffer_) changelog_buffer_->drop();
 }
 
 bool ProcessorStateManagerImpl::has_uncommitted_writes() const {
@@ -249,6 +264,7 @@ absl::Status ProcessorStateManagerImpl::close() {
   closed_ = true;
   slots_.clear();
   index_.clear();
+  changelog_buffer_.reset();  // leaves the ChangelogCache
   if (!db_) return absl::OkStatus();
   absl::Status status = db_->close();
   db_.reset();

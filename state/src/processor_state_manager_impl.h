@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "changelog_buffer.h"
 #include "kstreams/state/state_manager.h"
 #include "rocksdb_task_db.h"
 #include "transactional_store.h"
@@ -34,6 +35,7 @@ class ProcessorStateManagerImpl final : public ProcessorStateManager {
   [[nodiscard]] std::optional<int64_t> restore_offset(std::string_view store) const override;
   [[nodiscard]] absl::Status restore_batch(std::string_view store, const std::vector<RawRecord>& records,
                                            int64_t next_offset) override;
+  void flush_changelog() override;
   [[nodiscard]] absl::Status commit(const std::map<std::string, int64_t>& changelog_next_offsets) override;
   void abort() override;
   [[nodiscard]] bool has_uncommitted_writes() const override;
@@ -60,8 +62,9 @@ class ProcessorStateManagerImpl final : public ProcessorStateManager {
   std::vector<StoreSpec> specs_;
   StoreContext context_;
   StateProbe probe_;
-  std::unique_ptr<StoreResources> owned_resources_;  // when options_.resources is null
-  std::unique_ptr<RocksDBTaskDb> db_;                // null without persistent stores; outlives slots_
+  std::unique_ptr<ChangelogBuffer> changelog_buffer_;  // with a ChangelogCache; context_.changelog then
+  std::unique_ptr<StoreResources> owned_resources_;    // when options_.resources is null
+  std::unique_ptr<RocksDBTaskDb> db_;                  // null without persistent stores; outlives slots_
   std::vector<Slot> slots_;
   std::map<std::string, size_t, std::less<>> index_;
   std::map<std::string, int64_t, std::less<>> offsets_;  // committed changelog positions

@@ -15,6 +15,10 @@ StateProbe::StateProbe(MetricsRegistry* metrics, TaskId task, const std::vector<
                                    "Changelog records applied to the store by restoration", labels);
     m.expired = &metrics->counter("kstreams_state_expired_writes_total",
                                   "Writes dropped because their window or session had expired", labels);
+    m.coalesced = &metrics->counter("kstreams_state_changelog_coalesced_writes_total",
+                                    "Logged writes that replaced a changelog record still held by the changelog "
+                                    "cache (records not sent)",
+                                    labels);
   }
 }
 
@@ -30,6 +34,15 @@ void StateProbe::record_restored(const std::string& store, size_t records) {
 void StateProbe::record_expired_write(const std::string& store) {
   auto it = stores_.find(store);
   if (it != stores_.end()) it->second.expired->increment();
+}
+
+}  // namespace kstreams::state::internal
+
+namespace kstreams::state::internal {
+
+void StateProbe::record_coalesced_write(const std::string& store) {
+  auto it = stores_.find(store);
+  if (it != stores_.end()) it->second.coalesced->increment();
 }
 
 }  // namespace kstreams::state::internal

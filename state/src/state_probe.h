@@ -21,11 +21,14 @@ class StateProbe {
   void record_restored(const std::string& store, size_t records);
   // A write to a window or session store arrived after its window had expired and was dropped.
   void record_expired_write(const std::string& store);
+  // A logged write replaced a changelog record the ChangelogCache still held (one record less sent).
+  void record_coalesced_write(const std::string& store);
 
  private:
   struct StoreMetrics {
     Counter* restored = nullptr;
     Counter* expired = nullptr;
+    Counter* coalesced = nullptr;
   };
   Histogram* commit_latency_ = nullptr;
   std::map<std::string, StoreMetrics, std::less<>> stores_;

@@ -25,6 +25,33 @@ TEST(AggregationTest, CountPerKeyEmitsEveryUpdateAndKeepsItInTheStore) {
   EXPECT_EQ(d.read_raw("app-counts-changelog").size(), 3u);
 }
 
+TEST(AggregationTest, ChangelogCarriesTheLastValuePerKeyOfEachCommitDownstreamSeesEveryUpdate) {
+  StreamsBuilder b;
+  b.stream<std::string, std::string>("in").group_by_key().count(Materialized::as("counts")).to_stream().to("out");
+  const Topology topology = b.build();
+  // Three inputs per commit: the changelog cache keeps the last count per key until the commit.
+  TopologyTestDriver d(topology, {{"application.id", "app"}, {"commit.every.records", "3"}});
+  auto in = d.create_input_topic<std::string, std::string>("in");
+  for (int i = 0; i < 6; ++i) in.pipe_input(i % 3 == 1 ? "b" : "a", "x", i);
+  EXPECT_EQ((d.create_output_topic<std::string, int64_t>("out").read_key_values()),
+            (Counts{{"a", 1}, {"b", 1}, {"a", 2}, {"a", 3}, {"b", 2}, {"a", 4}}));
+  const auto log = d.read_raw("app-counts-changelog");
+  ASSERT_EQ(log.size(), 4u);  // commit 1: a=2, b=1; commit 2: a=4, b=2
+  std::vector<std::pair<std::string, int64_t>> records;
+  for (const auto& r : log) {
+    records.emplace_back(*r.key, *serdes::Int64()->from_bytes(*r.value));
+  }
+  EXPECT_EQ(records, (Counts{{"a", 2}, {"b", 1}, {"a", 4}, {"b", 2}}));
+  EXPECT_EQ(log[0].timestamp, 2) << "the timestamp of the key's last write in the commit";
+
+  // statestore.cache.max.bytes=0: every write is sent.
+  TopologyTestDriver uncached(
+      topology, {{"application.id", "app"}, {"commit.every.records", "3"}, {"statestore.cache.max.bytes", "0"}});
+  auto in2 = uncached.create_input_topic<std::string, std::string>("in");
+  for (int i = 0; i < 6; ++i) in2.pipe_input(i % 3 == 1 ? "b" : "a", "x", i);
+  EXPECT_EQ(uncached.read_raw("app-counts-changelog").size(), 6u);
+}
+
 TEST(AggregationTest, GroupByRepartitionsThroughTheNamedTopicBeforeCounting) {
   StreamsBuilder b;
   b.stream<std::string, std::string>("words")

@@ -13,14 +13,16 @@
 // Repartition topics get the partition count the runtime would give them (Topology::resolve_partitions).
 // Each pipe runs to quiescence: records flow through every subtopology (repartition topics
 // included), then stream-time punctuators run, then a commit happens every `commit.every.records`
-// piped records (default 1; the EOS commit = prepare_commit (nodes flush) + state commit with the
-// changelog end offsets). Records written to output topics are visible at once (no transactions).
+// piped records (default 1; the EOS commit = prepare_commit (nodes flush, then the changelog cache
+// sends the last write of each store key) + state commit with the changelog end offsets). Records
+// written to output topics are visible at once (no transactions).
 // Wall-clock punctuators fire from advance_wall_clock_time() only.
 //
 // Config: application.id (default "test-app"), default.deserialization.exception.handler and
 // processing.exception.handler (dead-letter | continue | fail; default dead-letter),
 // errors.deadletterqueue.topic.name (default <application.id>-dead-letters), commit.every.records,
-// default.topic.partitions, topic.partitions.<topic>.
+// statestore.cache.max.bytes (changelog cache of the driver, default 10485760; 0 sends every
+// write), default.topic.partitions, topic.partitions.<topic>.
 // Under `fail`, the first error is kept in status() and later pipes are ignored.
 //
 // The driver keeps its own copy of the topology.

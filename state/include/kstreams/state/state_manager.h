@@ -4,7 +4,8 @@
 // The commit protocol (ARCHITECTURE.md, "Transactional state"):
 //   1. During a commit interval, store writes are buffered (RocksDB WriteBatchWithIndex / an overlay
 //      map) and visible to the owning thread's reads; each logged write is also appended to the
-//      changelog through ChangelogWriter, inside the Kafka transaction.
+//      changelog through ChangelogWriter, inside the Kafka transaction (with a ChangelogCache,
+//      the last write of each key is appended by flush_changelog, before the Kafka commit).
 //   2. After the Kafka transaction commits, commit(offsets) applies every store's buffered writes
 //      together with the changelog offsets they correspond to, in one atomic batch.
 //   3. If the transaction aborts, abort() drops the buffered writes.
@@ -14,6 +15,7 @@
 // Thread-safety: a ProcessorStateManager belongs to one stream thread. StateDirectory is thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -52,12 +54,55 @@ class StoreResources {
   [[nodiscard]] virtual size_t usage_bytes() const = 0;
 };
 
+// The changelog write cache of one stream thread (`statestore.cache.max.bytes`), shared by the
+// state managers of its tasks. With it, a task's logged writes are held per (store, key) until the
+// task flushes (ProcessorStateManager::flush_changelog, commit phase 1): a key written N times
+// within a commit interval sends one changelog record, its last value with the timestamp of that
+// write. Restoration yields the same state, with fewer records to send, store on the broker and
+// replay. When the buffered bytes of all tasks exceed max_bytes, every task's buffer is sent at
+// once (in the middle of the transaction, as a write-through store would have done).
+// Downstream forwarding is not affected: processors still see every update.
+// Not thread-safe: one stream thread. It must outlive the state managers that use it.
+class ChangelogCache {
+ public:
+  // max_bytes 0: nothing is held (every write is sent at once, as without a cache).
+  explicit ChangelogCache(size_t max_bytes) : max_bytes_(max_bytes) {}
+  ChangelogCache(const ChangelogCache&) = delete;
+  ChangelogCache& operator=(const ChangelogCache&) = delete;
+
+  [[nodiscard]] size_t max_bytes() const { return max_bytes_; }
+  // Bytes held by every task's buffer now (keys, values and a fixed per-entry overhead).
+  [[nodiscard]] size_t bytes() const { return bytes_; }
+  // Times the budget was exceeded and every buffer was sent before a commit.
+  [[nodiscard]] uint64_t overflows() const { return overflows_; }
+
+  // The side of the cache its members use (state internals; not for applications).
+  class Member {
+   public:
+    virtual ~Member() = default;
+    virtual void flush_buffer() = 0;
+  };
+  void join(Member* m);
+  void leave(Member* m);
+  // Adjusts the held bytes by delta; sends every member's buffer when over budget.
+  void account(int64_t delta);
+
+ private:
+  size_t max_bytes_;
+  size_t bytes_ = 0;
+  uint64_t overflows_ = 0;
+  bool flushing_ = false;
+  std::vector<Member*> members_;
+};
+
 struct StateManagerOptions {
   TaskId task;
   std::filesystem::path task_dir;        // <state.dir>/<application.id>/<task id>; created if missing
   ChangelogWriter* changelog = nullptr;  // not owned; null means no store is logged
-  StoreResources* resources = nullptr;   // not owned; null means private default-sized resources
-  MetricsRegistry* metrics = nullptr;    // not owned; may be null
+  // Not owned; null (or max_bytes 0) sends every logged write to `changelog` at once.
+  ChangelogCache* changelog_cache = nullptr;
+  StoreResources* resources = nullptr;  // not owned; null means private default-sized resources
+  MetricsRegistry* metrics = nullptr;   // not owned; may be null
 };
 
 class ProcessorStateManager {
@@ -95,10 +140,16 @@ class ProcessorStateManager {
   [[nodiscard]] virtual absl::Status restore_batch(std::string_view store, const std::vector<RawRecord>& records,
                                                    int64_t next_offset) = 0;
 
+  // Commit phase 1 (before the Kafka commit): sends the changelog records the ChangelogCache holds
+  // for this task to the ChangelogWriter. No-op without a cache.
+  virtual void flush_changelog() = 0;
   // Commit phase 2 (after the Kafka transaction committed): applies every store's buffered writes
   // and the given changelog positions (store -> next offset) in one atomic batch.
+  // kFailedPrecondition when changelog records are still held (flush_changelog was not called):
+  // the writes would become durable without their changelog records.
   [[nodiscard]] virtual absl::Status commit(const std::map<std::string, int64_t>& changelog_next_offsets) = 0;
-  // The transaction aborted: drops every buffered write, stores return to the last commit.
+  // The transaction aborted: drops every buffered write (and held changelog record), stores return
+  // to the last commit.
   virtual void abort() = 0;
   // True when there are buffered writes not yet committed.
   [[nodiscard]] virtual bool has_uncommitted_writes() const = 0;
