@@ -1,5 +1,6 @@
 #include "model.h"
 
+#include <charconv>
 #include <limits>
 #include <set>
 
@@ -435,6 +436,169 @@ void from_json(const json& j, SkuSalesWindow& v) {
   v.window_end = int_field(j, "window_end");
   v.units_sold = int_field(j, "units_sold");
   v.revenue_cents = int_field(j, "revenue_cents");
+}
+
+// ---- JSON text without a json tree ---------------------------------------------------------
+
+namespace {
+
+// nlohmann's escaping with ensure_ascii=false: '"', '\' and the control characters are escaped (the
+// short forms where JSON has one, else \u00xx in lower-case hex); every other byte is copied.
+void append_string(std::string_view s, std::string* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  size_t plain = 0;  // start of the run of bytes that need no escaping
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out->append(s.data() + plain, i - plain);
+    plain = i + 1;
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\b':
+        out->append("\\b");
+        break;
+      case '\f':
+        out->append("\\f");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      default: {
+        const char esc[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
+        out->append(esc, sizeof(esc));
+      }
+    }
+  }
+  out->append(s.data() + plain, s.size() - plain);
+  out->push_back('"');
+}
+
+// Writes one object: open() then field(...) calls in sorted key order, then close().
+class ObjectWriter {
+ public:
+  explicit ObjectWriter(std::string* out) : out_(out) { out_->push_back('{'); }
+  ~ObjectWriter() { out_->push_back('}'); }
+  ObjectWriter(const ObjectWriter&) = delete;
+  ObjectWriter& operator=(const ObjectWriter&) = delete;
+
+  void field(const char* name, int64_t v) {
+    key(name);
+    char buf[24];
+    auto r = std::to_chars(buf, buf + sizeof(buf), v);
+    out_->append(buf, r.ptr);
+  }
+  void field(const char* name, std::string_view v) {
+    key(name);
+    append_string(v, out_);
+  }
+  void field(const char* name, const char* v) { field(name, std::string_view(v)); }
+  void field(const char* name, const std::string& v) { field(name, std::string_view(v)); }
+  void field(const char* name, const std::optional<std::string>& v) {
+    if (v) {
+      field(name, std::string_view(*v));
+    } else {
+      key(name);
+      out_->append("null");
+    }
+  }
+  void field(const char* name, const std::vector<OrderItem>& items) {
+    key(name);
+    out_->push_back('[');
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (i > 0) out_->push_back(',');
+      ObjectWriter item(out_);
+      item.field("qty", items[i].qty);
+      item.field("sku", items[i].sku);
+      item.field("unit_price_cents", items[i].unit_price_cents);
+    }
+    out_->push_back(']');
+  }
+
+ private:
+  void key(const char* name) {
+    if (!first_) out_->push_back(',');
+    first_ = false;
+    out_->push_back('"');
+    out_->append(name);
+    out_->append("\":");
+  }
+  std::string* out_;
+  bool first_ = true;
+};
+
+}  // namespace
+
+void append_json(const OrderStatus& v, std::string* out) {
+  ObjectWriter o(out);
+  o.field("created_at", v.created_at);
+  o.field("items", v.items);
+  o.field("order_id", v.order_id);
+  o.field("reason", v.reason ? std::optional<std::string>(std::string(to_string(*v.reason))) : std::nullopt);
+  o.field("status", to_string(v.status));
+  o.field("total_cents", v.total_cents);
+  o.field("updated_at", v.updated_at);
+}
+
+void append_json(const ReservationEntry& v, std::string* out) {
+  ObjectWriter o(out);
+  o.field("available_after", v.available_after);
+  o.field("order_id", v.order_id);
+  o.field("qty", v.qty);
+  if (v.restock_id) o.field("restock_id", *v.restock_id);
+  o.field("sku", v.sku);
+  o.field("type", to_string(v.type));
+}
+
+void append_json(const NotificationReceipt& v, std::string* out) {
+  ObjectWriter o(out);
+  o.field("attempts", v.attempts);
+  o.field("delivered_at", v.delivered_at);
+  o.field("event", v.event);
+  o.field("notification_id", v.notification_id);
+  o.field("order_id", v.order_id);
+  o.field("status", v.status);
+}
+
+void append_json(const NotificationDlq& v, std::string* out) {
+  ObjectWriter o(out);
+  o.field("attempts", v.attempts);
+  o.field("event", v.event);
+  o.field("failed_at", v.failed_at);
+  o.field("last_error", v.last_error);
+  o.field("notification_id", v.notification_id);
+  o.field("order_id", v.order_id);
+}
+
+void append_json(const RevenueWindow& v, std::string* out) {
+  ObjectWriter o(out);
+  o.field("orders_cancelled", v.orders_cancelled);
+  o.field("orders_confirmed", v.orders_confirmed);
+  o.field("revenue_cents", v.revenue_cents);
+  o.field("type", kRevenueWindowType);
+  o.field("window_end", v.window_end);
+  o.field("window_start", v.window_start);
+}
+
+void append_json(const SkuSalesWindow& v, std::string* out) {
+  ObjectWriter o(out);
+  o.field("revenue_cents", v.revenue_cents);
+  o.field("sku", v.sku);
+  o.field("type", kSkuSalesWindowType);
+  o.field("units_sold", v.units_sold);
+  o.field("window_end", v.window_end);
+  o.field("window_start", v.window_start);
 }
 
 }  // namespace ecommerce

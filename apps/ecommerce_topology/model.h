@@ -226,6 +226,23 @@ struct SkuSalesWindow {
 // The `type` of an order-analytics value ("" when absent or not a string).
 [[nodiscard]] std::string analytics_type(const nlohmann::json& value);
 
+// ---- JSON text without a json tree ---------------------------------------------------------
+// append_json(v, out) appends exactly nlohmann::json(v).dump() (keys in sorted order, no spaces,
+// the same string escaping), without building the intermediate json object: the topology writes
+// its output records with it. Strings must be valid UTF-8 (they come from parsed JSON).
+void append_json(const OrderStatus& v, std::string* out);
+void append_json(const ReservationEntry& v, std::string* out);
+void append_json(const NotificationReceipt& v, std::string* out);
+void append_json(const NotificationDlq& v, std::string* out);
+void append_json(const RevenueWindow& v, std::string* out);
+void append_json(const SkuSalesWindow& v, std::string* out);
+template <typename T>
+[[nodiscard]] std::string json_text(const T& v) {
+  std::string out;
+  append_json(v, &out);
+  return out;
+}
+
 // ---- JSON mapping (nlohmann ADL hooks) ------------------------------------------------------
 void to_json(nlohmann::json& j, const OrderItem& v);
 void from_json(const nlohmann::json& j, OrderItem& v);

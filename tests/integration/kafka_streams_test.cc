@@ -477,7 +477,9 @@ TEST_F(CounterAppTest, QueriesAreAnsweredWhileATaskRestoresAndCountsContinueExac
   const std::string server = "127.0.0.1:" + std::to_string(testing::free_tcp_port());
   produce_async(kFirst, 0);
   producer_thread_.join();
-  auto app = start_instance(0, "exactly_once_v2", server);
+  // Without the changelog cache every count update is a changelog record: a long changelog to
+  // restore (with it, one record per key and commit would restore before the test can look).
+  auto app = start_instance(0, "exactly_once_v2", server, {"statestore.cache.max.bytes=0"});
   ASSERT_EQ(static_cast<int>(wait_for_ids(kFirst, 120s).size()), kFirst) << logs(1);
   ASSERT_EQ(app->terminate(30s), 0) << logs(1);
   // Lose task 1_0's stores only (group-counts is in subtopology 1): 1_1 and 1_2 start current.
@@ -586,7 +588,8 @@ TEST_F(CounterAppTest, RevokingATaskMidRestoreIsSafeAndCountsStayExact) {
   constexpr int kTotal = 6000;
   produce_async(kFirst, 0);
   producer_thread_.join();
-  instances_.push_back(start_instance(0, "exactly_once_v2"));
+  // Every count update in the changelog (no changelog cache): a restoration long enough to revoke.
+  instances_.push_back(start_instance(0, "exactly_once_v2", "", {"statestore.cache.max.bytes=0"}));
   ASSERT_EQ(static_cast<int>(wait_for_ids(kFirst, 120s).size()), kFirst) << logs(1);
   ASSERT_EQ(instances_[0]->terminate(30s), 0) << logs(1);
   std::filesystem::remove_all(dir_ / "state-0");

@@ -99,14 +99,20 @@ kstreams::Topology build_topology(const TopologyOptions& options) {
 
   // Analytics on event time (created_at), emitted once per window when it closes.
   const milliseconds grace(options.grace_ms);
+  // Only what the revenue window needs crosses the repartition to the single "all" key.
   terminal
-      .group_by([](const std::string&, const TerminalEvent&) { return std::string(kRevenueWindowKey); },
+      .map_values(
+          [](const TerminalEvent& e) {
+            return RevenueDelta{e.status == OrderState::kConfirmed, e.total_cents};
+          },
+          Named::as("revenue-deltas"))
+      .group_by([](const std::string&, const RevenueDelta&) { return std::string(kRevenueWindowKey); },
                 Grouped::as("revenue-by-all"))
       .windowed_by(TimeWindows::of_size_and_grace(milliseconds(kRevenueWindowSizeMs), grace))
       .emit_strategy(kstreams::EmitStrategy::kOnWindowClose)
       .aggregate([] { return RevenueAgg{}; },
-                 [](const std::string&, const TerminalEvent& e, RevenueAgg agg) {
-                   if (e.status == OrderState::kConfirmed) {
+                 [](const std::string&, const RevenueDelta& e, RevenueAgg agg) {
+                   if (e.confirmed) {
                      agg.orders_confirmed += 1;
                      agg.revenue_cents += e.total_cents;
                    } else {
@@ -119,7 +125,7 @@ kstreams::Topology build_topology(const TopologyOptions& options) {
       .map(
           [](const Windowed<std::string>& w, const RevenueAgg& agg) {
             RevenueWindow out{w.start, w.end, agg.orders_confirmed, agg.orders_cancelled, agg.revenue_cents};
-            return std::make_pair(w.key, nlohmann::json(out).dump());
+            return std::make_pair(w.key, json_text(out));
           },
           Named::as("revenue-window-out"))
       .to(prefix + kAnalyticsTopic, Produced::as("revenue-analytics-sink"));
@@ -152,7 +158,7 @@ kstreams::Topology build_topology(const TopologyOptions& options) {
       .map(
           [](const Windowed<std::string>& w, const SkuAgg& agg) {
             SkuSalesWindow out{w.key, w.start, w.end, agg.units_sold, agg.revenue_cents};
-            return std::make_pair(w.key, nlohmann::json(out).dump());
+            return std::make_pair(w.key, json_text(out));
           },
           Named::as("sku-window-out"))
       .to(prefix + kAnalyticsTopic, Produced::as("sku-analytics-sink"));
@@ -243,6 +249,20 @@ bool parse_range(const kstreams::runtime::HttpQuery& q, int64_t* from, int64_t* 
   return true;
 }
 
+// Binary store values (saga_records.h) rendered as their JSON view for the query endpoint.
+template <typename T>
+kstreams::runtime::QueryCodec binary_store_codec() {
+  kstreams::runtime::QueryCodec codec;
+  codec.key_from_text = [](const std::string& text) -> absl::StatusOr<std::string> { return text; };
+  codec.key_to_text = [](std::string_view bytes) { return std::string(bytes); };
+  codec.value_to_json = [](std::string_view bytes) {
+    auto value = kstreams::default_serde<T>()->from_bytes(bytes);
+    if (!value.ok()) return nlohmann::json{{"error", std::string(value.status().message())}}.dump();
+    return nlohmann::json(*value).dump();
+  };
+  return codec;
+}
+
 kstreams::runtime::HttpReply bad_request(const std::string& message) {
   return {400, nlohmann::json{{"error", "bad_request"}, {"message", message}}.dump()};
 }
@@ -252,6 +272,12 @@ kstreams::runtime::HttpReply bad_request(const std::string& message) {
 void add_routes(kstreams::runtime::KafkaStreams& streams) {
   using kstreams::runtime::HttpQuery;
   using kstreams::runtime::WindowValue;
+  streams.set_query_codec(kSagasStore, binary_store_codec<SagaState>());
+  streams.set_query_codec(kOutboxStore, binary_store_codec<OutboxEntry>());
+  streams.set_query_codec(kNotifierStore, binary_store_codec<BreakerState>());
+  streams.set_query_codec(kStockStore, binary_store_codec<StockLevel>());
+  streams.set_query_codec(kRevenueStore, binary_store_codec<RevenueAgg>());
+  streams.set_query_codec(kSkuSalesStore, binary_store_codec<SkuAgg>());
   streams.add_route("/v1/orders/{order_id}", [&streams](const HttpQuery& q) {
     return streams.lookup(kOrdersStore, q.path_params.at("order_id"), q, q.query.count("stale") > 0);
   });

@@ -54,7 +54,8 @@ struct TopologyOptions {
                                              const kstreams::runtime::StreamsConfig& config, bool contract_topics,
                                              const std::string& prefix = "");
 
-// Adds the contract's query routes (/v1/orders, /v1/inventory, /v1/analytics/...).
+// Adds the contract's query routes (/v1/orders, /v1/inventory, /v1/analytics/...) and the query
+// codecs that render the binary store values (saga_records.h) as JSON. Before start().
 void add_routes(kstreams::runtime::KafkaStreams& streams);
 
 }  // namespace ecommerce

@@ -27,8 +27,7 @@ StockLevel InventoryProcessor::load(const std::string& sku) {
 }
 
 void InventoryProcessor::ledger(const ReservationEntry& entry, int64_t timestamp) {
-  ctx_->forward(kstreams::Record<std::string, Emit>{entry.sku, Emit{nlohmann::json(entry).dump(), {}}, timestamp, {}},
-                kLedgerSink);
+  ctx_->forward(kstreams::Record<std::string, Emit>{entry.sku, Emit{json_text(entry), {}}, timestamp, {}}, kLedgerSink);
 }
 
 void InventoryProcessor::on_restock(const kstreams::Record<std::string, std::string>& record) {
@@ -53,10 +52,9 @@ void InventoryProcessor::on_restock(const kstreams::Record<std::string, std::str
 
 void InventoryProcessor::on_command(const kstreams::Record<std::string, std::string>& record) {
   StockCommand cmd;
-  try {
-    nlohmann::json::parse(record.value).get_to(cmd);
-  } catch (const nlohmann::json::exception& e) {
-    throw kstreams::ProcessingException("BAD_STOCK_COMMAND", e.what());
+  if (binary::Reader r(record.value); !decode(r, &cmd) || !r.done()) {
+    throw kstreams::ProcessingException(
+        "BAD_STOCK_COMMAND", "not a binary StockCommand (" + std::to_string(record.value.size()) + " bytes)");
   }
   StockLevel level = load(cmd.sku);
   ReservationEntry entry;
@@ -88,9 +86,8 @@ void InventoryProcessor::on_command(const kstreams::Record<std::string, std::str
   // The result keeps the command's timestamp (the order's event time), as Kafka Streams does for
   // derived records: the saga task picks its next record by lowest timestamp, so a wall-clock stamp
   // here would queue every line result behind all newer orders.
-  ctx_->forward(
-      kstreams::Record<std::string, Emit>{cmd.order_id, Emit{nlohmann::json(result).dump(), {}}, record.timestamp, {}},
-      kResultSink);
+  ctx_->forward(kstreams::Record<std::string, Emit>{cmd.order_id, Emit{to_binary(result), {}}, record.timestamp, {}},
+                kResultSink);
 }
 
 }  // namespace ecommerce

@@ -7,19 +7,13 @@
 
 namespace ecommerce {
 
-namespace {
-
-std::string dump(const nlohmann::json& j) { return j.dump(); }
-
-}  // namespace
-
 OrderSagaProcessor::OrderSagaProcessor(std::string results_topic, std::shared_ptr<WebhookDispatcher> dispatcher,
                                        NotifierSettings settings)
     : results_topic_(std::move(results_topic)), dispatcher_(std::move(dispatcher)), settings_(settings) {}
 
 void OrderSagaProcessor::init(kstreams::ProcessorContext<std::string, Emit>& ctx) {
   ctx_ = &ctx;
-  orders_ = ctx.get_key_value_store<std::string, OrderStatus>(kOrdersStore);
+  orders_ = ctx.get_key_value_store<std::string, std::string>(kOrdersStore);
   sagas_ = ctx.get_key_value_store<std::string, SagaState>(kSagasStore);
   outbox_ = ctx.get_key_value_store<std::string, OutboxEntry>(kOutboxStore);
   notifier_ = ctx.get_key_value_store<std::string, BreakerState>(kNotifierStore);
@@ -75,17 +69,16 @@ void OrderSagaProcessor::on_order(const kstreams::Record<std::string, std::strin
   for (size_t i = 0; i < order.items.size(); ++i) {
     StockCommand cmd{StockCommand::Type::kReserve, order.order_id, order.items[i].sku, order.items[i].qty,
                      static_cast<int32_t>(i)};
-    ctx_->forward(kstreams::Record<std::string, Emit>{cmd.sku, Emit{dump(cmd), {}}, record.timestamp, {}},
+    ctx_->forward(kstreams::Record<std::string, Emit>{cmd.sku, Emit{to_binary(cmd), {}}, record.timestamp, {}},
                   kCommandSink);
   }
 }
 
 void OrderSagaProcessor::on_result(const kstreams::Record<std::string, std::string>& record) {
   LineResult result;
-  try {
-    nlohmann::json::parse(record.value).get_to(result);
-  } catch (const nlohmann::json::exception& e) {
-    throw kstreams::ProcessingException("BAD_LINE_RESULT", e.what());
+  if (binary::Reader r(record.value); !decode(r, &result) || !r.done()) {
+    throw kstreams::ProcessingException("BAD_LINE_RESULT",
+                                        "not a binary LineResult (" + std::to_string(record.value.size()) + " bytes)");
   }
   auto saga = check(sagas_->get(result.order_id), "order-sagas.get");
   if (!saga || result.line < 0 || static_cast<size_t>(result.line) >= saga->lines.size() ||
@@ -106,7 +99,7 @@ void OrderSagaProcessor::on_result(const kstreams::Record<std::string, std::stri
       if (saga->lines[i] != 1) continue;
       const OrderItem& item = saga->order.items[i];
       StockCommand cmd{StockCommand::Type::kRelease, saga->order.order_id, item.sku, item.qty, static_cast<int32_t>(i)};
-      ctx_->forward(kstreams::Record<std::string, Emit>{cmd.sku, Emit{dump(cmd), {}}, record.timestamp, {}},
+      ctx_->forward(kstreams::Record<std::string, Emit>{cmd.sku, Emit{to_binary(cmd), {}}, record.timestamp, {}},
                     kCommandSink);
     }
   }
@@ -114,11 +107,13 @@ void OrderSagaProcessor::on_result(const kstreams::Record<std::string, std::stri
          all_reserved ? std::nullopt : std::optional<CancelReason>(CancelReason::kOutOfStock), saga->order.created_at);
 }
 
-void OrderSagaProcessor::emit_status(const OrderStatus& status) {
-  check(orders_->put(status.order_id, status), "orders.put");
+std::string OrderSagaProcessor::emit_status(const OrderStatus& status) {
+  std::string text = json_text(status);
+  check(orders_->put(status.order_id, text), "orders.put");
   // The output record's timestamp is the decision time: consumers measure latency from it.
-  ctx_->forward(kstreams::Record<std::string, Emit>{status.order_id, Emit{dump(status), {}}, status.updated_at, {}},
+  ctx_->forward(kstreams::Record<std::string, Emit>{status.order_id, Emit{text, {}}, status.updated_at, {}},
                 kStatusSink);
+  return text;
 }
 
 void OrderSagaProcessor::finish(const Order& order, OrderState state, std::optional<CancelReason> reason,
@@ -132,13 +127,13 @@ void OrderSagaProcessor::finish(const Order& order, OrderState state, std::optio
   status.created_at = created_at;
   status.updated_at = now;
   status.items = order.items;
-  emit_status(status);
+  std::string payload = emit_status(status);
 
   OutboxEntry entry;
   entry.notification_id = notification_id(order.order_id, state);
   entry.order_id = order.order_id;
   entry.event = std::string(notification_event(state));
-  entry.payload = dump(status);
+  entry.payload = std::move(payload);
   entry.next_attempt_at = now;
   check(outbox_->put(entry.notification_id, entry), "notification-outbox.put");
   due_.emplace(entry.next_attempt_at, entry.notification_id);
@@ -170,7 +165,8 @@ void OrderSagaProcessor::apply_outcome(const DeliveryOutcome& outcome, int64_t n
     }
     NotificationReceipt receipt{entry->notification_id, entry->order_id, entry->event,
                                 kNotificationDelivered, entry->attempts, now};
-    ctx_->forward(kstreams::Record<std::string, Emit>{entry->order_id, Emit{dump(receipt), {}}, now, {}}, kReceiptSink);
+    ctx_->forward(kstreams::Record<std::string, Emit>{entry->order_id, Emit{json_text(receipt), {}}, now, {}},
+                  kReceiptSink);
     check(outbox_->remove(entry->notification_id), "notification-outbox.remove");
     return;
   }
@@ -183,7 +179,7 @@ void OrderSagaProcessor::apply_outcome(const DeliveryOutcome& outcome, int64_t n
   if (entry->attempts >= settings_.max_attempts) {
     NotificationDlq dead{entry->notification_id, entry->order_id,   entry->event,
                          entry->attempts,        entry->last_error, now};
-    ctx_->forward(kstreams::Record<std::string, Emit>{entry->order_id, Emit{dump(dead), {}}, now, {}},
+    ctx_->forward(kstreams::Record<std::string, Emit>{entry->order_id, Emit{json_text(dead), {}}, now, {}},
                   kNotificationDlqSink);
     check(outbox_->remove(entry->notification_id), "notification-outbox.remove");
     return;

@@ -50,7 +50,8 @@ class OrderSagaProcessor final : public kstreams::Processor<std::string, std::st
   void on_result(const kstreams::Record<std::string, std::string>& record);
   // Writes the terminal status everywhere it goes (status topic, store, outbox, analytics).
   void finish(const Order& order, OrderState state, std::optional<CancelReason> reason, int64_t created_at);
-  void emit_status(const OrderStatus& status);
+  // Stores and forwards the status; returns its JSON text.
+  std::string emit_status(const OrderStatus& status);
 
   // Notifications.
   void pump(int64_t now);
@@ -62,7 +63,8 @@ class OrderSagaProcessor final : public kstreams::Processor<std::string, std::st
   std::shared_ptr<WebhookDispatcher> dispatcher_;
   NotifierSettings settings_;
   kstreams::ProcessorContext<std::string, Emit>* ctx_ = nullptr;
-  kstreams::KeyValueStore<std::string, OrderStatus>* orders_ = nullptr;
+  // The latest order-status JSON text per order (the /v1/orders answer, written as it was sent).
+  kstreams::KeyValueStore<std::string, std::string>* orders_ = nullptr;
   kstreams::KeyValueStore<std::string, SagaState>* sagas_ = nullptr;
   kstreams::KeyValueStore<std::string, OutboxEntry>* outbox_ = nullptr;
   kstreams::KeyValueStore<std::string, BreakerState>* notifier_ = nullptr;

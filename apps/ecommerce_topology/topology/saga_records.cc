@@ -4,6 +4,187 @@ namespace ecommerce {
 
 using nlohmann::json;
 
+namespace {
+
+// One tag per type (binary.h); bump a tag when its layout changes.
+enum Tag : uint8_t {
+  kStockCommandTag = 0xC1,
+  kLineResultTag = 0xC2,
+  kSagaStateTag = 0xC3,
+  kStockLevelTag = 0xC4,
+  kOutboxEntryTag = 0xC5,
+  kBreakerStateTag = 0xC6,
+  kTerminalEventTag = 0xC7,
+  kRevenueDeltaTag = 0xC8,
+  kRevenueAggTag = 0xC9,
+  kSkuSaleTag = 0xCA,
+  kSkuAggTag = 0xCB,
+};
+
+void encode_items(const std::vector<OrderItem>& items, binary::Writer& w) {
+  w.u64(items.size());
+  for (const auto& item : items) {
+    w.str(item.sku);
+    w.i64(item.qty);
+    w.i64(item.unit_price_cents);
+  }
+}
+
+bool decode_items(binary::Reader& r, std::vector<OrderItem>* items) {
+  uint64_t n = 0;
+  if (!r.u64(&n) || n > kMaxOrderLines) return false;
+  items->resize(n);
+  for (auto& item : *items) {
+    if (!r.str(&item.sku) || !r.i64(&item.qty) || !r.i64(&item.unit_price_cents)) return false;
+  }
+  return true;
+}
+
+bool decode_state(binary::Reader& r, OrderState* state) {
+  int64_t v = 0;
+  if (!r.i64(&v) || v < 0 || v > static_cast<int64_t>(OrderState::kCancelled)) return false;
+  *state = static_cast<OrderState>(v);
+  return true;
+}
+
+}  // namespace
+
+void encode(const StockCommand& v, binary::Writer& w) {
+  w.tag(kStockCommandTag);
+  w.boolean(v.type == StockCommand::Type::kRelease);
+  w.str(v.order_id);
+  w.str(v.sku);
+  w.i64(v.qty);
+  w.i64(v.line);
+}
+bool decode(binary::Reader& r, StockCommand* v) {
+  bool release = false;
+  if (!r.tag(kStockCommandTag) || !r.boolean(&release)) return false;
+  v->type = release ? StockCommand::Type::kRelease : StockCommand::Type::kReserve;
+  return r.str(&v->order_id) && r.str(&v->sku) && r.i64(&v->qty) && r.integer(&v->line);
+}
+
+void encode(const LineResult& v, binary::Writer& w) {
+  w.tag(kLineResultTag);
+  w.str(v.order_id);
+  w.i64(v.line);
+  w.str(v.sku);
+  w.i64(v.qty);
+  w.boolean(v.reserved);
+}
+bool decode(binary::Reader& r, LineResult* v) {
+  return r.tag(kLineResultTag) && r.str(&v->order_id) && r.integer(&v->line) && r.str(&v->sku) && r.i64(&v->qty) &&
+         r.boolean(&v->reserved);
+}
+
+void encode(const SagaState& v, binary::Writer& w) {
+  w.tag(kSagaStateTag);
+  w.str(v.order.order_id);
+  w.str(v.order.customer_id);
+  w.i64(v.order.created_at);
+  encode_items(v.order.items, w);
+  w.u64(v.lines.size());
+  for (int8_t l : v.lines) w.i64(l);
+}
+bool decode(binary::Reader& r, SagaState* v) {
+  if (!r.tag(kSagaStateTag) || !r.str(&v->order.order_id) || !r.str(&v->order.customer_id) ||
+      !r.i64(&v->order.created_at) || !decode_items(r, &v->order.items)) {
+    return false;
+  }
+  uint64_t n = 0;
+  if (!r.u64(&n) || n != v->order.items.size()) return false;
+  v->lines.resize(n);
+  for (auto& l : v->lines) {
+    if (!r.integer(&l) || l < -1 || l > 1) return false;
+  }
+  return true;
+}
+
+void encode(const StockLevel& v, binary::Writer& w) {
+  w.tag(kStockLevelTag);
+  w.str(v.sku);
+  w.i64(v.available);
+  w.i64(v.reserved);
+}
+bool decode(binary::Reader& r, StockLevel* v) {
+  return r.tag(kStockLevelTag) && r.str(&v->sku) && r.i64(&v->available) && r.i64(&v->reserved);
+}
+
+void encode(const OutboxEntry& v, binary::Writer& w) {
+  w.tag(kOutboxEntryTag);
+  w.str(v.notification_id);
+  w.str(v.order_id);
+  w.str(v.event);
+  w.str(v.payload);
+  w.i64(v.attempts);
+  w.i64(v.next_attempt_at);
+  w.str(v.last_error);
+}
+bool decode(binary::Reader& r, OutboxEntry* v) {
+  return r.tag(kOutboxEntryTag) && r.str(&v->notification_id) && r.str(&v->order_id) && r.str(&v->event) &&
+         r.str(&v->payload) && r.integer(&v->attempts) && r.i64(&v->next_attempt_at) && r.str(&v->last_error);
+}
+
+void encode(const BreakerState& v, binary::Writer& w) {
+  w.tag(kBreakerStateTag);
+  w.i64(v.consecutive_failures);
+  w.i64(v.open_until);
+}
+bool decode(binary::Reader& r, BreakerState* v) {
+  return r.tag(kBreakerStateTag) && r.integer(&v->consecutive_failures) && r.i64(&v->open_until);
+}
+
+void encode(const TerminalEvent& v, binary::Writer& w) {
+  w.tag(kTerminalEventTag);
+  w.str(v.order_id);
+  w.i64(static_cast<int64_t>(v.status));
+  w.i64(v.total_cents);
+  w.i64(v.created_at);
+  encode_items(v.items, w);
+}
+bool decode(binary::Reader& r, TerminalEvent* v) {
+  return r.tag(kTerminalEventTag) && r.str(&v->order_id) && decode_state(r, &v->status) && r.i64(&v->total_cents) &&
+         r.i64(&v->created_at) && decode_items(r, &v->items);
+}
+
+void encode(const RevenueDelta& v, binary::Writer& w) {
+  w.tag(kRevenueDeltaTag);
+  w.boolean(v.confirmed);
+  w.i64(v.total_cents);
+}
+bool decode(binary::Reader& r, RevenueDelta* v) {
+  return r.tag(kRevenueDeltaTag) && r.boolean(&v->confirmed) && r.i64(&v->total_cents);
+}
+
+void encode(const RevenueAgg& v, binary::Writer& w) {
+  w.tag(kRevenueAggTag);
+  w.i64(v.orders_confirmed);
+  w.i64(v.orders_cancelled);
+  w.i64(v.revenue_cents);
+}
+bool decode(binary::Reader& r, RevenueAgg* v) {
+  return r.tag(kRevenueAggTag) && r.i64(&v->orders_confirmed) && r.i64(&v->orders_cancelled) &&
+         r.i64(&v->revenue_cents);
+}
+
+void encode(const SkuSale& v, binary::Writer& w) {
+  w.tag(kSkuSaleTag);
+  w.i64(v.units);
+  w.i64(v.revenue_cents);
+}
+bool decode(binary::Reader& r, SkuSale* v) {
+  return r.tag(kSkuSaleTag) && r.i64(&v->units) && r.i64(&v->revenue_cents);
+}
+
+void encode(const SkuAgg& v, binary::Writer& w) {
+  w.tag(kSkuAggTag);
+  w.i64(v.units_sold);
+  w.i64(v.revenue_cents);
+}
+bool decode(binary::Reader& r, SkuAgg* v) {
+  return r.tag(kSkuAggTag) && r.i64(&v->units_sold) && r.i64(&v->revenue_cents);
+}
+
 void to_json(json& j, const StockCommand& v) {
   j = {{"type", v.type == StockCommand::Type::kReserve ? "RESERVE" : "RELEASE"},
        {"order_id", v.order_id},
@@ -112,6 +293,12 @@ void to_json(json& j, const SkuAgg& v) { j = {{"units_sold", v.units_sold}, {"re
 void from_json(const json& j, SkuAgg& v) {
   j.at("units_sold").get_to(v.units_sold);
   j.at("revenue_cents").get_to(v.revenue_cents);
+}
+
+void to_json(json& j, const RevenueDelta& v) { j = {{"confirmed", v.confirmed}, {"total_cents", v.total_cents}}; }
+void from_json(const json& j, RevenueDelta& v) {
+  j.at("confirmed").get_to(v.confirmed);
+  j.at("total_cents").get_to(v.total_cents);
 }
 
 }  // namespace ecommerce

@@ -2,8 +2,11 @@
 // the order saga sends to the inventory, the line results it gets back, the saga's own state, the
 // notification outbox, and what the saga hands to the analytics windows.
 //
-// They travel through `<application.id>-stock-commands` and `<application.id>-reservation-results`
-// as JSON, and live in the stores as JSON. All plain values.
+// They travel through `<application.id>-stock-commands` and `<application.id>-reservation-results`,
+// the analytics repartition topics and the stores' changelogs in the binary encoding of binary.h
+// (their default serde, specialised at the end of this file: every user of these types sees it).
+// The JSON mappings that remain serve the query endpoint (StockLevel, RevenueAgg, SkuAgg) and
+// tests. All plain values.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model.h"
+#include "topology/binary.h"
 
 namespace ecommerce {
 
@@ -75,6 +79,12 @@ struct TerminalEvent {
   std::vector<OrderItem> items;
 };
 
+// What the revenue window needs of a terminal status (repartitioned to the single "all" key).
+struct RevenueDelta {
+  bool confirmed = false;
+  int64_t total_cents = 0;
+};
+
 // Window aggregates.
 struct RevenueAgg {
   int64_t orders_confirmed = 0;
@@ -90,25 +100,70 @@ struct SkuAgg {
   int64_t revenue_cents = 0;
 };
 
-void to_json(nlohmann::json& j, const StockCommand& v);
-void from_json(const nlohmann::json& j, StockCommand& v);
-void to_json(nlohmann::json& j, const LineResult& v);
-void from_json(const nlohmann::json& j, LineResult& v);
-void to_json(nlohmann::json& j, const SagaState& v);
-void from_json(const nlohmann::json& j, SagaState& v);
-void to_json(nlohmann::json& j, const StockLevel& v);
-void from_json(const nlohmann::json& j, StockLevel& v);
-void to_json(nlohmann::json& j, const OutboxEntry& v);
-void from_json(const nlohmann::json& j, OutboxEntry& v);
-void to_json(nlohmann::json& j, const BreakerState& v);
-void from_json(const nlohmann::json& j, BreakerState& v);
-void to_json(nlohmann::json& j, const TerminalEvent& v);
-void from_json(const nlohmann::json& j, TerminalEvent& v);
-void to_json(nlohmann::json& j, const RevenueAgg& v);
-void from_json(const nlohmann::json& j, RevenueAgg& v);
-void to_json(nlohmann::json& j, const SkuSale& v);
-void from_json(const nlohmann::json& j, SkuSale& v);
-void to_json(nlohmann::json& j, const SkuAgg& v);
-void from_json(const nlohmann::json& j, SkuAgg& v);
+// Binary encoding (binary.h): decode() is false on truncated input, a wrong tag or a bad value.
+#define ECOMMERCE_BINARY(T)                   \
+  void encode(const T& v, binary::Writer& w); \
+  [[nodiscard]] bool decode(binary::Reader& r, T* v);
+ECOMMERCE_BINARY(StockCommand)
+ECOMMERCE_BINARY(LineResult)
+ECOMMERCE_BINARY(SagaState)
+ECOMMERCE_BINARY(StockLevel)
+ECOMMERCE_BINARY(OutboxEntry)
+ECOMMERCE_BINARY(BreakerState)
+ECOMMERCE_BINARY(TerminalEvent)
+ECOMMERCE_BINARY(RevenueDelta)
+ECOMMERCE_BINARY(RevenueAgg)
+ECOMMERCE_BINARY(SkuSale)
+ECOMMERCE_BINARY(SkuAgg)
+#undef ECOMMERCE_BINARY
+
+// The binary encoding of a value.
+template <typename T>
+std::string to_binary(const T& v) {
+  std::string out;
+  binary::Writer w(&out);
+  encode(v, w);
+  return out;
+}
+
+// JSON views, for the query endpoint (stores render as JSON through a QueryCodec) and tests.
+#define ECOMMERCE_JSON(T)                      \
+  void to_json(nlohmann::json& j, const T& v); \
+  void from_json(const nlohmann::json& j, T& v);
+ECOMMERCE_JSON(StockCommand)
+ECOMMERCE_JSON(LineResult)
+ECOMMERCE_JSON(SagaState)
+ECOMMERCE_JSON(StockLevel)
+ECOMMERCE_JSON(OutboxEntry)
+ECOMMERCE_JSON(BreakerState)
+ECOMMERCE_JSON(TerminalEvent)
+ECOMMERCE_JSON(RevenueDelta)
+ECOMMERCE_JSON(RevenueAgg)
+ECOMMERCE_JSON(SkuSale)
+ECOMMERCE_JSON(SkuAgg)
+#undef ECOMMERCE_JSON
 
 }  // namespace ecommerce
+
+// The default serde of every internal record is its binary encoding (explicit specialisations win
+// over the JSON default of json_serde.h).
+#define ECOMMERCE_BINARY_DEFAULT(T)                                                                       \
+  template <>                                                                                             \
+  struct kstreams::DefaultSerde<ecommerce::T, void> {                                                     \
+    static SerdePtr<ecommerce::T> get() {                                                                 \
+      static const auto serde = std::make_shared<const ecommerce::binary::BinarySerde<ecommerce::T>>(#T); \
+      return serde;                                                                                       \
+    }                                                                                                     \
+  };
+ECOMMERCE_BINARY_DEFAULT(StockCommand)
+ECOMMERCE_BINARY_DEFAULT(LineResult)
+ECOMMERCE_BINARY_DEFAULT(SagaState)
+ECOMMERCE_BINARY_DEFAULT(StockLevel)
+ECOMMERCE_BINARY_DEFAULT(OutboxEntry)
+ECOMMERCE_BINARY_DEFAULT(BreakerState)
+ECOMMERCE_BINARY_DEFAULT(TerminalEvent)
+ECOMMERCE_BINARY_DEFAULT(RevenueDelta)
+ECOMMERCE_BINARY_DEFAULT(RevenueAgg)
+ECOMMERCE_BINARY_DEFAULT(SkuSale)
+ECOMMERCE_BINARY_DEFAULT(SkuAgg)
+#undef ECOMMERCE_BINARY_DEFAULT
