@@ -8,6 +8,7 @@
 namespace kstreams::state {
 namespace {
 
+using testing::entries;
 using testing::ImplementationNames;
 using testing::RecordingChangelog;
 using testing::StoreImplementations;
@@ -32,19 +33,6 @@ std::vector<std::string> kv_records(const std::vector<RawRecord>& records) {
   std::vector<std::string> out;
   for (const auto& r : records) {
     out.push_back(r.key.value_or("<null>") + "=" + r.value.value_or("<tombstone>") + "@" + std::to_string(r.timestamp));
-  }
-  return out;
-}
-
-template <typename It>
-std::vector<std::string> contents(It it) {
-  std::vector<std::string> out;
-  for (; it->valid(); it->next()) {
-    if constexpr (std::is_same_v<It, std::unique_ptr<KeyValueIterator>>) {
-      out.emplace_back(std::string(it->key()) + "=" + std::string(it->value()));
-    } else {
-      out.push_back(it->entry().key + "=" + it->entry().value);
-    }
   }
   return out;
 }
@@ -184,10 +172,10 @@ TYPED_TEST(ChangelogCacheTest, RestoringTheCoalescedChangelogRebuildsTheSameStor
     const auto& records = coalesced.records(store);
     ASSERT_TRUE(target->restore_batch(store, records, static_cast<int64_t>(records.size())).ok()) << store;
   }
-  EXPECT_EQ(contents(target->key_value_store("kv")->all()), contents(plain->key_value_store("kv")->all()));
-  EXPECT_EQ(contents(target->window_store("win")->all()), contents(plain->window_store("win")->all()));
-  EXPECT_EQ(contents(target->session_store("ses")->all()), contents(plain->session_store("ses")->all()));
-  EXPECT_EQ(contents(cached->key_value_store("kv")->all()), contents(plain->key_value_store("kv")->all()));
+  EXPECT_EQ(entries(target->key_value_store("kv")->all()), entries(plain->key_value_store("kv")->all()));
+  EXPECT_EQ(entries(target->window_store("win")->all()), entries(plain->window_store("win")->all()));
+  EXPECT_EQ(entries(target->session_store("ses")->all()), entries(plain->session_store("ses")->all()));
+  EXPECT_EQ(entries(cached->key_value_store("kv")->all()), entries(plain->key_value_store("kv")->all()));
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 namespace kstreams::state {
 namespace {
 
+using testing::entries;
 using testing::ImplementationNames;
 using testing::RecordingChangelog;
 using testing::StoreImplementations;
@@ -40,19 +41,6 @@ class RestoreTest : public ::testing::Test {
 };
 TYPED_TEST_SUITE(RestoreTest, StoreImplementations, ImplementationNames);
 
-template <typename It>
-std::vector<std::string> values(It it) {
-  std::vector<std::string> out;
-  for (; it->valid(); it->next()) {
-    if constexpr (std::is_same_v<It, std::unique_ptr<KeyValueIterator>>) {
-      out.emplace_back(std::string(it->key()) + "=" + std::string(it->value()));
-    } else {
-      out.push_back(it->entry().key + "=" + it->entry().value);
-    }
-  }
-  return out;
-}
-
 TYPED_TEST(RestoreTest, RestoringTheChangelogRebuildsEveryStoreKind) {
   RecordingChangelog log;
   auto source = this->open("source", &log);
@@ -79,16 +67,16 @@ TYPED_TEST(RestoreTest, RestoringTheChangelogRebuildsEveryStoreKind) {
     EXPECT_EQ(target->restore_offset(store), static_cast<int64_t>(records.size()));
   }
   EXPECT_FALSE(target->has_uncommitted_writes());
-  EXPECT_EQ(values(target->key_value_store("kv")->all()), values(source->key_value_store("kv")->all()));
-  EXPECT_EQ(values(target->window_store("win")->all()), values(source->window_store("win")->all()));
-  EXPECT_EQ(values(target->session_store("ses")->all()), values(source->session_store("ses")->all()));
+  EXPECT_EQ(entries(target->key_value_store("kv")->all()), entries(source->key_value_store("kv")->all()));
+  EXPECT_EQ(entries(target->window_store("win")->all()), entries(source->window_store("win")->all()));
+  EXPECT_EQ(entries(target->session_store("ses")->all()), entries(source->session_store("ses")->all()));
   EXPECT_EQ(target->window_store("win")->observed_stream_time(), 1500);
   // Restoration is not logged again.
   EXPECT_TRUE(unused.records("kv").empty());
   EXPECT_TRUE(unused.records("win").empty());
   // Duplicates written after restoration get fresh sequence numbers (nothing overwritten).
   ASSERT_TRUE(target->window_store("win")->put("w", std::string_view("dup4"), 1400).ok());
-  EXPECT_EQ(values(target->window_store("win")->fetch("w", 1400, 1400)),
+  EXPECT_EQ(entries(target->window_store("win")->fetch("w", 1400, 1400)),
             (std::vector<std::string>{"w=dup3", "w=dup4"}));
 }
 

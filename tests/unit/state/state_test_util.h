@@ -17,6 +17,20 @@
 
 namespace kstreams::state::testing {
 
+// "key=value" of every entry an iterator yields (key-value, window or session iterators).
+template <typename It>
+std::vector<std::string> entries(It it) {
+  std::vector<std::string> out;
+  for (; it->valid(); it->next()) {
+    if constexpr (std::is_same_v<It, std::unique_ptr<KeyValueIterator>>) {
+      out.emplace_back(std::string(it->key()) + "=" + std::string(it->value()));
+    } else {
+      out.push_back(it->entry().key + "=" + it->entry().value);
+    }
+  }
+  return out;
+}
+
 // A fresh directory under the system temp dir, removed at destruction.
 class TempDir {
  public:
