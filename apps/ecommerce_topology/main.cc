@@ -5,11 +5,9 @@
 //   ecommerce_topology ... --reset         delete the application's internal topics and local state
 //   ecommerce_topology ... --reset-all     also delete the contract's topics (a fresh start for demos)
 //
-// Application settings (besides StreamsConfig's): notifications.webhook.url,
-// notifications.retry.max.attempts (3), notifications.retry.backoff.ms (200),
-// notifications.circuit.failure.threshold (5), notifications.circuit.open.ms (5000),
-// notifications.workers (4), analytics.grace.ms (30000), ecommerce.partitions (3: of topics it creates),
-// ecommerce.topic.prefix ("": a prefix for every contract topic, for tests sharing a broker).
+// Application settings (besides StreamsConfig's): notifications.webhook.url (required to run), the
+// notification, analytics and topic-prefix settings of ecommerce::topology_options()
+// (topology/ecommerce_topology.h), and ecommerce.partitions (3: of the topics it creates).
 #include <cstdio>
 #include <filesystem>
 
@@ -43,27 +41,20 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ecommerce_topology: notifications.webhook.url is required\n");
     return 2;
   }
-  ecommerce::TopologyOptions options;
-  options.application_id = config->application_id();
-  options.topic_prefix = config->get_string_or("ecommerce.topic.prefix", "");
-  options.grace_ms = config->get_long_or("analytics.grace.ms", ecommerce::kDefaultAnalyticsGraceMs);
-  options.notifier.max_attempts = static_cast<int32_t>(config->get_long_or("notifications.retry.max.attempts", 3));
-  options.notifier.backoff_ms = config->get_long_or("notifications.retry.backoff.ms", 200);
-  options.notifier.failure_threshold =
-      static_cast<int32_t>(config->get_long_or("notifications.circuit.failure.threshold", 5));
-  options.notifier.open_ms = config->get_long_or("notifications.circuit.open.ms", 5000);
-  ecommerce::WebhookDispatcher::Options dopts;
-  dopts.webhook_url = webhook.empty() ? "http://127.0.0.1:1" : webhook;
-  dopts.workers = static_cast<int>(config->get_long_or("notifications.workers", 4));
-  options.dispatcher = std::make_shared<ecommerce::WebhookDispatcher>(dopts);
+  // --describe and --reset need no webhook: a placeholder URL that is never called.
+  auto options = ecommerce::topology_options(*config, "http://127.0.0.1:1");
+  if (!options.ok()) {
+    std::fprintf(stderr, "ecommerce_topology: %s\n", options.status().ToString().c_str());
+    return 2;
+  }
 
-  kstreams::Topology topology = ecommerce::build_topology(options);
+  kstreams::Topology topology = ecommerce::build_topology(*options);
   if (describe) {
     std::fputs(topology.describe().c_str(), stdout);
     return 0;
   }
   if (reset > 0) {
-    auto st = ecommerce::reset_application(topology, *config, reset == 2, options.topic_prefix);
+    auto st = ecommerce::reset_application(topology, *config, reset == 2, options->topic_prefix);
     if (!st.ok()) {
       std::fprintf(stderr, "ecommerce_topology: reset failed: %s\n", st.ToString().c_str());
       return 1;
@@ -76,7 +67,7 @@ int main(int argc, char** argv) {
   }
   const auto partitions = static_cast<int32_t>(config->get_long_or("ecommerce.partitions", 3));
   if (auto st = ecommerce::ensure_topics(config->client_settings("admin."), config->application_id(), partitions,
-                                         options.topic_prefix);
+                                         options->topic_prefix);
       !st.ok()) {
     std::fprintf(stderr, "ecommerce_topology: %s\n", st.ToString().c_str());
     return 1;

@@ -107,21 +107,11 @@ kstreams::Topology build_dsl_topology(const ContenderArgs& a, Counter& counter) 
 
 // The saga: the ecommerce application's topology, configured as apps/ecommerce_topology/main.cc does.
 kstreams::Topology build_saga_topology(const ContenderArgs& a, const StreamsConfig& config, Counter& counter) {
-  ecommerce::TopologyOptions options;
-  options.application_id = config.application_id();
-  options.topic_prefix = a.prefix;
-  options.grace_ms = config.get_long_or("analytics.grace.ms", ecommerce::kDefaultAnalyticsGraceMs);
-  options.notifier.max_attempts = static_cast<int32_t>(config.get_long_or("notifications.retry.max.attempts", 3));
-  options.notifier.backoff_ms = config.get_long_or("notifications.retry.backoff.ms", 200);
-  options.notifier.failure_threshold =
-      static_cast<int32_t>(config.get_long_or("notifications.circuit.failure.threshold", 5));
-  options.notifier.open_ms = config.get_long_or("notifications.circuit.open.ms", 5000);
-  ecommerce::WebhookDispatcher::Options dispatcher;
-  dispatcher.webhook_url = config.get_string_or("notifications.webhook.url", kDefaultWebhook);
-  dispatcher.workers = static_cast<int>(config.get_long_or("notifications.workers", 4));
-  options.dispatcher = std::make_shared<ecommerce::WebhookDispatcher>(dispatcher);
-  options.on_order = [&counter] { counter.fetch_add(1, std::memory_order_relaxed); };
-  return ecommerce::build_topology(options);
+  auto options = ecommerce::topology_options(config, kDefaultWebhook);
+  KSTREAMS_CHECK(options.ok(), std::string(options.status().message()).c_str());
+  options->topic_prefix = a.prefix;
+  options->on_order = [&counter] { counter.fetch_add(1, std::memory_order_relaxed); };
+  return ecommerce::build_topology(*options);
 }
 
 absl::StatusOr<StreamsConfig> make_config(const ContenderArgs& a) {

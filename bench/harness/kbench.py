@@ -340,9 +340,12 @@ class Bench:
             return f"{prefix}order-status", ["\"CONFIRMED\"", "\"CANCELLED\""]
         return f"{prefix}-out", []
 
-    def observer(self, topics, csv_path, log_path, since_ms=None, matches=(), done_after=None, from_end=True):
+    def observer(self, topics, csv_path, log_path, since_ms=None, matches=(), done_after=None, from_end=True,
+                 sent_at=None):
         argv = [self.bin("bench", "bench_observe"), "--bootstrap", self.bootstrap, "--topics", topics,
                 "--csv", csv_path, "--from", "end" if from_end else "beginning"]
+        if sent_at is not None:
+            argv += ["--sent-at", sent_at]
         if since_ms is not None:
             argv += ["--since-ms", str(since_ms)]
         for m in matches:
@@ -361,14 +364,21 @@ class Bench:
         try:
             expect, terminal = self.prepare_inputs(scenario, prefix, records, logf)
             out_topic, matches = self.output_topics(scenario, prefix, contender)
-            obs_done = None
+            obs_done = []
             if scenario == "saga" and contender != "ceiling":
-                # Saga throughput ends when every terminal status is readable (read_committed).
-                obs_done = self.observer(out_topic, os.path.join(self.logs, f"{prefix}.drain.csv"),
-                                         os.path.join(self.logs, f"{prefix}.drain-observer.log"),
-                                         matches=matches, done_after=terminal, from_end=False)
-                procs.append(obs_done)
-                obs_done.wait_event("ready", 60)
+                # Saga throughput ends when every terminal status is readable (read_committed) and
+                # every notification is settled (one receipt or notification dead letter per terminal
+                # status): an instance whose webhook calls fall behind does not sustain its rate.
+                obs_done.append(self.observer(out_topic, os.path.join(self.logs, f"{prefix}.drain.csv"),
+                                              os.path.join(self.logs, f"{prefix}.drain-observer.log"),
+                                              matches=matches, done_after=terminal, from_end=False))
+                obs_done.append(self.observer(f"{prefix}notifications,{prefix}notifications-dlq",
+                                              os.path.join(self.logs, f"{prefix}.notify.csv"),
+                                              os.path.join(self.logs, f"{prefix}.notify-observer.log"),
+                                              done_after=terminal, from_end=False))
+                for obs in obs_done:
+                    procs.append(obs)
+                    obs.wait_event("ready", 60)
             argv = self.contender_argv(contender) + self.common_flags(contender, scenario, guarantee, prefix,
                                                                        expect, state_dir)
             app = Contender(argv, os.path.join(self.logs, f"{prefix}.log"), cpu=self.app_cpu)
@@ -376,8 +386,9 @@ class Bench:
             t_start = now_ms()
             first = app.wait_event("first", self.a.start_timeout)
             result["startup_ms"] = first["t_ms"] - t_start
-            if obs_done is not None:
-                done = obs_done.wait_event("done", self.a.run_timeout)
+            if obs_done:
+                done = max((obs.wait_event("done", self.a.run_timeout) for obs in obs_done),
+                           key=lambda ev: ev["t_ms"])
                 done_cpu = app.cpu_ticks()
                 units = records
             else:
@@ -411,8 +422,11 @@ class Bench:
         out_topic, matches = self.output_topics(scenario, prefix, contender)
         csv_path = os.path.join(self.logs, f"{prefix}.latency.csv")
         since = now_ms()
+        # Saga: end to end, from the send time of each order (ecommerce_loadgen's loadgen.sent_at
+        # header, joined by order_id) to its terminal status being readable.
+        sent_at = f"{prefix}orders:loadgen.sent_at" if scenario == "saga" and contender != "ceiling" else None
         obs = self.observer(out_topic, csv_path, os.path.join(self.logs, f"{prefix}.observer.log"),
-                            since_ms=since, matches=matches)
+                            since_ms=since, matches=matches, sent_at=sent_at)
         try:
             obs.wait_event("ready", 60)
             plan = self.latency_load(scenario, prefix, rate, self.a.latency_seconds, records_before)
@@ -655,13 +669,14 @@ def render_report(results, settings_md):
         "",
         "How each figure is measured (details: bench/harness/PROTOCOL.md):",
         "- **throughput**: the backlog divided by the time between the contender's first processed record and "
-        "its last (saga: until every terminal order status is readable with read_committed); startup excluded.",
+        "its last (saga: until every terminal order status is readable with read_committed and every notification "
+        "is settled, i.e. has its receipt or notification dead letter); startup excluded.",
         "- **CPU s / M records**: user+system CPU of the contender process (all its threads, JIT and GC included) "
         "over the same interval, per million records.",
         f"- **latency**: after the backlog, {meta.get('latency_seconds')} s of steady load at the rate in the "
         "'latency at' column (half the slower stream processor's warm-up throughput, capped); each output record's "
-        "arrival at a read_committed consumer minus its record timestamp (saga: terminal statuses, stamped with "
-        "the order's created_at).",
+        "arrival at a read_committed consumer minus its record timestamp (saga: end to end, a terminal status's "
+        "arrival minus the send time of its order, joined by order_id).",
         "  `n/a`: no output record stamped during the phase arrived before it ended (Kafka Streams under "
         "at_least_once forwards aggregation results from its record caches only at each commit, every "
         "commit.interval.ms = 30 s by default).",

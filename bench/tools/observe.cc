@@ -11,11 +11,19 @@
 // strings, it appends `arrival_ms,partition,timestamp_ms` to FILE (header line first), arrival_ms
 // being the wall clock when the consumer returned the record. Counted records only.
 //
+// --sent-at TOPIC:HEADER (the saga's end-to-end latency): TOPIC (the orders) is read too, from the
+// same position, and each of its records gives its key's send time (HEADER, decimal epoch ms, as
+// ecommerce_loadgen's loadgen.sent_at). A counted record is then timed from its key's send time
+// instead of its own timestamp: timestamp_ms in FILE is that send time, --since-ms applies to it,
+// and a counted record whose key was not seen yet waits until it is (records of TOPIC and of the
+// outputs may arrive in either order). Counted records whose key never shows are reported in the
+// summary as "unmatched" and are not in FILE.
+//
 // Events (stdout, one JSON object per line):
 //   {"event":"ready","t_ms":..}                    positioned
 //   {"event":"first","t_ms":..,"count":1}          the first counted record
 //   {"event":"done","t_ms":..,"count":n}           n >= --done-after (once)
-//   {"event":"summary","records":n}                at exit: SIGTERM/SIGINT, --duration-ms elapsed
+//   {"event":"summary","records":n[,"unmatched":u]} at exit: SIGTERM/SIGINT, --duration-ms elapsed
 //                                                  after ready, or after done with --exit-on-done
 // Exit codes: 0, 1 Kafka error, 2 bad command line.
 #include <charconv>
@@ -24,6 +32,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "contenders/contender.h"
@@ -45,13 +54,16 @@ struct Options {
   std::vector<std::string> matches;
   int64_t done_after = 0;  // 0: no done event
   bool exit_on_done = false;
-  int64_t duration_ms = 0;  // 0: until a signal
+  int64_t duration_ms = 0;    // 0: until a signal
+  std::string sent_at_topic;  // --sent-at TOPIC:HEADER; empty: time records from their own timestamp
+  std::string sent_at_header;
 };
 
 int usage(const std::string& why) {
   std::fprintf(stderr,
                "bench_observe: %s\nusage: bench_observe --bootstrap B --topics T1[,T2] --csv FILE [--from "
-               "end|beginning] [--since-ms T] [--match S]... [--done-after N] [--exit-on-done] [--duration-ms D]\n",
+               "end|beginning] [--since-ms T] [--match S]... [--done-after N] [--exit-on-done] [--duration-ms D] "
+               "[--sent-at TOPIC:HEADER]\n",
                why.c_str());
   return 2;
 }
@@ -89,6 +101,11 @@ std::string parse(int argc, char** argv, Options* o) {
       o->matches.push_back(v);
     } else if (flag == "--done-after") {
       if (!parse_long(v, &o->done_after) || o->done_after < 1) return "--done-after needs a positive integer";
+    } else if (flag == "--sent-at") {
+      const auto colon = v.find(':');
+      if (colon == std::string::npos || colon == 0 || colon + 1 == v.size()) return "--sent-at needs TOPIC:HEADER";
+      o->sent_at_topic = v.substr(0, colon);
+      o->sent_at_header = v.substr(colon + 1);
     } else if (flag == "--duration-ms") {
       if (!parse_long(v, &o->duration_ms) || o->duration_ms < 1) return "--duration-ms needs a positive integer";
     } else {
@@ -105,9 +122,11 @@ std::string parse(int argc, char** argv, Options* o) {
 // Every partition of the topics, at the last stable offset (from_end) or the beginning.
 absl::StatusOr<std::vector<TopicPartitionOffset>> positions(const Options& o, ConsumerClient& consumer) {
   KSTREAMS_ASSIGN_OR_RETURN(auto admin, AdminClient::create({{"bootstrap.servers", o.bootstrap}}));
-  KSTREAMS_ASSIGN_OR_RETURN(auto counts, admin->partition_counts(o.topics, milliseconds(30000)));
+  std::vector<std::string> topics = o.topics;
+  if (!o.sent_at_topic.empty()) topics.push_back(o.sent_at_topic);
+  KSTREAMS_ASSIGN_OR_RETURN(auto counts, admin->partition_counts(topics, milliseconds(30000)));
   std::vector<TopicPartitionOffset> parts;
-  for (const auto& t : o.topics) {
+  for (const auto& t : topics) {
     auto it = counts.find(t);
     if (it == counts.end()) return absl::NotFoundError("topic '" + t + "' does not exist");
     for (int32_t p = 0; p < it->second; ++p) {
@@ -157,6 +176,15 @@ int run(const Options& o) {
   int64_t count = 0;
   bool done = false;
   int rc = 0;
+  // --sent-at: send time per key, and counted records waiting for theirs (arrival, partition).
+  std::unordered_map<std::string, int64_t> sent_at;
+  std::unordered_multimap<std::string, std::pair<int64_t, int32_t>> waiting;
+  auto count_one = [&](int64_t arrival, int32_t partition, int64_t reference) {
+    if (reference < o.since_ms) return;
+    std::fprintf(csv.get(), "%lld,%d,%lld\n", static_cast<long long>(arrival), partition,
+                 static_cast<long long>(reference));
+    if (++count == 1) kbench::emit(R"({"event":"first","t_ms":)" + std::to_string(arrival) + R"(,"count":1})");
+  };
   while (!kbench::stop_requested()) {
     if (o.duration_ms > 0 && std::chrono::steady_clock::now() - ready >= milliseconds(o.duration_ms)) break;
     auto batch = (*consumer)->poll(milliseconds(50), 1000);
@@ -167,10 +195,27 @@ int run(const Options& o) {
       break;
     }
     for (const auto& r : *batch) {
-      if (r.timestamp < o.since_ms || !matches(o, r.value)) continue;
-      std::fprintf(csv.get(), "%lld,%d,%lld\n", static_cast<long long>(arrival), r.partition.value(),
-                   static_cast<long long>(r.timestamp));
-      if (++count == 1) kbench::emit(R"({"event":"first","t_ms":)" + std::to_string(arrival) + R"(,"count":1})");
+      if (!o.sent_at_topic.empty() && r.topic == o.sent_at_topic) {
+        const auto header = r.headers.last(o.sent_at_header);
+        int64_t t = 0;
+        if (!r.key || !header || !parse_long(std::string(*header), &t)) continue;
+        sent_at[*r.key] = t;
+        auto [first, last] = waiting.equal_range(*r.key);
+        for (auto it = first; it != last; ++it) count_one(it->second.first, it->second.second, t);
+        waiting.erase(first, last);
+        continue;
+      }
+      if (!matches(o, r.value)) continue;
+      if (o.sent_at_topic.empty()) {
+        count_one(arrival, r.partition.value(), r.timestamp);
+        continue;
+      }
+      const std::string key = r.key.value_or("");
+      if (auto it = sent_at.find(key); it != sent_at.end()) {
+        count_one(arrival, r.partition.value(), it->second);
+      } else {
+        waiting.emplace(key, std::make_pair(arrival, r.partition.value()));
+      }
     }
     if (!done && o.done_after > 0 && count >= o.done_after) {
       done = true;
@@ -185,7 +230,8 @@ int run(const Options& o) {
   }
   std::fflush(csv.get());
   (*consumer)->close();
-  kbench::emit(R"({"event":"summary","records":)" + std::to_string(count) + "}");
+  kbench::emit(R"({"event":"summary","records":)" + std::to_string(count) +
+               (o.sent_at_topic.empty() ? "" : R"(,"unmatched":)" + std::to_string(waiting.size())) + "}");
   return rc;
 }
 

@@ -192,6 +192,9 @@ class RdProducerClient final : public ProducerClient {
     return rdk::to_status(rd_kafka_flush(rk_.get(), timeout_ms(timeout)), "flush");
   }
   void poll(milliseconds timeout) override { rd_kafka_poll(rk_.get(), timeout_ms(timeout)); }
+  absl::Status warm_up(const std::vector<std::string>& topics, milliseconds timeout) override {
+    return rdk::warm_topic_metadata(rk_.get(), topics, timeout_ms(timeout));
+  }
   absl::Status init_transactions(milliseconds timeout) override {
     return rdk::to_status(rd_kafka_init_transactions(rk_.get(), timeout_ms(timeout)), "init_transactions");
   }

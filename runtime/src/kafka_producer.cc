@@ -55,13 +55,8 @@ absl::Status KafkaProducer::init_transactions() {
 }
 
 void KafkaProducer::warm_up(const std::vector<std::string>& topics) {
-  for (const auto& topic : topics) {
-    rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk_.get(), topic.c_str(), nullptr);
-    if (rkt == nullptr) continue;
-    const rd_kafka_metadata_t* md = nullptr;
-    if (rd_kafka_metadata(rk_.get(), 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) rd_kafka_metadata_destroy(md);
-    rd_kafka_topic_destroy(rkt);
-  }
+  // Best effort: a topic that does not answer now is looked up again when first written.
+  (void)rdk::warm_topic_metadata(rk_.get(), topics, 5000);
 }
 
 absl::Status KafkaProducer::ensure_transaction() {

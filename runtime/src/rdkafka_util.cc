@@ -86,6 +86,26 @@ void to_raw_record(const rd_kafka_message_t* msg, RawRecord* out) {
   }
 }
 
+absl::Status warm_topic_metadata(rd_kafka_t* rk, const std::vector<std::string>& topics, int timeout_ms) {
+  absl::Status first = absl::OkStatus();
+  for (const auto& topic : topics) {
+    rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+    if (rkt == nullptr) {
+      if (first.ok()) first = absl::InvalidArgumentError("cannot create a handle for topic '" + topic + "'");
+      continue;
+    }
+    const rd_kafka_metadata_t* md = nullptr;
+    const rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_metadata_destroy(md);
+    } else if (first.ok()) {
+      first = to_status(err, "metadata of topic '" + topic + "'");
+    }
+    rd_kafka_topic_destroy(rkt);
+  }
+  return first;
+}
+
 rd_kafka_resp_err_t produce(rd_kafka_t* rk, const std::string& topic, int32_t partition,
                             const std::optional<std::string>& key, const std::optional<std::string>& value,
                             const Headers& headers, TimestampMs timestamp, void* opaque) {

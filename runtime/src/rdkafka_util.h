@@ -51,6 +51,11 @@ using GroupMetadata = std::unique_ptr<rd_kafka_consumer_group_metadata_t, GroupM
 // txn_requires_abort -> kAborted, retriable -> kUnavailable.
 [[nodiscard]] absl::Status to_status(rd_kafka_error_t* error, const std::string& context);
 
+// Fetches the metadata (partition leaders) of `topics` into the client's cache. librdkafka looks up
+// a topic it has not seen yet only once a second in some paths (confluentinc/librdkafka#3202), so
+// the first records produced to a new topic could wait up to ~1 s. The first failure, if any.
+[[nodiscard]] absl::Status warm_topic_metadata(rd_kafka_t* rk, const std::vector<std::string>& topics, int timeout_ms);
+
 // Copies a consumed message into a RawRecord.
 void to_raw_record(const rd_kafka_message_t* msg, RawRecord* out);
 

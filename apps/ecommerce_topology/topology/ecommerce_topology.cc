@@ -1,7 +1,9 @@
 #include "topology/ecommerce_topology.h"
 
 #include <charconv>
+#include <initializer_list>
 #include <thread>
+#include <tuple>
 
 #include "topology/inventory.h"
 
@@ -15,6 +17,45 @@ using kstreams::Produced;
 using kstreams::TimeWindows;
 using kstreams::Windowed;
 using std::chrono::milliseconds;
+
+absl::StatusOr<TopologyOptions> topology_options(const kstreams::runtime::StreamsConfig& config,
+                                                 const std::string& default_webhook_url) {
+  TopologyOptions options;
+  options.application_id = config.application_id();
+  options.topic_prefix = config.get_string_or("ecommerce.topic.prefix", "");
+  options.grace_ms = config.get_long_or("analytics.grace.ms", kDefaultAnalyticsGraceMs);
+  NotifierSettings& n = options.notifier;
+  const int64_t max_attempts = config.get_long_or("notifications.retry.max.attempts", n.max_attempts);
+  const int64_t threshold = config.get_long_or("notifications.circuit.failure.threshold", n.failure_threshold);
+  const int64_t in_flight = config.get_long_or("notifications.max.in.flight", static_cast<int64_t>(n.max_in_flight));
+  const int64_t pump_ms = config.get_long_or("notifications.pump.interval.ms", n.pump_interval.count());
+  const int64_t workers = config.get_long_or("notifications.workers", 8);
+  n.backoff_ms = config.get_long_or("notifications.retry.backoff.ms", n.backoff_ms);
+  n.open_ms = config.get_long_or("notifications.circuit.open.ms", n.open_ms);
+  for (const auto& [name, value, low, high] : std::initializer_list<std::tuple<const char*, int64_t, int64_t, int64_t>>{
+           {"notifications.retry.max.attempts", max_attempts, 1, 1000},
+           {"notifications.circuit.failure.threshold", threshold, 1, 1000000},
+           {"notifications.max.in.flight", in_flight, 1, 1000000},
+           {"notifications.pump.interval.ms", pump_ms, 1, 60000},
+           {"notifications.workers", workers, 1, 256},
+           {"notifications.retry.backoff.ms", n.backoff_ms, 0, 3600000},
+           {"notifications.circuit.open.ms", n.open_ms, 0, 3600000},
+           {"analytics.grace.ms", options.grace_ms, 0, INT64_MAX / 4}}) {
+    if (value < low || value > high) {
+      return absl::InvalidArgumentError(std::string(name) + " is " + std::to_string(value) + "; it must be in [" +
+                                        std::to_string(low) + ", " + std::to_string(high) + "]");
+    }
+  }
+  n.max_attempts = static_cast<int32_t>(max_attempts);
+  n.failure_threshold = static_cast<int32_t>(threshold);
+  n.max_in_flight = static_cast<size_t>(in_flight);
+  n.pump_interval = std::chrono::milliseconds(pump_ms);
+  WebhookDispatcher::Options dispatcher;
+  dispatcher.webhook_url = config.get_string_or("notifications.webhook.url", default_webhook_url);
+  dispatcher.workers = static_cast<int>(workers);
+  options.dispatcher = std::make_shared<WebhookDispatcher>(dispatcher);
+  return options;
+}
 
 std::string stock_commands_topic(const std::string& application_id) { return application_id + "-stock-commands"; }
 std::string reservation_results_topic(const std::string& application_id) {

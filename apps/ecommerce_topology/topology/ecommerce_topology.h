@@ -36,6 +36,16 @@ struct TopologyOptions {
   std::function<void()> on_order;
 };
 
+// The application settings (besides StreamsConfig's) and their defaults, read from `config`:
+//   notifications.webhook.url (default_webhook_url when absent), notifications.retry.max.attempts (3),
+//   notifications.retry.backoff.ms (200), notifications.circuit.failure.threshold (5),
+//   notifications.circuit.open.ms (5000), notifications.workers (8: concurrent HTTP calls of the
+//   instance), notifications.max.in.flight (1024 per task), notifications.pump.interval.ms (10),
+//   analytics.grace.ms (30000), ecommerce.topic.prefix ("").
+// Creates the WebhookDispatcher. kInvalidArgument names a setting out of range.
+[[nodiscard]] absl::StatusOr<TopologyOptions> topology_options(const kstreams::runtime::StreamsConfig& config,
+                                                               const std::string& default_webhook_url);
+
 [[nodiscard]] std::string stock_commands_topic(const std::string& application_id);
 [[nodiscard]] std::string reservation_results_topic(const std::string& application_id);
 

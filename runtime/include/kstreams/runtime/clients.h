@@ -73,6 +73,10 @@ class ProducerClient {
   [[nodiscard]] virtual absl::Status flush(milliseconds timeout) = 0;
   // Serves delivery reports.
   virtual void poll(milliseconds timeout) = 0;
+  // Fetches the topics' partition leaders now. Call it before timing anything: librdkafka looks up a
+  // topic it has not seen once a second in some paths, so the first records to each new topic could
+  // otherwise wait up to ~1 s (librdkafka#3202). The first metadata error, if any.
+  [[nodiscard]] virtual absl::Status warm_up(const std::vector<std::string>& topics, milliseconds timeout) = 0;
 
   [[nodiscard]] virtual absl::Status init_transactions(milliseconds timeout) = 0;
   [[nodiscard]] virtual absl::Status begin_transaction() = 0;

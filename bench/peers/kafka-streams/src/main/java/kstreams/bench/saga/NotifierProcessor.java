@@ -30,12 +30,11 @@ import org.apache.kafka.streams.state.KeyValueStore;
  * <p>Settings (StreamsConfig properties, the C++ application's keys): notifications.webhook.url
  * (required), notifications.retry.max.attempts (3), notifications.retry.backoff.ms (200),
  * notifications.circuit.failure.threshold (5), notifications.circuit.open.ms (5000),
- * notifications.workers (4), notifications.timeout.ms (2000).
+ * notifications.workers (8), notifications.max.in.flight (1024 per task),
+ * notifications.pump.interval.ms (10), notifications.timeout.ms (2000): the C++ application's defaults.
  * Thread-safety: the task's thread only.
  */
 final class NotifierProcessor implements Processor<String, Emit, String, Emit> {
-  private static final long PUMP_INTERVAL_MS = 50;
-  private static final int MAX_IN_FLIGHT = 64; // per task
   private static final String BREAKER_KEY = "breaker";
 
   private final String receiptSink;
@@ -50,6 +49,7 @@ final class NotifierProcessor implements Processor<String, Emit, String, Emit> {
   private long backoffMs;
   private int failureThreshold;
   private long openMs;
+  private int maxInFlight; // per task
   /** next_attempt_at -> notification_id (the outbox's in-memory index). */
   private final PriorityQueue<Due> due = new PriorityQueue<>();
   private final Set<String> inFlight = new HashSet<>();
@@ -100,7 +100,9 @@ final class NotifierProcessor implements Processor<String, Emit, String, Emit> {
     backoffMs = setting(configs, "notifications.retry.backoff.ms", 200, 0);
     failureThreshold = (int) setting(configs, "notifications.circuit.failure.threshold", 5, 1);
     openMs = setting(configs, "notifications.circuit.open.ms", 5000, 0);
-    int workers = (int) setting(configs, "notifications.workers", 4, 1);
+    int workers = (int) setting(configs, "notifications.workers", 8, 1);
+    maxInFlight = (int) setting(configs, "notifications.max.in.flight", 1024, 1);
+    long pumpIntervalMs = setting(configs, "notifications.pump.interval.ms", 10, 1);
     long timeoutMs = setting(configs, "notifications.timeout.ms", 2000, 1);
     dispatcher = WebhookDispatcher.shared(url.toString(), workers, Duration.ofMillis(timeoutMs));
     outbox = context.getStateStore(SagaTopology.OUTBOX_STORE);
@@ -114,7 +116,7 @@ final class NotifierProcessor implements Processor<String, Emit, String, Emit> {
       }
     }
     mailbox = new WebhookDispatcher.Mailbox();
-    pump = context.schedule(Duration.ofMillis(PUMP_INTERVAL_MS), PunctuationType.WALL_CLOCK_TIME, this::pump);
+    pump = context.schedule(Duration.ofMillis(pumpIntervalMs), PunctuationType.WALL_CLOCK_TIME, this::pump);
   }
 
   @Override
@@ -188,7 +190,7 @@ final class NotifierProcessor implements Processor<String, Emit, String, Emit> {
     boolean tripped = breaker.consecutiveFailures >= failureThreshold;
     if (tripped && now < breaker.openUntil) return; // open: skipped calls are not attempts
     // Half-open: one probe at a time until a success closes the breaker.
-    int limit = tripped ? 1 : MAX_IN_FLIGHT;
+    int limit = tripped ? 1 : maxInFlight;
     while (!due.isEmpty() && inFlight.size() < limit && due.peek().at <= now) {
       String id = due.poll().id;
       if (inFlight.contains(id)) continue;
