@@ -601,32 +601,6 @@ void StreamThread::kick_stalled_fetcher(rd_kafka_t* consumer, const std::string&
   fetcher_kicks_->increment();
 }
 
-void StreamThread::FetchQueueWatch::observe(int64_t queued) {
-  const auto n = static_cast<double>(queued);
-  // Half of a threshold, not the threshold: the queue is sampled once per poll loop, which takes up
-  // to 5,000 records, so the peak that stopped the fetcher can go unseen.
-  if (n >= 0.5 * static_cast<double>(max_records) || n * avg_record_bytes >= 0.5 * static_cast<double>(max_bytes)) {
-    filled = true;
-  }
-}
-
-bool StreamThread::FetchQueueWatch::should_wake(int64_t queued) {
-  // Below half, not empty: the fetch then refills the queue while the rest is processed.
-  const auto n = static_cast<double>(queued);
-  if (!filled || n >= 0.5 * static_cast<double>(max_records) ||
-      n * avg_record_bytes >= 0.5 * static_cast<double>(max_bytes)) {
-    return false;
-  }
-  filled = false;
-  return true;
-}
-
-void StreamThread::FetchQueueWatch::sample(size_t bytes, size_t records) {
-  if (records == 0) return;
-  const double avg = static_cast<double>(bytes) / static_cast<double>(records);
-  avg_record_bytes = avg_record_bytes == 0 ? avg : 0.9 * avg_record_bytes + 0.1 * avg;
-}
-
 void StreamThread::end_of_partition(const rd_kafka_message_t* msg) {
   // Only after the batches of this poll would be wrong: records of the partition delivered before
   // the EOF are still in `batches`. The task takes max(position, offset), so order does not matter.

@@ -38,6 +38,7 @@
 #include <thread>
 #include <vector>
 
+#include "fetch_queue_watch.h"
 #include "kafka_producer.h"
 #include "kstreams/common/clock.h"
 #include "kstreams/common/metrics.h"
@@ -138,16 +139,6 @@ class StreamThread {
   const std::pair<std::string, int32_t>* partition_behind();
   // High watermark (as of the last fetch response) minus the consumed position; -1 when unknown.
   [[nodiscard]] int64_t cached_lag(const std::pair<std::string, int32_t>& tp) const;
-  struct FetchQueueWatch {
-    int64_t max_records = 100000;      // queued.min.messages
-    int64_t max_bytes = 65536 * 1024;  // queued.max.messages.kbytes * 1024
-    bool filled = false;               // the queue reached half a threshold since the last wake-up
-    double avg_record_bytes = 0;       // running average of key + value sizes
-    void observe(int64_t queued);
-    // True (once per fill) when a filled queue is below half of both thresholds again.
-    bool should_wake(int64_t queued);
-    void sample(size_t bytes, size_t records);
-  };
   void record_lag();
 
   // Rebalance handling (called from the librdkafka rebalance callback on this thread).
