@@ -15,7 +15,8 @@ find_package(spdlog CONFIG REQUIRED)
 find_package(prometheus-cpp CONFIG REQUIRED) # prometheus-cpp::core / ::pull
 # jemalloc for the executables that run topologies (kstreams::malloc): the stream thread allocates
 # and frees many small strings per record; with glibc malloc 12-15% of the e-commerce saga's CPU
-# went to malloc/free, jemalloc cuts the saga's CPU per order by ~12% (docs/benchmarks.md).
+# went to malloc/free, jemalloc cuts the saga's CPU per order by ~12% (docs/benchmarks.md). Its
+# options are compiled into each executable (common/malloc/jemalloc_conf.cc).
 option(KSTREAMS_JEMALLOC "Link applications and benchmark contenders with jemalloc" ON)
 add_library(kstreams_malloc INTERFACE)
 add_library(kstreams::malloc ALIAS kstreams_malloc)
@@ -23,6 +24,8 @@ if(KSTREAMS_JEMALLOC)
   pkg_check_modules(JEMALLOC IMPORTED_TARGET jemalloc)
   if(JEMALLOC_FOUND)
     target_link_libraries(kstreams_malloc INTERFACE PkgConfig::JEMALLOC)
+    # Compiled-in options (fewer arenas, dirty pages returned sooner): see the file.
+    target_sources(kstreams_malloc INTERFACE ${CMAKE_SOURCE_DIR}/common/malloc/jemalloc_conf.cc)
   else()
     message(WARNING "jemalloc not found (Debian: libjemalloc-dev): applications use glibc malloc")
   endif()
