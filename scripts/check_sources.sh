@@ -4,7 +4,9 @@
 #   - librdkafka, cpp-httplib and prometheus-cpp headers only in runtime/src and runtime's own tests
 #     (and librdkafka in bench/contenders/ceiling.cc, the raw-librdkafka benchmark ceiling);
 #   - no public header (*/include/**) includes any of them;
-#   - no module includes a module above it (common < state < topology < runtime < apps).
+#   - no module includes a module above it (common < state < topology < runtime < apps);
+#   - the library logs through KS_LOG_* (the "kstreams" logger, on stderr), never through spdlog's
+#     default logger, which writes to stdout, where applications (and the benchmark protocol) write.
 # Exit 1 with one line per violation.
 set -euo pipefail
 root=${1:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -35,5 +37,13 @@ for f in $files; do
         case "$f" in common/*|state/*|topology/*) report "$f includes <$inc>: a lower module may not depend on runtime" ;; esac ;;
     esac
   done
+done
+# Library code (common, state, topology, runtime) logs through kstreams::log only.
+for f in $files; do
+  case "$f" in common/src/logging.cc) continue ;; common/*|state/*|topology/*|runtime/*) ;; *) continue ;; esac
+  [ -f "$f" ] || continue
+  if grep -nE 'spdlog::(trace|debug|info|warn|error|critical|log)\(' "$f" >/dev/null; then
+    report "$f logs through spdlog's default logger (stdout): use KS_LOG_* (kstreams/common/logging.h)"
+  fi
 done
 exit $fail

@@ -1,6 +1,6 @@
 #include "instance_directory.h"
 
-#include <spdlog/spdlog.h>
+#include "kstreams/common/logging.h"
 
 #include <algorithm>
 #include <charconv>
@@ -56,7 +56,7 @@ absl::Status InstanceDirectory::start() {
 
   state_ = State::kRunning;
   thread_ = std::thread([this] { run(); });
-  spdlog::info("instance directory: {} announces itself on {}", options_.application_server, topic_);
+  KS_LOG_INFO("instance directory: {} announces itself on {}", options_.application_server, topic_);
   return absl::OkStatus();
 }
 
@@ -112,7 +112,7 @@ void InstanceDirectory::apply(const RawRecord& record) {
   }
   json j = json::parse(*record.value, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) {
-    spdlog::warn("instance directory: ignoring a malformed record for {} on {}", *record.key, topic_);
+    KS_LOG_WARN("instance directory: ignoring a malformed record for {} on {}", *record.key, topic_);
     return;
   }
   try {
@@ -121,7 +121,7 @@ void InstanceDirectory::apply(const RawRecord& record) {
             j.value("assigned_at", updated_at), updated_at};
     entries_[*record.key] = std::move(e);
   } catch (const json::exception& ex) {
-    spdlog::warn("instance directory: ignoring a record for {} of the wrong shape: {}", *record.key, ex.what());
+    KS_LOG_WARN("instance directory: ignoring a record for {} of the wrong shape: {}", *record.key, ex.what());
   }
 }
 
@@ -132,7 +132,7 @@ void InstanceDirectory::expire(int64_t now) {
   for (auto it = entries_.begin(); it != entries_.end();) {
     const bool self = it->first == options_.application_server;
     if (!self && !live(it->second, now)) {
-      spdlog::info("instance directory: {} expired (no heartbeat for {} ms)", it->first, now - it->second.updated_at);
+      KS_LOG_INFO("instance directory: {} expired (no heartbeat for {} ms)", it->first, now - it->second.updated_at);
       it = entries_.erase(it);
     } else {
       ++it;
@@ -154,7 +154,7 @@ void InstanceDirectory::run() {
     } else {
       const int64_t now = clock_.now_ms();
       if (now - last_error_log > 10'000) {
-        spdlog::warn("instance directory: reading {} failed: {}", topic_, batch.status().ToString());
+        KS_LOG_WARN("instance directory: reading {} failed: {}", topic_, batch.status().ToString());
         last_error_log = now;
       }
       std::unique_lock lock(stop_mu_);
@@ -170,7 +170,7 @@ void InstanceDirectory::run() {
     if (published && state_ == State::kRunning && now - last_heartbeat >= options_.heartbeat_interval.count()) {
       last_heartbeat = now;
       if (absl::Status st = send_self(); !st.ok()) {
-        spdlog::warn("instance directory: heartbeat of {} failed: {}", options_.application_server, st.ToString());
+        KS_LOG_WARN("instance directory: heartbeat of {} failed: {}", options_.application_server, st.ToString());
       }
     }
     expire(now);
@@ -236,8 +236,8 @@ void InstanceDirectory::stop(milliseconds flush_timeout) {
     absl::Status st = producer_->send(tombstone);
     if (st.ok()) st = producer_->flush(flush_timeout);
     if (!st.ok()) {
-      spdlog::warn("instance directory: tombstone of {} not delivered ({}); others drop it after the TTL",
-                   options_.application_server, st.ToString());
+      KS_LOG_WARN("instance directory: tombstone of {} not delivered ({}); others drop it after the TTL",
+                  options_.application_server, st.ToString());
     }
   }
   consumer_->close();

@@ -1,8 +1,8 @@
 #include "query_server.h"
 
 #include <httplib.h>
-#include <spdlog/spdlog.h>
 #include <sys/socket.h>
+#include "kstreams/common/logging.h"
 
 #include <algorithm>
 #include <atomic>
@@ -300,7 +300,7 @@ struct QueryServer::Impl {
     try {
       r = dispatch(http);
     } catch (const std::exception& e) {
-      spdlog::error("query server: {} {} failed: {}", http.method, http.target, e.what());
+      KS_LOG_ERROR("query server: {} {} failed: {}", http.method, http.target, e.what());
       r = error(500, "internal", std::string("internal error: ") + e.what());
     } catch (...) {
       r = error(500, "internal", "internal error");
@@ -582,7 +582,7 @@ absl::Status QueryServer::start() {
     stop();
     return absl::UnavailableError("the query server stopped right after binding");
   }
-  spdlog::info("query server listening on {}:{} as {}", impl.options.host, impl.bound_port, impl.self);
+  KS_LOG_INFO("query server listening on {}:{} as {}", impl.options.host, impl.bound_port, impl.self);
   return absl::OkStatus();
 }
 
