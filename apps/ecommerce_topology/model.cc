@@ -509,9 +509,12 @@ class ObjectWriter {
     if (v) {
       field(name, std::string_view(*v));
     } else {
-      key(name);
-      out_->append("null");
+      null_field(name);
     }
+  }
+  void null_field(const char* name) {
+    key(name);
+    out_->append("null");
   }
   void field(const char* name, const std::vector<OrderItem>& items) {
     key(name);
@@ -545,7 +548,11 @@ void append_json(const OrderStatus& v, std::string* out) {
   o.field("created_at", v.created_at);
   o.field("items", v.items);
   o.field("order_id", v.order_id);
-  o.field("reason", v.reason ? std::optional<std::string>(std::string(to_string(*v.reason))) : std::nullopt);
+  if (v.reason) {
+    o.field("reason", to_string(*v.reason));
+  } else {
+    o.null_field("reason");
+  }
   o.field("status", to_string(v.status));
   o.field("total_cents", v.total_cents);
   o.field("updated_at", v.updated_at);

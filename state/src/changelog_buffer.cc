@@ -46,10 +46,6 @@ ChangelogBuffer::StoreBuffer& ChangelogBuffer::buffer_of(const std::string& stor
 
 void ChangelogBuffer::append(const std::string& store, std::string_view key, std::optional<std::string_view> value,
                              TimestampMs timestamp) {
-  if (cache_->max_bytes() == 0) {
-    inner_->append(store, key, value, timestamp);
-    return;
-  }
   StoreBuffer& buf = buffer_of(store);
   const size_t value_size = value ? value->size() : 0;
   int64_t delta = 0;

@@ -18,7 +18,8 @@ namespace kstreams::state::internal {
 
 class ChangelogBuffer final : public ChangelogWriter, public ChangelogCache::Member {
  public:
-  // inner and cache are not owned and outlive the buffer; probe may be null.
+  // inner and cache are not owned and outlive the buffer; cache->max_bytes() > 0 (without a
+  // budget the state manager hands writes to `inner` directly); probe may be null.
   ChangelogBuffer(ChangelogWriter* inner, ChangelogCache* cache, StateProbe* probe);
   ~ChangelogBuffer() override;
   ChangelogBuffer(const ChangelogBuffer&) = delete;

@@ -209,6 +209,26 @@ TEST_F(SagaTest, MalformedRecordsGoToDeadLettersWithTheirHeadersAndNothingElse) 
   EXPECT_TRUE(driver_->read_raw(kReservationsTopic).empty());
 }
 
+// The internal topics carry the binary encoding of saga_records.h. A record that does not decode
+// (e.g. the JSON an earlier build wrote, when an upgrade skipped the reset) is dead-lettered with
+// its bytes, never misread.
+TEST_F(SagaTest, UndecodableInternalRecordsAreDeadLetteredNotMisread) {
+  const std::string old_result = R"({"order_id":"o-1","line":0,"sku":"sku-1","qty":1,"reserved":true})";
+  const std::string old_command = R"({"type":"RESERVE","order_id":"o-1","sku":"sku-1","qty":1,"line":0})";
+  driver_->pipe_raw(reservation_results_topic("ecommerce"), "o-1", old_result, 1000);
+  driver_->pipe_raw(stock_commands_topic("ecommerce"), "sku-1", old_command, 1000);
+  const auto dead = driver_->read_raw(kDeadLettersTopic);
+  ASSERT_EQ(dead.size(), 2u);
+  EXPECT_EQ(*dead[0].value, old_result);
+  EXPECT_EQ(*dead[0].headers.last("dlq.error"), "BAD_LINE_RESULT");
+  EXPECT_EQ(*dead[1].value, old_command);
+  EXPECT_EQ(*dead[1].headers.last("dlq.error"), "BAD_STOCK_COMMAND");
+  EXPECT_TRUE(driver_->read_raw(kOrderStatusTopic).empty());
+  EXPECT_TRUE(driver_->read_raw(kReservationsTopic).empty());
+  EXPECT_EQ(driver_->read_raw(reservation_results_topic("ecommerce")).size(), 1u)
+      << "only the record piped in: the bad command produced no line result";
+}
+
 TEST_F(SagaTest, TwoOrdersRacingForTheLastUnitsNeverOversell) {
   restock("r-1", "sku-1", 3);
   order("o-5", {{"sku-1", 2, 100}});
