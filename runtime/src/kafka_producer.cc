@@ -1,5 +1,6 @@
 #include "kafka_producer.h"
 
+#include <chrono>
 #include <thread>
 
 #include "kstreams/common/logging.h"
@@ -101,10 +102,14 @@ absl::Status KafkaProducer::take_delivery_error() {
 }
 
 absl::Status KafkaProducer::commit_transaction(const std::map<TopicPartitionKey, int64_t>& offsets,
-                                               rd_kafka_t* consumer) {
+                                               rd_kafka_t* consumer, CommitTimings* timings) {
   if (!transactional_) return absl::OkStatus();
   if (!in_transaction_ && offsets.empty()) return absl::OkStatus();
   KSTREAMS_RETURN_IF_ERROR(ensure_transaction());
+  const auto since = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t).count();
+  };
+  auto t0 = std::chrono::steady_clock::now();
   if (!offsets.empty()) {
     rdk::TopicPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
     for (const auto& [tp, off] : offsets) {
@@ -115,12 +120,15 @@ absl::Status KafkaProducer::commit_transaction(const std::map<TopicPartitionKey,
     KSTREAMS_RETURN_IF_ERROR(rdk::to_status(
         rd_kafka_send_offsets_to_transaction(rk_.get(), list.get(), md.get(), 30000), "send_offsets_to_transaction"));
   }
+  if (timings != nullptr) timings->offsets_ns = since(t0);
+  t0 = std::chrono::steady_clock::now();
   absl::Status st;
   for (int attempt = 0; attempt < 10; ++attempt) {
     st = rdk::to_status(rd_kafka_commit_transaction(rk_.get(), 30000), "commit_transaction");
     if (st.code() != absl::StatusCode::kUnavailable) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+  if (timings != nullptr) timings->end_ns = since(t0);
   if (st.ok()) in_transaction_ = false;
   return st;
 }

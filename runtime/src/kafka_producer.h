@@ -52,11 +52,16 @@ class KafkaProducer {
   // The first delivery failure since the last call (ok when none), and clears it.
   [[nodiscard]] absl::Status take_delivery_error();
 
+  // Wall time of the two broker-facing steps of commit_transaction(), in nanoseconds.
+  struct CommitTimings {
+    int64_t offsets_ns = 0;  // AddOffsetsToTxn + TxnOffsetCommit
+    int64_t end_ns = 0;      // EndTxn (with the flush librdkafka does first)
+  };
   // EOS commit: offsets (next offsets to read) of the consumer's group, in the open transaction,
   // then commit. With no open transaction and no offsets, does nothing. kAborted: abort and rewind;
-  // kFailedPrecondition: fenced/fatal, the producer is dead.
+  // kFailedPrecondition: fenced/fatal, the producer is dead. `timings` (optional) gets the step times.
   [[nodiscard]] absl::Status commit_transaction(const std::map<TopicPartitionKey, int64_t>& offsets,
-                                                rd_kafka_t* consumer);
+                                                rd_kafka_t* consumer, CommitTimings* timings = nullptr);
   [[nodiscard]] absl::Status abort_transaction();
   [[nodiscard]] bool in_transaction() const { return in_transaction_; }
   [[nodiscard]] absl::Status init_transactions();

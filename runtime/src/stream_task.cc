@@ -115,8 +115,14 @@ void StreamTask::add_records(const std::string& topic, int32_t partition, std::v
   PartitionQueue* q = queue_for(topic, partition);
   KSTREAMS_CHECK(q != nullptr, "records for a partition this task does not read");
   if (!records.empty()) {
-    q->position = std::max(q->position, records.back().offset.value() + 1);
-    q->eof_high = -1;
+    const int64_t next = records.back().offset.value() + 1;
+    q->position = std::max(q->position, next);
+    // The consumer reports the end of a fetch in the same poll as its records, and the thread hands
+    // the end over first (StreamThread::poll_and_route): records up to the reported end keep it.
+    if (next > q->eof_offset) {
+      q->eof_high = -1;
+      q->eof_offset = -1;
+    }
   }
   for (auto& r : records) {
     const TimestampMs partition_time = q->records.empty() ? stream_time_ : q->records.back().timestamp;
@@ -146,11 +152,15 @@ void StreamTask::end_of_partition(const std::string& topic, int32_t partition, i
   PartitionQueue* q = queue_for(topic, partition);
   if (q == nullptr || offset < 0) return;
   q->position = std::max(q->position, offset);
+  q->eof_offset = q->position;
   q->eof_high = options_.watermarks ? std::max<int64_t>(options_.watermarks(topic, partition).second, offset) : offset;
 }
 
 int64_t StreamTask::lag_of(const PartitionQueue& q) const {
   if (!options_.watermarks) return -1;
+  // read_committed: at the reported end (the LSO) until records past it arrive, whatever the
+  // high watermark says (open transactions, the thread's own among them).
+  if (options_.read_committed && q.eof_offset >= 0 && q.position <= q.eof_offset) return 0;
   const auto [low, high] = options_.watermarks(q.topic, q.partition);
   if (high < 0) return -1;                              // no fetch response yet
   if (low >= 0 && low >= high) return 0;                // the log is empty
@@ -387,6 +397,7 @@ void StreamTask::abort() {
     // The caller rewinds the consumer to the committed offsets.
     q.position = q.committed_offset;
     q.eof_high = -1;
+    q.eof_offset = -1;
     q.idle_deadline = -1;
   }
   commit_requested_ = false;

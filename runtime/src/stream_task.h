@@ -31,9 +31,16 @@
 // end_of_partition() (the consumer's PARTITION_EOF); the end offset comes from
 // TaskOptions::watermarks (the consumer's cached watermarks, updated by every fetch response).
 // Lag 0 also when the log is empty (low == high) or when the partition reached its end
-// (end_of_partition) and the high watermark has not moved since (under read_committed the fetch
-// end is the last stable offset, which the cached high watermark overstates by transaction
-// markers; after the end, a higher high watermark means new data or an open transaction: wait).
+// (end_of_partition) and nothing arrived since. What "nothing since" means depends on the
+// consumer's isolation level (TaskOptions::read_committed):
+//   read_uncommitted: the end is the high watermark; a higher high watermark afterwards is new
+//     data on the broker: wait for it.
+//   read_committed: the end is the last stable offset (LSO), which the high watermark overstates
+//     by transaction markers and by every open transaction, the thread's own included (a task
+//     that reads a topic its own thread writes, like a saga's results, would otherwise wait for
+//     its thread's next commit). The partition stays at lag 0 until records past the end arrive
+//     (then its lag is unknown until the consumer reports the new end), as Kafka Streams' lag
+//     from the fetched LSO.
 //
 // Errors: a record that cannot be deserialized, or whose processing throws or makes a built-in
 // processor fail, goes to the policy of TaskOptions: kContinue (log, count, skip), kFail (process()
@@ -83,6 +90,9 @@ struct TaskOptions {
   // The consumer's cached (low, high) watermark offsets of an input partition (full topic name);
   // high < 0 when not known yet. Called on the task's thread, only while a partition is empty.
   std::function<std::pair<int64_t, int64_t>(const std::string& topic, int32_t partition)> watermarks;
+  // The consumer reads with isolation.level=read_committed: end_of_partition() reports the last
+  // stable offset, and the high watermark past it may be uncommitted data (see above).
+  bool read_committed = false;
 };
 
 class StreamTask final : private internal::TaskContext {
@@ -142,6 +152,7 @@ class StreamTask final : private internal::TaskContext {
     internal::SourceNodeBase* source = nullptr;
     int64_t position = -1;           // next offset the consumer delivers; -1 unknown
     int64_t eof_high = -1;           // high watermark when the consumer reported the end; -1: not at the end
+    int64_t eof_offset = -1;         // the end the consumer reported (read_committed: the LSO); -1: not at the end
     TimestampMs idle_deadline = -1;  // empty with lag 0: processes without it from then on
   };
   struct Schedule {

@@ -141,6 +141,14 @@ StreamThread::StreamThread(int index, ThreadContext context)
   rebalances_total_ = &m.counter("kstreams_thread_rebalances_total", "Partition assignments received", labels);
   commit_latency_ =
       &m.histogram("kstreams_thread_commit_latency_ms", "Duration of a commit", labels, latency_buckets_ms());
+  static constexpr const char* kPhases[] = {"prepare", "flush", "offsets", "end", "stores"};
+  for (size_t i = 0; i < std::size(kPhases); ++i) {
+    commit_phase_[i] = &m.histogram("kstreams_thread_commit_phase_ms",
+                                    "Duration of each phase of a commit: prepare (tasks hand over their output), flush "
+                                    "(every record acknowledged), offsets (input offsets into the transaction), end "
+                                    "(EndTxn), stores (local stores apply the committed writes)",
+                                    {{"thread", name_}, {"phase", kPhases[i]}}, latency_buckets_ms());
+  }
   lag_ = &m.gauge("kstreams_thread_consumer_lag_records", "Records behind the end of the assigned partitions", labels);
   restore_remaining_ = &m.gauge("kstreams_restore_remaining_records", "Changelog records left to restore", labels);
   restored_total_ = &m.counter("kstreams_restore_records_total", "Changelog records restored", labels);
@@ -244,6 +252,7 @@ absl::Status StreamThread::create_clients() {
   props["enable.auto.offset.store"] = "false";
   props.emplace("session.timeout.ms", cfg.get_string(config::kSessionTimeoutMs));
   props["enable.partition.eof"] = "true";  // positions of caught-up partitions (max.task.idle.ms)
+  read_committed_ = props["isolation.level"] == "read_committed";
   KSTREAMS_ASSIGN_OR_RETURN(auto conf, rdk::make_conf(props));
   rd_kafka_conf_set_rebalance_cb(conf.get(), &StreamThread::rebalance_cb);
   rd_kafka_conf_set_opaque(conf.get(), this);
@@ -655,24 +664,37 @@ absl::Status StreamThread::maybe_commit(bool force) {
 absl::Status StreamThread::commit_all() {
   if (!producer_ || !consumer_) return absl::OkStatus();
   const int64_t start = ctx_.clock->monotonic_ns();
+  int64_t mark = start;
+  const auto phase_done = [this, &mark](int phase) {
+    const int64_t now = ctx_.clock->monotonic_ns();
+    commit_phase_[phase]->observe(static_cast<double>(now - mark) / 1e6);
+    mark = now;
+  };
   std::map<TopicPartitionKey, int64_t> offsets;
   for (auto& [id, e] : tasks_) {
     KSTREAMS_RETURN_IF_ERROR(e.task->prepare_commit());
     KSTREAMS_RETURN_IF_ERROR(e.collector->take_error());
     for (const auto& [tp, off] : e.task->committable_offsets()) offsets[tp] = off;
   }
+  phase_done(0);
   KSTREAMS_RETURN_IF_ERROR(producer_->flush(30s));
+  phase_done(1);
   absl::Status delivery = producer_->take_delivery_error();
   if (!delivery.ok()) {
     return producer_->transactional() ? absl::AbortedError(delivery.message()) : delivery;
   }
   if (producer_->transactional()) {
-    KSTREAMS_RETURN_IF_ERROR(producer_->commit_transaction(offsets, consumer_.get()));
+    KafkaProducer::CommitTimings timings;
+    KSTREAMS_RETURN_IF_ERROR(producer_->commit_transaction(offsets, consumer_.get(), &timings));
+    commit_phase_[2]->observe(static_cast<double>(timings.offsets_ns) / 1e6);
+    commit_phase_[3]->observe(static_cast<double>(timings.end_ns) / 1e6);
+    mark = ctx_.clock->monotonic_ns();
   } else if (!offsets.empty()) {
     rdk::TopicPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
     for (const auto& [tp, off] : offsets)
       rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second)->offset = off;
     KSTREAMS_RETURN_IF_ERROR(rdk::to_status(rd_kafka_commit(consumer_.get(), list.get(), 0), "commit offsets"));
+    phase_done(2);
   }
   const auto& changelog = producer_->changelog_next_offsets();
   for (auto& [id, e] : tasks_) {
@@ -683,6 +705,7 @@ absl::Status StreamThread::commit_all() {
     }
     KSTREAMS_RETURN_IF_ERROR(e.task->post_commit(store_offsets));
   }
+  phase_done(4);
   commits_total_->increment();
   commit_latency_->observe(static_cast<double>(ctx_.clock->monotonic_ns() - start) / 1e6);
   KS_LOG_DEBUG("stream-thread [{}] committed {} offsets in {:.1f} ms", name_, offsets.size(),
@@ -949,6 +972,7 @@ absl::Status StreamThread::start_task(TaskId id, std::unique_ptr<TaskCollector> 
     return global_ ? global_->store(store) : nullptr;
   };
   topts.max_task_idle_ms = ctx_.config->get_long(config::kMaxTaskIdleMs);
+  topts.read_committed = read_committed_;
   topts.watermarks = [this](const std::string& topic, int32_t partition) {
     int64_t low = -1;
     int64_t high = -1;

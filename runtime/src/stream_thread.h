@@ -178,6 +178,7 @@ class StreamThread {
   FetchQueueWatch main_fetch_;
   FetchQueueWatch restore_fetch_;
   bool consumer_drained_ = true;  // the last poll emptied the consumer's queue
+  bool read_committed_ = true;    // the consumer's isolation.level (what its partition ends mean)
   int64_t last_fetch_check_ms_ = 0;
   std::unique_ptr<KafkaProducer> producer_;
   rdk::Handle restore_consumer_;
@@ -249,6 +250,8 @@ class StreamThread {
   Counter* aborts_total_ = nullptr;
   Counter* rebalances_total_ = nullptr;
   Histogram* commit_latency_ = nullptr;
+  // Per phase of commit_all(): prepare, flush, offsets, end, stores.
+  Histogram* commit_phase_[5] = {};
   Gauge* lag_ = nullptr;
   Gauge* restore_remaining_ = nullptr;
   Counter* restored_total_ = nullptr;

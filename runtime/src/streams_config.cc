@@ -126,8 +126,9 @@ std::vector<ConfigDef> make_defs() {
        std::string("0"),
        "How a task with several input partitions (joins, merges) waits for data on all of them before processing "
        "out of timestamp order (Kafka Streams' KIP-695 semantics). An empty partition whose lag (end offset minus "
-       "position, from the consumer's cached watermarks) is unknown or positive always holds the task back: its data "
-       "is being fetched. An empty partition with lag 0 holds it back this many ms more, then the task processes "
+       "position, from what the consumer last fetched; under read_committed the end is the last stable offset, so "
+       "open transactions do not count) is unknown or positive always holds the task back: its data is being "
+       "fetched. An empty partition with lag 0 holds it back this many ms more, then the task processes "
        "without it (counted in kstreams_task_enforced_processing_total). 0: do not wait for caught-up partitions; "
        "-1: never wait, not even for fetched lag. Waiting never blocks the stream thread.",
        {},

@@ -731,6 +731,11 @@ TEST_F(CounterAppTest, AnyInstanceAnswersAnyKeyByForwardingAndServesMetrics) {
   EXPECT_EQ(metrics->status, 200);
   EXPECT_NE(metrics->body.find("kstreams_thread_process_records_total"), std::string::npos);
   EXPECT_NE(metrics->body.find("kstreams_thread_commits_total"), std::string::npos);
+  for (const char* phase : {"prepare", "flush", "stores"}) {
+    EXPECT_NE(metrics->body.find(std::string("kstreams_thread_commit_phase_ms_count{phase=\"") + phase + "\""),
+              std::string::npos)
+        << phase;
+  }
   EXPECT_NE(metrics->body.find("kstreams_task_e2e_latency_ms_bucket"), std::string::npos);
   auto health = (*client)->get("/healthz");
   ASSERT_TRUE(health.ok());

@@ -130,7 +130,7 @@ TEST_F(StreamTaskTest, SinkRecordsGoToTheCollectorWithKeyPartitioningLeftToIt) {
 // max.task.idle.ms: a task with partitions "a" and "b" (partition 2) and watermarks set by the test.
 class StreamTaskIdleTest : public ::testing::Test {
  protected:
-  void make_task(int64_t max_task_idle_ms) {
+  void make_task(int64_t max_task_idle_ms, bool read_committed = false) {
     StreamsBuilder b;
     b.stream<std::string, std::string>("a").merge(b.stream<std::string, std::string>("b")).to("out");
     topology_ = std::make_unique<Topology>(b.build());
@@ -138,6 +138,7 @@ class StreamTaskIdleTest : public ::testing::Test {
     options.application_id = "app";
     options.thread_name = "t";
     options.max_task_idle_ms = max_task_idle_ms;
+    options.read_committed = read_committed;
     options.watermarks = [this](const std::string& topic, int32_t) {
       auto it = watermarks_.find(topic);
       return it == watermarks_.end() ? std::pair<int64_t, int64_t>{-1, -1} : it->second;
@@ -227,10 +228,10 @@ TEST_F(StreamTaskIdleTest, EmptyPartitionWithZeroLagDoesNotHoldTheTaskBackWhenId
   EXPECT_EQ(enforced(), 1.0);
 }
 
-TEST_F(StreamTaskIdleTest, EndOfPartitionMakesTheLagZeroUntilTheHighWatermarkMoves) {
+TEST_F(StreamTaskIdleTest, ReadUncommittedEndOfPartitionMakesTheLagZeroUntilTheHighWatermarkMoves) {
   make_task(0);
   task_->add_records("a", 2, {raw("a", 0, 20, "a20")});
-  // read_committed: the last record is at 6, a transaction marker at 7; the fetch ends at 8.
+  // The last record is at 6, something the consumer skips (e.g. a marker) at 7; the fetch ends at 8.
   task_->add_records("b", 2, {raw("b", 6, 1, "b1")});
   watermarks_["b"] = {0, 8};
   EXPECT_EQ(process(), 1u);  // b1; then b has lag 1 (the marker) as far as offsets tell
@@ -246,6 +247,63 @@ TEST_F(StreamTaskIdleTest, EndOfPartitionMakesTheLagZeroUntilTheHighWatermarkMov
   task_->add_records("b", 2, {raw("b", 8, 25, "b25")});
   EXPECT_EQ(process(), 2u);  // b25 then a30 (b at lag 0 again)
   EXPECT_EQ(sent_values(), (std::vector<std::string>{"b1", "a20", "b25", "a30"}));
+}
+
+// read_committed: the end the consumer reports is the last stable offset. A high watermark past it
+// is a transaction marker or an open transaction (e.g. the task's own thread writing the topic in
+// the transaction it has not committed yet): the partition stays caught up.
+TEST_F(StreamTaskIdleTest, ReadCommittedEndOfPartitionIgnoresOpenTransactions) {
+  make_task(0, /*read_committed=*/true);
+  task_->add_records("a", 2, {raw("a", 0, 20, "a20")});
+  task_->add_records("b", 2, {raw("b", 6, 1, "b1")});
+  watermarks_["b"] = {0, 8};
+  EXPECT_EQ(process(), 1u);  // b1; b's end not reported yet: lag from the high watermark
+  EXPECT_EQ(task_->partition_lag("b", 2), 1);
+  EXPECT_EQ(process(), 0u);
+  task_->end_of_partition("b", 2, 8);  // LSO 8
+  watermarks_["b"] = {0, 40};          // an open transaction wrote 8..39
+  EXPECT_EQ(task_->partition_lag("b", 2), 0);
+  EXPECT_EQ(process(), 1u);  // a20, without b (caught up, max.task.idle.ms 0)
+  // Records past the end (the transaction committed): the lag is unknown again until the
+  // consumer reports the new end.
+  task_->add_records("a", 2, {raw("a", 1, 30, "a30")});
+  task_->add_records("b", 2, {raw("b", 8, 25, "b25")});
+  EXPECT_EQ(process(), 1u);                     // b25; then b waits for its new end
+  EXPECT_EQ(task_->partition_lag("b", 2), 31);  // 40 - 9, from the high watermark
+  EXPECT_EQ(process(), 0u);
+  task_->end_of_partition("b", 2, 9);
+  EXPECT_EQ(task_->partition_lag("b", 2), 0);
+  EXPECT_EQ(process(), 1u);  // a30
+  EXPECT_EQ(sent_values(), (std::vector<std::string>{"b1", "a20", "b25", "a30"}));
+}
+
+// One poll returns a fetch's records and its end; the thread hands the end over first. Records up
+// to that end keep it (they used to erase it, so a caught-up partition looked lagging until the
+// next fetch, and its task waited).
+TEST_F(StreamTaskIdleTest, EndReportedBeforeItsOwnRecordsIsKept) {
+  make_task(0, /*read_committed=*/true);
+  watermarks_["b"] = {0, 12};  // LSO 9, an open transaction behind it
+  task_->end_of_partition("b", 2, 9);
+  task_->add_records("b", 2, {raw("b", 6, 10, "b10"), raw("b", 7, 11, "b11")});
+  task_->add_records("a", 2, {raw("a", 0, 20, "a20")});
+  EXPECT_EQ(process(), 3u);  // b10, b11, then a20: b is at its end (9)
+  EXPECT_EQ(task_->partition_lag("b", 2), 0);
+  // Records past the reported end do erase it.
+  task_->add_records("b", 2, {raw("b", 9, 30, "b30")});
+  task_->add_records("a", 2, {raw("a", 1, 40, "a40")});
+  EXPECT_EQ(process(), 1u);  // b30; then b's lag comes from the high watermark
+  EXPECT_EQ(task_->partition_lag("b", 2), 2);
+  EXPECT_EQ(sent_values(), (std::vector<std::string>{"b10", "b11", "a20", "b30"}));
+}
+
+TEST_F(StreamTaskIdleTest, ReadCommittedAbortForgetsTheReportedEnd) {
+  make_task(0, /*read_committed=*/true);
+  task_->add_records("a", 2, {raw("a", 0, 20, "a20")});
+  task_->end_of_partition("b", 2, 8);
+  watermarks_["b"] = {0, 12};
+  EXPECT_EQ(task_->partition_lag("b", 2), 0);
+  task_->abort();  // the consumer is rewound: where b ends is not known any more
+  EXPECT_EQ(task_->partition_lag("b", 2), -1);
 }
 
 TEST_F(StreamTaskIdleTest, PositiveIdleWaitsThatLongOnACaughtUpPartition) {
