@@ -336,6 +336,11 @@ absl::Status HttpServer::start() {
   svr.set_read_timeout(impl_->options.read_timeout);
   svr.set_write_timeout(impl_->options.read_timeout);
   svr.set_keep_alive_timeout(2);
+  // cpp-httplib closes a keep-alive connection after 5 requests by default, so a busy client (a
+  // webhook dispatcher, a forwarding instance) reconnects every 5 calls. Not unbounded either: a
+  // connection holds a worker thread while it lives, and closing it now and then lets connections
+  // beyond worker_threads take turns (each waits at most ~100 requests of another).
+  svr.set_keep_alive_max_count(100);
   svr.set_tcp_nodelay(true);
   // cpp-httplib's default also sets SO_REUSEPORT, which would let a second server silently share
   // the port: only SO_REUSEADDR (quick restarts) here.

@@ -1,5 +1,7 @@
 #include "stream_thread.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <charconv>
 #include <chrono>
@@ -386,6 +388,8 @@ absl::Status StreamThread::poll_global(int timeout_ms, bool* at_end) {
 }
 
 void StreamThread::run() {
+  // "ks-stream-<n>" in top -H, perf and gdb (the kernel keeps 15 characters).
+  pthread_setname_np(pthread_self(), ("ks-stream-" + std::to_string(index_ + 1)).substr(0, 15).c_str());
   absl::Status st = create_clients();
   last_commit_ms_ = ctx_.clock->now_ms();
   // The thread stays STARTING until its first assignment (the instance is REBALANCING until then).

@@ -29,10 +29,18 @@ void WebhookDispatcher::Mailbox::put(DeliveryOutcome outcome) {
 }
 
 WebhookDispatcher::WebhookDispatcher(Options options) : options_(std::move(options)) {
+  auto pool = kstreams::runtime::http::HttpPool::create(
+      options_.webhook_url,
+      kstreams::runtime::http::HttpPool::Options{std::max(1, options_.workers), options_.timeout, "webhook-http"});
+  if (pool.ok()) {
+    pool_ = std::move(*pool);
+    return;
+  }
   for (int i = 0; i < std::max(1, options_.workers); ++i) workers_.emplace_back([this] { work(); });
 }
 
 WebhookDispatcher::~WebhookDispatcher() {
+  pool_.reset();  // joins the I/O thread; calls not finished report kCancelled to their mailboxes
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
@@ -44,6 +52,23 @@ WebhookDispatcher::~WebhookDispatcher() {
 std::shared_ptr<WebhookDispatcher::Mailbox> WebhookDispatcher::open_mailbox() { return std::make_shared<Mailbox>(); }
 
 void WebhookDispatcher::submit(const std::shared_ptr<Mailbox>& mailbox, std::string notification_id, std::string body) {
+  if (pool_) {
+    if (mailbox->closed()) return;
+    std::vector<std::pair<std::string, std::string>> headers{{kIdempotencyKeyHeader, notification_id}};
+    pool_->post(std::move(body), headers, [mailbox, id = std::move(notification_id)](absl::StatusOr<int> status) {
+      DeliveryOutcome outcome;
+      outcome.notification_id = id;
+      if (!status.ok()) {
+        outcome.error = std::string(status.status().message());
+      } else if (*status >= 200 && *status < 300) {
+        outcome.success = true;
+      } else {
+        outcome.error = "HTTP " + std::to_string(*status);
+      }
+      mailbox->put(std::move(outcome));
+    });
+    return;
+  }
   {
     std::lock_guard lock(mu_);
     jobs_.push_back(Job{mailbox, std::move(notification_id), std::move(body)});

@@ -1,5 +1,7 @@
-// WebhookDispatcher: a small pool of HTTP workers that POST notifications to the webhook, off the
-// stream threads (ARCHITECTURE.md, "Side effects without blocking the stream").
+// WebhookDispatcher: POSTs notifications to the webhook off the stream threads (ARCHITECTURE.md,
+// "Side effects without blocking the stream"). An http:// webhook gets `workers` keep-alive
+// connections multiplexed by one I/O thread (kstreams::runtime::http::HttpPool); an https one (or
+// a URL the pool refuses) gets `workers` threads with a blocking HttpClient each.
 //
 // Tasks never wait for HTTP: a task opens a Mailbox, submits deliveries into the shared queue, and
 // collects the outcomes from its mailbox on its own thread (in a wall-clock punctuator). A task that
@@ -20,6 +22,8 @@
 #include <thread>
 #include <vector>
 
+#include "kstreams/runtime/http_pool.h"
+
 namespace ecommerce {
 
 struct DeliveryOutcome {
@@ -32,7 +36,7 @@ class WebhookDispatcher {
  public:
   struct Options {
     std::string webhook_url;
-    int workers = 4;
+    int workers = 4;  // concurrent calls: connections (http://) or threads (https://)
     std::chrono::milliseconds timeout{2000};
   };
 
@@ -69,6 +73,7 @@ class WebhookDispatcher {
   void work();
 
   Options options_;
+  std::unique_ptr<kstreams::runtime::http::HttpPool> pool_;  // http:// webhooks; null: worker threads
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Job> jobs_;

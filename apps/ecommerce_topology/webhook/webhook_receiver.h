@@ -35,7 +35,9 @@ struct WebhookOptions {
   uint64_t seed = 1;
   int64_t outage_from_ms = -1;  // outage window [from, to) in ms after start; < 0 = none
   int64_t outage_to_ms = -1;
-  int worker_threads = 8;
+  // A keep-alive connection holds a worker thread while it lives: enough for several instances'
+  // dispatchers (notifications.workers connections each, 8 by default).
+  int worker_threads = 32;
 };
 
 struct WebhookStats {

@@ -1,0 +1,72 @@
+// HttpPool: many small HTTP/1.1 POSTs to one http:// endpoint (a webhook) over a few keep-alive
+// connections, all driven by one I/O thread.
+//
+// Why: a thread per concurrent call (HttpClient in a worker pool) costs two context switches and a
+// handful of blocking syscalls per request; at thousands of calls per second on a small machine
+// that is CPU the stream threads need. Here one thread multiplexes every connection with poll().
+//
+// Contract:
+//   - post() queues a request and returns at once. Requests start in submission order, at most
+//     `connections` at a time, one per connection (no pipelining).
+//   - `done` runs exactly once: on the I/O thread with the HTTP status code (any code, the caller
+//     decides what success is) or a transport error: kUnavailable (cannot connect, connection
+//     reset or closed before a complete response), kDeadlineExceeded (no complete response within
+//     Options::timeout of the request starting, connect included), kInternal (the server's bytes
+//     are not an HTTP/1.x response). When the pool is destroyed, requests not finished get
+//     kCancelled, on the destroying thread.
+//   - A request sent on a reused keep-alive connection that turns out to be closed by the server
+//     (no byte of response) is sent once more on a new connection: the server may then see it
+//     twice, which is why calls carry an idempotency key (POST is not idempotent by itself).
+//   - Response bodies are read (Content-Length, chunked, or up to the close) and discarded.
+//   - http:// only; HttpClient (kstreams/runtime/http.h) handles https. Host names are resolved
+//     (getaddrinfo, blocking) on the I/O thread when a connection opens.
+//
+// Thread-safety: post() may be called from any thread. `done` must be quick and must not block:
+// it runs on the I/O thread between two polls. Ownership: the caller owns the pool; destroying it
+// joins the I/O thread.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace kstreams::runtime::http {
+
+class HttpPool {
+ public:
+  struct Options {
+    int connections = 8;                      // concurrent requests (each on its own connection)
+    std::chrono::milliseconds timeout{2000};  // per request, from its start (connect included)
+    std::string thread_name = "http-pool";    // the I/O thread's name (top -H), cut to 15 characters
+  };
+  // The HTTP status code, or a transport error (see above).
+  using Callback = std::function<void(absl::StatusOr<int> status)>;
+
+  // `url`: "http://host[:port][/path]" (or "host:port[/path]"); requests go to that path. Starts
+  // the I/O thread. kInvalidArgument for a malformed URL or an https URL.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<HttpPool>> create(const std::string& url, Options options);
+  ~HttpPool();
+  HttpPool(const HttpPool&) = delete;
+  HttpPool& operator=(const HttpPool&) = delete;
+
+  // POST `body` with Content-Type application/json and the extra `headers`.
+  void post(std::string body, const std::vector<std::pair<std::string, std::string>>& headers, Callback done);
+
+  struct Stats {
+    int64_t connections_opened = 0;
+    int64_t resent = 0;  // requests sent again after a reused connection turned out closed
+  };
+  [[nodiscard]] Stats stats() const;
+
+ private:
+  struct Impl;
+  explicit HttpPool(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace kstreams::runtime::http

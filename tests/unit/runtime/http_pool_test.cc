@@ -1,0 +1,361 @@
+// HttpPool on the loopback interface (against the runtime's HttpServer and against scripted raw
+// sockets for the awkward cases), and its response parser on its own.
+#include "kstreams/runtime/http_pool.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "http_response_parser.h"
+#include "kstreams/runtime/http.h"
+
+namespace kstreams::runtime::http {
+namespace {
+
+using namespace std::chrono_literals;
+using internal::parse_response;
+using internal::ParsedResponse;
+using Result = ParsedResponse::Result;
+
+// ---- parser -------------------------------------------------------------------------------------
+
+// Feeds `bytes` one at a time: incomplete prefixes must ask for more, the whole must complete.
+ParsedResponse parse_incrementally(const std::string& bytes) {
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    ParsedResponse p = parse_response(std::string_view(bytes).substr(0, n), false);
+    if (p.result != Result::kNeedMore) {
+      ADD_FAILURE() << "prefix of " << n << " bytes gave " << static_cast<int>(p.result) << " " << p.error;
+      return p;
+    }
+  }
+  return parse_response(bytes, false);
+}
+
+TEST(HttpResponseParserTest, ContentLengthKeepAlive) {
+  const std::string r = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello";
+  ParsedResponse p = parse_incrementally(r);
+  ASSERT_EQ(p.result, Result::kComplete) << p.error;
+  EXPECT_EQ(p.status, 200);
+  EXPECT_TRUE(p.keep_alive);
+  EXPECT_EQ(p.consumed, r.size());
+  // Bytes after the response are not consumed.
+  EXPECT_EQ(parse_response(r + "HTTP/1.1", false).consumed, r.size());
+}
+
+TEST(HttpResponseParserTest, ChunkedWithExtensionsAndTrailers) {
+  const std::string r =
+      "HTTP/1.1 201 Created\r\ntransfer-encoding: Chunked\r\n\r\n"
+      "4;ext=1\r\nWiki\r\nA\r\n0123456789\r\n0\r\nX-Trailer: t\r\n\r\n";
+  ParsedResponse p = parse_incrementally(r);
+  ASSERT_EQ(p.result, Result::kComplete) << p.error;
+  EXPECT_EQ(p.status, 201);
+  EXPECT_EQ(p.consumed, r.size());
+}
+
+TEST(HttpResponseParserTest, InterimResponsesAreSkipped) {
+  const std::string r = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n";
+  ParsedResponse p = parse_incrementally(r);
+  ASSERT_EQ(p.result, Result::kComplete) << p.error;
+  EXPECT_EQ(p.status, 503);
+}
+
+TEST(HttpResponseParserTest, NoBodyStatusesAndConnectionHeaders) {
+  ParsedResponse p = parse_response("HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n", false);
+  ASSERT_EQ(p.result, Result::kComplete);
+  EXPECT_EQ(p.status, 204);
+  EXPECT_FALSE(p.keep_alive);
+  // HTTP/1.0 closes unless it says keep-alive.
+  EXPECT_FALSE(parse_response("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", false).keep_alive);
+  EXPECT_TRUE(
+      parse_response("HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 0\r\n\r\n", false).keep_alive);
+}
+
+TEST(HttpResponseParserTest, BodyWithoutLengthEndsWithTheConnection) {
+  const std::string r = "HTTP/1.1 200 OK\r\n\r\nall of it";
+  EXPECT_EQ(parse_response(r, false).result, Result::kNeedMore);
+  ParsedResponse p = parse_response(r, true);
+  ASSERT_EQ(p.result, Result::kComplete);
+  EXPECT_FALSE(p.keep_alive);
+  EXPECT_EQ(p.consumed, r.size());
+}
+
+TEST(HttpResponseParserTest, MalformedInput) {
+  EXPECT_EQ(parse_response("SSH-2.0-OpenSSH\r\n", false).result, Result::kMalformed);
+  EXPECT_EQ(parse_response("HTTP/1.1 2x0 OK\r\n\r\n", false).result, Result::kMalformed);
+  EXPECT_EQ(parse_response("HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", false).result, Result::kMalformed);
+  EXPECT_EQ(parse_response("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", false).result, Result::kMalformed);
+  EXPECT_EQ(parse_response("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", false).result,
+            Result::kMalformed);
+  EXPECT_EQ(parse_response("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabX\r\n", false).result,
+            Result::kMalformed);
+  EXPECT_EQ(parse_response("HTTP/1.1 200 OK\r\n" + std::string(internal::kMaxResponseHeaderBytes, 'a'), false).result,
+            Result::kMalformed);
+  // Truncated by the end of the connection.
+  EXPECT_EQ(parse_response("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", true).result, Result::kMalformed);
+  EXPECT_EQ(parse_response("HTTP/1.1 200 OK\r\nContent-", true).result, Result::kMalformed);
+  EXPECT_EQ(parse_response("", true).result, Result::kMalformed);
+}
+
+// ---- pool ---------------------------------------------------------------------------------------
+
+// Collects callback results; wait() blocks until `n` arrived.
+class Results {
+ public:
+  HttpPool::Callback callback() {
+    return [this](absl::StatusOr<int> r) {
+      std::lock_guard lock(mu_);
+      results_.push_back(std::move(r));
+      cv_.notify_all();
+    };
+  }
+  std::vector<absl::StatusOr<int>> wait(size_t n, std::chrono::milliseconds timeout = 10s) {
+    std::unique_lock lock(mu_);
+    EXPECT_TRUE(cv_.wait_for(lock, timeout, [&] { return results_.size() >= n; }))
+        << "only " << results_.size() << " of " << n << " results";
+    return results_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<absl::StatusOr<int>> results_;
+};
+
+std::unique_ptr<HttpPool> make_pool(const std::string& url, int connections, std::chrono::milliseconds timeout = 2s) {
+  auto pool = HttpPool::create(url, HttpPool::Options{connections, timeout, "test-pool"});
+  EXPECT_TRUE(pool.ok()) << pool.status();
+  return pool.ok() ? std::move(*pool) : nullptr;
+}
+
+TEST(HttpPoolTest, ManyPostsOverFewConnectionsReachTheServerWithTheirHeaders) {
+  std::mutex mu;
+  std::multiset<std::string> keys;
+  std::multiset<std::string> bodies;
+  HttpServer server(HttpServerOptions{"127.0.0.1", 0, 4});
+  ASSERT_TRUE(server
+                  .handle("POST", "/hooks/orders",
+                          [&](const HttpRequest& req) {
+                            std::lock_guard lock(mu);
+                            auto key = req.headers.find("Idempotency-Key");
+                            keys.insert(key == req.headers.end() ? "" : key->second);
+                            bodies.insert(req.body);
+                            HttpResponse r;
+                            r.status = req.body == "{\"n\":7}" ? 503 : 200;
+                            r.body = "ok";
+                            return r;
+                          })
+                  .ok());
+  ASSERT_TRUE(server.start().ok());
+  Results results;  // outlives the pool, whose destructor may still call back
+  auto pool = make_pool("http://127.0.0.1:" + std::to_string(server.port()) + "/hooks/orders", 3);
+  ASSERT_NE(pool, nullptr);
+  constexpr int kRequests = 200;
+  for (int i = 0; i < kRequests; ++i) {
+    pool->post("{\"n\":" + std::to_string(i) + "}", {{"Idempotency-Key", "k" + std::to_string(i)}}, results.callback());
+  }
+  auto got = results.wait(kRequests);
+  int ok = 0;
+  int unavailable = 0;
+  for (const auto& r : got) {
+    ASSERT_TRUE(r.ok()) << r.status();
+    ok += *r == 200;
+    unavailable += *r == 503;
+  }
+  EXPECT_EQ(ok, kRequests - 1);
+  EXPECT_EQ(unavailable, 1);
+  std::lock_guard lock(mu);
+  EXPECT_EQ(keys.size(), static_cast<size_t>(kRequests));
+  EXPECT_EQ(keys.count("k0"), 1u);
+  EXPECT_EQ(keys.count("k199"), 1u);
+  EXPECT_EQ(bodies.count("{\"n\":42}"), 1u);
+  // Keep-alive: 3 connections, renewed when the server closes one after 100 requests.
+  EXPECT_LE(pool->stats().connections_opened, 3 + kRequests / 100);
+}
+
+TEST(HttpPoolTest, RejectsHttpsAndMalformedUrls) {
+  EXPECT_EQ(HttpPool::create("https://example.com/x", {}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(HttpPool::create("http://bad host/", {}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(HttpPool::create("http://h:70000/", {}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(HttpPool::create("http://h:80/", HttpPool::Options{0}).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// A listening socket on 127.0.0.1 whose connections a test scripts by hand.
+class RawServer {
+ public:
+  RawServer() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    EXPECT_EQ(::listen(fd_, 16), 0);
+    socklen_t len = sizeof(addr);
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+  }
+  ~RawServer() {
+    if (thread_.joinable()) thread_.join();
+    ::close(fd_);
+  }
+  int port() const { return port_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/hook"; }
+  // Runs `serve(connection fd)` for each of the next `connections` accepted connections, in order.
+  void serve(int connections, std::function<void(int fd)> serve) {
+    thread_ = std::thread([this, connections, serve = std::move(serve)] {
+      for (int i = 0; i < connections; ++i) {
+        const int c = ::accept(fd_, nullptr, nullptr);
+        if (c < 0) return;
+        serve(c);
+        ::close(c);
+      }
+    });
+  }
+
+  // Reads one request (headers and Content-Length body); false when the peer closed first.
+  static bool read_request(int fd) {
+    std::string in;
+    char buf[4096];
+    for (;;) {
+      const size_t end = in.find("\r\n\r\n");
+      if (end != std::string::npos) {
+        const size_t cl = in.find("Content-Length: ");
+        const size_t len = cl == std::string::npos ? 0 : std::stoul(in.substr(cl + 16));
+        if (in.size() >= end + 4 + len) return true;
+      }
+      const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+      if (n <= 0) return false;
+      in.append(buf, static_cast<size_t>(n));
+    }
+  }
+  static void write_all(int fd, const std::string& s) { (void)!::send(fd, s.data(), s.size(), MSG_NOSIGNAL); }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+TEST(HttpPoolTest, ConnectionRefusedIsUnavailable) {
+  int port = 0;
+  {
+    RawServer probe;  // a port that was just free, now closed
+    port = probe.port();
+  }
+  Results results;
+  auto pool = make_pool("http://127.0.0.1:" + std::to_string(port) + "/x", 1);
+  pool->post("{}", {}, results.callback());
+  auto got = results.wait(1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].status().code(), absl::StatusCode::kUnavailable) << got[0].status();
+}
+
+TEST(HttpPoolTest, SilentServerTimesOutAndTheNextRequestUsesANewConnection) {
+  RawServer server;
+  server.serve(2, [](int fd) {
+    static int n = 0;
+    if (!RawServer::read_request(fd)) return;
+    if (n++ == 0) {
+      char c;
+      while (::recv(fd, &c, 1, 0) > 0) {
+      }  // never answers; returns when the client gives up and closes
+      return;
+    }
+    RawServer::write_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+  });
+  Results results;
+  auto pool = make_pool(server.url(), 1, 200ms);
+  const auto started = std::chrono::steady_clock::now();
+  pool->post("{}", {}, results.callback());
+  auto got = results.wait(1);
+  EXPECT_EQ(got[0].status().code(), absl::StatusCode::kDeadlineExceeded) << got[0].status();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 550ms);
+  pool->post("{}", {}, results.callback());
+  got = results.wait(2);
+  ASSERT_TRUE(got[1].ok()) << got[1].status();
+  EXPECT_EQ(*got[1], 200);
+}
+
+TEST(HttpPoolTest, StaleKeepAliveConnectionIsRetriedOnceOnANewOne) {
+  // The server answers once per connection without saying it closes, then closes: the second
+  // request finds the kept connection dead before any response byte and goes out again.
+  RawServer server;
+  server.serve(2, [](int fd) {
+    if (!RawServer::read_request(fd)) return;
+    RawServer::write_all(fd, "HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\nok");
+    std::this_thread::sleep_for(50ms);
+  });
+  Results results;
+  auto pool = make_pool(server.url(), 1);
+  pool->post("{}", {}, results.callback());
+  results.wait(1);
+  std::this_thread::sleep_for(150ms);  // the server has closed the first connection by now
+  pool->post("{}", {}, results.callback());
+  auto got = results.wait(2);
+  ASSERT_TRUE(got[0].ok() && got[1].ok()) << got[0].status() << " " << got[1].status();
+  EXPECT_EQ(*got[1], 202);
+  EXPECT_EQ(pool->stats().connections_opened, 2);
+}
+
+TEST(HttpPoolTest, ChunkedAndCloseDelimitedResponsesAndGarbage) {
+  RawServer server;
+  server.serve(3, [](int fd) {
+    static int n = 0;
+    if (!RawServer::read_request(fd)) return;
+    switch (n++) {
+      case 0:  // chunked in pieces, then Connection: close
+        RawServer::write_all(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nab");
+        std::this_thread::sleep_for(20ms);
+        RawServer::write_all(fd, "c\r\n0\r\n\r\n");
+        break;
+      case 1:  // no length: the body ends with the connection
+        RawServer::write_all(fd, "HTTP/1.0 500 Oops\r\n\r\nsomething broke");
+        break;
+      default:
+        RawServer::write_all(fd, "220 smtp.example.com ESMTP\r\n");
+        std::this_thread::sleep_for(50ms);
+        break;
+    }
+  });
+  Results results;
+  auto pool = make_pool(server.url(), 1);
+  for (int i = 0; i < 3; ++i) pool->post("{}", {}, results.callback());
+  auto got = results.wait(3);
+  ASSERT_TRUE(got[0].ok()) << got[0].status();
+  EXPECT_EQ(*got[0], 200);
+  ASSERT_TRUE(got[1].ok()) << got[1].status();
+  EXPECT_EQ(*got[1], 500);
+  EXPECT_EQ(got[2].status().code(), absl::StatusCode::kInternal) << got[2].status();
+  EXPECT_EQ(pool->stats().connections_opened, 3);
+}
+
+TEST(HttpPoolTest, DestructionCancelsWhatIsNotFinished) {
+  RawServer server;
+  server.serve(1, [](int fd) {
+    RawServer::read_request(fd);
+    std::this_thread::sleep_for(300ms);
+  });
+  Results results;
+  {
+    auto pool = make_pool(server.url(), 1, 5s);
+    for (int i = 0; i < 3; ++i) pool->post("{}", {}, results.callback());
+    std::this_thread::sleep_for(50ms);
+  }
+  auto got = results.wait(3, 1s);
+  ASSERT_EQ(got.size(), 3u);
+  for (const auto& r : got) EXPECT_EQ(r.status().code(), absl::StatusCode::kCancelled) << r.status();
+}
+
+}  // namespace
+}  // namespace kstreams::runtime::http
