@@ -174,6 +174,17 @@ TEST(BrokerWiringTest, UnreachableBrokerGivesATimeoutNotAHang) {
   EXPECT_FALSE(counts.ok());
 }
 
+TEST(BrokerWiringTest, WarmUpAgainstAnUnreachableBrokerReturnsTheMetadataError) {
+  // ecommerce_loadgen and bench_produce stop with this error instead of timing a cold client.
+  auto producer = ProducerClient::create({{"bootstrap.servers", "127.0.0.1:1"}});
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  const auto started = std::chrono::steady_clock::now();
+  absl::Status st = (*producer)->warm_up({"orders", "restocks"}, 500ms);
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("orders"), std::string::npos) << st;  // names the first topic that failed
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);        // bounded per topic, not a hang
+}
+
 TEST(BrokerWiringTest, UnknownClientPropertyIsAClearConfigurationError) {
   auto producer = ProducerClient::create({{"bootstrap.servers", "127.0.0.1:1"}, {"no.such.property", "1"}});
   ASSERT_FALSE(producer.ok());
