@@ -500,9 +500,21 @@ absl::Status StreamThread::poll_and_route(std::chrono::milliseconds timeout) {
   bool drained = false;
   size_t sampled_bytes = 0;
   size_t sampled = 0;
+  uint64_t epoch = assignment_epoch_;
   for (int i = 0; i < 5000; ++i) {
     rd_kafka_message_t* msg = rd_kafka_consumer_poll(consumer_.get(), wait);
     wait = 0;
+    if (assignment_epoch_ != epoch) {
+      // The rebalance callback ran inside this poll: the tasks (and restoring buffers) the batches
+      // point to are closed, and a new task may live at a freed task's address. What was batched
+      // belongs to revoked partitions: dropped, their owners re-read it from the committed offsets.
+      epoch = assignment_epoch_;
+      batches.clear();
+      run_rkt = nullptr;
+      run_partition = -1;
+      run = nullptr;
+      early = nullptr;
+    }
     if (msg == nullptr) {
       drained = true;
       break;
@@ -815,6 +827,7 @@ int64_t StreamThread::cached_lag(const std::pair<std::string, int32_t>& tp) cons
 void StreamThread::rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
                                 void* opaque) {
   auto* self = static_cast<StreamThread*>(opaque);
+  ++self->assignment_epoch_;
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     self->rebalances_total_->increment();
     rd_kafka_assign(rk, parts);

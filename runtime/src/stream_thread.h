@@ -177,8 +177,9 @@ class StreamThread {
   rdk::Queue consumer_queue_;  // the consumer's queue (its length only)
   FetchQueueWatch main_fetch_;
   FetchQueueWatch restore_fetch_;
-  bool consumer_drained_ = true;  // the last poll emptied the consumer's queue
-  bool read_committed_ = true;    // the consumer's isolation.level (what its partition ends mean)
+  bool consumer_drained_ = true;   // the last poll emptied the consumer's queue
+  bool read_committed_ = true;     // the consumer's isolation.level (what its partition ends mean)
+  uint64_t assignment_epoch_ = 0;  // bumped by every rebalance callback (they run inside consumer polls)
   int64_t last_fetch_check_ms_ = 0;
   std::unique_ptr<KafkaProducer> producer_;
   rdk::Handle restore_consumer_;
