@@ -16,6 +16,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "http_url.h"
+
 namespace kstreams::runtime::http {
 namespace {
 
@@ -105,23 +107,36 @@ struct ParsedUrl {
   std::string prefix;  // "" or "/path" without a trailing slash
 };
 
-absl::StatusOr<ParsedUrl> parse_base_url(const std::string& url) {
-  static const std::regex kUrl(R"(^(?:(https?)://)?([A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?(/.*)?$)");
-  std::smatch m;
-  if (!std::regex_match(url, m, kUrl)) return absl::InvalidArgumentError("malformed base URL: '" + url + "'");
-  const std::string scheme = m[1].matched ? m[1].str() : "http";
-  const std::string port = m[3].matched ? m[3].str() : (scheme == "https" ? "443" : "80");
-  if (std::stoi(port) <= 0 || std::stoi(port) > 65535) {
-    return absl::InvalidArgumentError("port out of range in base URL: '" + url + "'");
-  }
+absl::StatusOr<ParsedUrl> parse_base_url(const std::string& base_url) {
+  KSTREAMS_ASSIGN_OR_RETURN(internal::HttpUrl url, internal::parse_url(base_url));
   ParsedUrl out;
-  out.origin = scheme + "://" + m[2].str() + ":" + port;
-  out.prefix = m[4].matched ? m[4].str() : "";
+  out.origin = url.scheme + "://" + url.host + ":" + url.port;
+  out.prefix = url.path;
   while (!out.prefix.empty() && out.prefix.back() == '/') out.prefix.pop_back();
   return out;
 }
 
 }  // namespace
+
+namespace internal {
+
+absl::StatusOr<HttpUrl> parse_url(const std::string& url) {
+  static const std::regex kUrl(R"(^(?:(https?)://)?([A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?(/.*)?$)");
+  std::smatch m;
+  if (!std::regex_match(url, m, kUrl)) return absl::InvalidArgumentError("malformed URL: '" + url + "'");
+  HttpUrl out;
+  out.scheme = m[1].matched ? m[1].str() : "http";
+  out.host = m[2].str();
+  out.explicit_port = m[3].matched;
+  out.port = out.explicit_port ? m[3].str() : (out.scheme == "https" ? "443" : "80");
+  if (std::stoi(out.port) <= 0 || std::stoi(out.port) > 65535) {
+    return absl::InvalidArgumentError("port out of range in URL: '" + url + "'");
+  }
+  out.path = m[4].matched ? m[4].str() : "";
+  return out;
+}
+
+}  // namespace internal
 
 bool CaseInsensitiveLess::operator()(std::string_view a, std::string_view b) const {
   const size_t n = std::min(a.size(), b.size());

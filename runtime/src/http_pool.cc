@@ -19,10 +19,11 @@
 #include <deque>
 #include <mutex>
 #include <optional>
-#include <regex>
 #include <thread>
 
 #include "http_response_parser.h"
+#include "http_url.h"
+#include "kstreams/common/status.h"
 
 namespace kstreams::runtime::http {
 namespace internal {
@@ -203,21 +204,16 @@ struct Target {
   std::string host_header;
 };
 
-absl::StatusOr<Target> parse_url(const std::string& url) {
-  static const std::regex kUrl(R"(^(?:([A-Za-z]+)://)?([A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?(/.*)?$)");
-  std::smatch m;
-  if (!std::regex_match(url, m, kUrl)) return absl::InvalidArgumentError("malformed URL: '" + url + "'");
-  if (m[1].matched && m[1].str() != "http") {
+absl::StatusOr<Target> parse_target(const std::string& url) {
+  KSTREAMS_ASSIGN_OR_RETURN(internal::HttpUrl u, internal::parse_url(url));
+  if (u.scheme != "http") {
     return absl::InvalidArgumentError("HttpPool speaks http:// only (HttpClient handles https): '" + url + "'");
   }
   Target t;
-  t.host = m[2].str();
-  if (t.host.front() == '[') t.host = t.host.substr(1, t.host.size() - 2);
-  t.port = m[3].matched ? m[3].str() : "80";
-  const int port = std::stoi(t.port);
-  if (port <= 0 || port > 65535) return absl::InvalidArgumentError("port out of range in URL: '" + url + "'");
-  t.path = m[4].matched ? m[4].str() : "/";
-  t.host_header = m[2].str() + (m[3].matched ? ":" + t.port : "");
+  t.host_header = u.host + (u.explicit_port ? ":" + u.port : "");
+  t.host = u.host.front() == '[' ? u.host.substr(1, u.host.size() - 2) : u.host;
+  t.port = u.port;
+  t.path = u.path.empty() ? "/" : u.path;
   return t;
 }
 
@@ -474,7 +470,7 @@ struct HttpPool::Impl {
 HttpPool::HttpPool(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 absl::StatusOr<std::unique_ptr<HttpPool>> HttpPool::create(const std::string& url, Options options) {
-  auto target = parse_url(url);
+  auto target = parse_target(url);
   if (!target.ok()) return target.status();
   if (options.connections < 1) return absl::InvalidArgumentError("HttpPool needs at least one connection");
   if (options.timeout.count() <= 0) return absl::InvalidArgumentError("HttpPool timeout must be positive");
