@@ -97,6 +97,16 @@ std::vector<ConfigDef> make_defs() {
        {},
        nullptr,
        true});
+  add({kStateStoreFlushIntervalMs,
+       ConfigType::kLong,
+       std::string("10000"),
+       "RocksDB stores apply commits without RocksDB's write-ahead log (the changelog is the log, as in Kafka "
+       "Streams) and flush them to disk in the background at least this often. After a crash (SIGKILL, power "
+       "loss) a task's stores reopen at their last flush, with its changelog offsets, and restoration replays "
+       "about this much changelog (never the whole of it). 0: every commit flushes and waits (slower).",
+       {},
+       nullptr,
+       true});
   add({kDeserializationHandler, ConfigType::kString, std::string("dead-letter"),
        "What a record that cannot be deserialized does: dead-letter (send the original to the dead-letter topic "
        "with headers saying why, go on), continue (drop and count), fail (stop the thread).",

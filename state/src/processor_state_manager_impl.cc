@@ -171,7 +171,7 @@ absl::Status ProcessorStateManagerImpl::apply(const std::vector<Slot*>& slots,
     for (const auto& [store, offset] : offsets) {
       if (specs_[index_.find(store)->second].persistent) persistent_offsets[store] = offset;
     }
-    KSTREAMS_RETURN_IF_ERROR(db_->write(writes, persistent_offsets, restoring));
+    KSTREAMS_RETURN_IF_ERROR(db_->write(writes, persistent_offsets));
   }
   for (Slot* slot : slots) {
     TransactionalTable& table = slot->txn->table();

@@ -4,14 +4,16 @@
 
 namespace kstreams::state {
 
-std::unique_ptr<StoreResources> StoreResources::create(size_t total_bytes) {
-  return std::make_unique<internal::RocksDBResources>(total_bytes);
+std::unique_ptr<StoreResources> StoreResources::create(size_t total_bytes, std::chrono::milliseconds flush_interval) {
+  KSTREAMS_CHECK(flush_interval.count() >= 0, "StoreResources::create with a negative flush interval");
+  return std::make_unique<internal::RocksDBResources>(total_bytes, flush_interval);
 }
 
 namespace internal {
 
-RocksDBResources::RocksDBResources(size_t total_bytes)
+RocksDBResources::RocksDBResources(size_t total_bytes, std::chrono::milliseconds flush_interval)
     : budget_(total_bytes),
+      flush_interval_(flush_interval),
       cache_(rocksdb::NewLRUCache(total_bytes, /*num_shard_bits=*/-1, /*strict_capacity_limit=*/false,
                                   /*high_pri_pool_ratio=*/0.1)),
       wbm_(std::make_shared<rocksdb::WriteBufferManager>(total_bytes / 4, cache_, /*allow_stall=*/false)) {}

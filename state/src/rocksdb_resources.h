@@ -6,6 +6,7 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/write_buffer_manager.h>
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -20,10 +21,12 @@ class RocksDBResources final : public StoreResources {
  public:
   // A quarter of the budget may be memtables; memtable memory is reserved in the cache, so block
   // cache + memtables stay within total_bytes.
-  explicit RocksDBResources(size_t total_bytes);
+  // flush_interval: see RocksDBTaskDb (the longest a write stays only in memory, 0: none).
+  RocksDBResources(size_t total_bytes, std::chrono::milliseconds flush_interval);
   [[nodiscard]] size_t budget_bytes() const override { return budget_; }
   [[nodiscard]] size_t usage_bytes() const override { return cache_->GetUsage(); }
 
+  [[nodiscard]] std::chrono::milliseconds flush_interval() const { return flush_interval_; }
   [[nodiscard]] const std::shared_ptr<rocksdb::Cache>& cache() const { return cache_; }
   [[nodiscard]] const std::shared_ptr<rocksdb::WriteBufferManager>& write_buffer_manager() const { return wbm_; }
 
@@ -37,6 +40,7 @@ class RocksDBResources final : public StoreResources {
 
  private:
   size_t budget_;
+  std::chrono::milliseconds flush_interval_;
   std::shared_ptr<rocksdb::Cache> cache_;
   std::shared_ptr<rocksdb::WriteBufferManager> wbm_;
   std::mutex mu_;

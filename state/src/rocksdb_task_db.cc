@@ -174,20 +174,18 @@ std::unique_ptr<CommittedTable> RocksDBTaskDb::table(const std::string& store) {
   return std::make_unique<RocksDBTable>(db_.get(), it->second);
 }
 
-absl::Status RocksDBTaskDb::flush_unlogged_writes() {
-  if (!unlogged_writes_) return absl::OkStatus();
+absl::Status RocksDBTaskDb::flush_unflushed_writes() {
+  if (!unflushed_writes_) return absl::OkStatus();
   rocksdb::FlushOptions options;
   options.wait = true;
-  KSTREAMS_RETURN_IF_ERROR(from_rocksdb(db_->Flush(options, handles_), "flush after restoration in " + dir_.string()));
-  unlogged_writes_ = false;
+  KSTREAMS_RETURN_IF_ERROR(from_rocksdb(db_->Flush(options, handles_), "flush of " + dir_.string()));
+  unflushed_writes_ = false;
   return absl::OkStatus();
 }
 
-absl::Status RocksDBTaskDb::write(const std::vector<StoreWrites>& stores, const std::map<std::string, int64_t>& offsets,
-                                  bool restoring) {
+absl::Status RocksDBTaskDb::write(const std::vector<StoreWrites>& stores,
+                                  const std::map<std::string, int64_t>& offsets) {
   KSTREAMS_CHECK(db_ != nullptr, "RocksDBTaskDb::write after close");
-  // A logged write must not become durable ahead of earlier unlogged ones.
-  if (!restoring) KSTREAMS_RETURN_IF_ERROR(flush_unlogged_writes());
   rocksdb::WriteBatch batch;
   for (const StoreWrites& s : stores) {
     rocksdb::ColumnFamilyHandle* cf = column_families_.at(*s.store);
@@ -206,11 +204,39 @@ absl::Status RocksDBTaskDb::write(const std::vector<StoreWrites>& stores, const 
   }
   if (batch.Count() == 0) return absl::OkStatus();
   rocksdb::WriteOptions options;
-  options.disableWAL = restoring;
+  options.disableWAL = true;  // the changelog is the log (class comment)
   KSTREAMS_RETURN_IF_ERROR(from_rocksdb(db_->Write(options, &batch), "commit in " + dir_.string()));
-  if (restoring) unlogged_writes_ = true;
+  if (!unflushed_writes_) {
+    unflushed_writes_ = true;
+    oldest_unflushed_ = std::chrono::steady_clock::now();
+  }
+  KSTREAMS_RETURN_IF_ERROR(maybe_flush());
   resources_->enforce_memtable_budget();
   return absl::OkStatus();
+}
+
+absl::Status RocksDBTaskDb::maybe_flush() {
+  const std::chrono::milliseconds interval = resources_->flush_interval();
+  if (interval.count() == 0) return flush_unflushed_writes();
+  if (std::chrono::steady_clock::now() - oldest_unflushed_ < interval) return absl::OkStatus();
+  // In the background: RocksDB's flush thread writes the files; the stream thread goes on.
+  rocksdb::FlushOptions options;
+  options.wait = false;
+  options.allow_write_stall = true;
+  KSTREAMS_RETURN_IF_ERROR(from_rocksdb(db_->Flush(options, handles_), "flush of " + dir_.string()));
+  unflushed_writes_ = false;
+  return absl::OkStatus();
+}
+
+uint64_t RocksDBTaskDb::unflushed_entries() {
+  uint64_t total = 0;
+  for (rocksdb::ColumnFamilyHandle* handle : handles_) {
+    uint64_t active = 0;
+    uint64_t immutable = 0;
+    if (db_->GetIntProperty(handle, rocksdb::DB::Properties::kNumEntriesActiveMemTable, &active)) total += active;
+    if (db_->GetIntProperty(handle, rocksdb::DB::Properties::kNumEntriesImmMemTables, &immutable)) total += immutable;
+  }
+  return total;
 }
 
 uint64_t RocksDBTaskDb::memtable_bytes() {
@@ -240,7 +266,7 @@ void RocksDBTaskDb::release() {
 
 absl::Status RocksDBTaskDb::close() {
   if (!db_) return absl::OkStatus();
-  absl::Status flushed = flush_unlogged_writes();
+  absl::Status flushed = flush_memtables();  // also completes a background flush still running
   release();
   absl::Status closed = from_rocksdb(db_->Close(), "close " + dir_.string());
   db_.reset();
@@ -249,7 +275,7 @@ absl::Status RocksDBTaskDb::close() {
 
 RocksDBTaskDb::~RocksDBTaskDb() {
   if (!db_) return;
-  // Not closed: behave like a crash and persist nothing that is not already in the WAL or in SST files.
+  // Not closed: behave like a crash and persist nothing that is not already in SST files.
   rocksdb::Status ignored = db_->SetDBOptions({{"avoid_flush_during_shutdown", "true"}});
   (void)ignored;
   release();

@@ -9,12 +9,15 @@
 //   2. After the Kafka transaction commits, commit(offsets) applies every store's buffered writes
 //      together with the changelog offsets they correspond to, in one atomic batch.
 //   3. If the transaction aborts, abort() drops the buffered writes.
-// A crash at any point leaves each store exactly at a committed state; restoration resumes from the
-// stored offset (read_committed), never from a wiped store.
+// A crash at any point leaves each store exactly at a committed state (the last one written to disk:
+// RocksDB stores skip the write-ahead log and flush at least every flush interval, see
+// StoreResources::create); restoration resumes from the stored offset (read_committed), never from a
+// wiped store.
 //
 // Thread-safety: a ProcessorStateManager belongs to one stream thread. StateDirectory is thread-safe.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -49,7 +52,13 @@ class StoreResources {
  public:
   virtual ~StoreResources() = default;
   // total_bytes is split between block cache and memtables (write buffers count against the cache).
-  static std::unique_ptr<StoreResources> create(size_t total_bytes);
+  // Committed writes reach RocksDB's memtables without a write-ahead log (the changelog is the log);
+  // a write made flush_interval or longer after the oldest write still only in memory schedules a
+  // background flush, so a crash loses (and restoration replays) about that much of each store's
+  // changelog at most, plus what an idle task wrote last. 0: every commit flushes and waits.
+  static std::unique_ptr<StoreResources> create(size_t total_bytes,
+                                                std::chrono::milliseconds flush_interval = kDefaultFlushInterval);
+  static constexpr std::chrono::milliseconds kDefaultFlushInterval{10'000};
   [[nodiscard]] virtual size_t budget_bytes() const = 0;
   [[nodiscard]] virtual size_t usage_bytes() const = 0;
 };
