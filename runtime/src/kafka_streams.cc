@@ -171,8 +171,9 @@ absl::Status KafkaStreams::Impl::open_state_dir() {
   }
   KSTREAMS_ASSIGN_OR_RETURN(
       state_dir_, state::StateDirectory::open(config_.get_string(config::kStateDir), config_.application_id()));
-  resources_ = state::StoreResources::create(static_cast<size_t>(config_.get_long(config::kRocksDbMemoryBytes)),
-                                             std::chrono::milliseconds(config_.get_long(config::kStateStoreFlushIntervalMs)));
+  resources_ =
+      state::StoreResources::create(static_cast<size_t>(config_.get_long(config::kRocksDbMemoryBytes)),
+                                    std::chrono::milliseconds(config_.get_long(config::kStateStoreFlushIntervalMs)));
   return absl::OkStatus();
 }
 
