@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -461,6 +462,44 @@ TEST_F(CounterAppTest, WipedLocalStateIsRestoredFromTheChangelogBeforeProcessing
   const std::string log = testing::tail_file(log_path(0), 400);
   EXPECT_NE(log.find("group-counts-changelog"), std::string::npos) << "no restoration logged\n" << log;
   // Counts continue from the restored values: every group's updates are exactly 1..n over both runs.
+  const CountCheck counts = check_counts(kFirst + kTotal);
+  EXPECT_EQ(counts.exact_sequences, kGroups) << counts.first_problem;
+}
+
+// RocksDB stores skip the write-ahead log (docs/state-stores.md): a SIGKILL loses what the stores
+// wrote since their last background flush, and the restarted instance replays only that tail of each
+// changelog, from the offsets of the flush - never the whole changelog - and stays exactly-once.
+TEST_F(CounterAppTest, ASigkilledInstanceRestoresOnlyTheChangelogTailSinceItsStoresLastFlushed) {
+  constexpr int kFirst = 3000;
+  constexpr int kTotal = 5000;
+  const std::vector<std::string> settings{"statestore.flush.interval.ms=300"};
+  produce_async(kFirst, 0);
+  producer_thread_.join();
+  auto app = start_instance(0, "exactly_once_v2", "", settings);
+  ASSERT_EQ(static_cast<int>(wait_for_ids(kFirst, 120s).size()), kFirst) << logs(1);
+  std::this_thread::sleep_for(1s);  // the next write comes > 300 ms after the oldest unflushed one
+  produce_async(kTotal, 500);       // ids 0..4999 again, as new records, for 10 s
+  std::this_thread::sleep_for(3s);
+  app->kill_hard();  // mid-stream: the restarted instance processes the rest
+  app = start_instance(0, "exactly_once_v2", "", settings);
+  producer_thread_.join();
+  ASSERT_GE(static_cast<int>(wait_for_ids(kFirst + kTotal, 120s).size()), kFirst + kTotal) << logs(1);
+  EXPECT_EQ(app->terminate(30s), 0) << logs(1);
+  // Every restoration of group-counts resumed from a flushed offset, none from the beginning.
+  const std::string log = testing::tail_file(log_path(0), 600);
+  const std::regex restoring(
+      R"(restoring group-counts of \S+-group-counts-changelog-(\d+) from offset (\d+) to (\d+))");
+  const std::regex running(R"(task \[\d_\d\] running with)");
+  EXPECT_EQ(std::distance(std::sregex_iterator(log.begin(), log.end(), running), std::sregex_iterator()), 12)
+      << "both runs should run the 6 tasks\n"
+      << log;
+  int restorations = 0;
+  for (auto it = std::sregex_iterator(log.begin(), log.end(), restoring); it != std::sregex_iterator(); ++it) {
+    ++restorations;
+    EXPECT_GT(std::stoll((*it)[2].str()), 0) << "partition " << (*it)[1].str() << " replayed its whole changelog\n"
+                                             << log;
+  }
+  EXPECT_LE(restorations, 3) << log;  // one per partition at most: a single restart
   const CountCheck counts = check_counts(kFirst + kTotal);
   EXPECT_EQ(counts.exact_sequences, kGroups) << counts.first_problem;
 }
