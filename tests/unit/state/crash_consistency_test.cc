@@ -75,6 +75,14 @@ class CrashConsistencyTest : public ::testing::TestWithParam<const char*> {
     }
     return s;
   }
+  // Writes generations 0 and 1 and commits them; returns the offsets committed and the state.
+  std::pair<std::map<std::string, int64_t>, Snapshot> commit_first_generations() {
+    write_generation(0);
+    write_generation(1);
+    auto offsets = log_ends();
+    EXPECT_TRUE(manager_->commit(offsets).ok());
+    return {offsets, snapshot()};
+  }
   // Replays each store's changelog from its restore offset, as the runtime's restorer would.
   void restore_from_changelog() {
     for (const std::string store : {"kv", "win", "ses"}) {
@@ -94,11 +102,7 @@ class CrashConsistencyTest : public ::testing::TestWithParam<const char*> {
 TEST_P(CrashConsistencyTest, ReopenedTaskHoldsExactlyACommittedStateAndRestoreBringsItForward) {
   const std::string point = GetParam();
   open();
-  write_generation(0);
-  write_generation(1);
-  const auto first_offsets = log_ends();
-  ASSERT_TRUE(manager_->commit(first_offsets).ok());
-  const Snapshot first = snapshot();
+  const auto [first_offsets, first] = commit_first_generations();
   ASSERT_EQ(first.windows.size(), 2u);
 
   write_generation(2);
@@ -201,11 +205,7 @@ TEST_F(CrashConsistencyTest, CommitAfterRestoreMakesTheRestoredDataDurable) {
 TEST_F(CrashConsistencyTest, WithoutAFlushACrashReopensAtTheLastFlushWithItsOffsets) {
   resources_ = StoreResources::create(size_t{64} << 20, std::chrono::hours(1));
   open();
-  write_generation(0);
-  write_generation(1);
-  const auto first_offsets = log_ends();
-  ASSERT_TRUE(manager_->commit(first_offsets).ok());
-  const Snapshot first = snapshot();
+  const auto [first_offsets, first] = commit_first_generations();
   ASSERT_TRUE(manager_->close().ok());  // a clean close flushes
   open();
   EXPECT_EQ(snapshot(), first);
