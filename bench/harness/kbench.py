@@ -463,8 +463,9 @@ class Bench:
                 runs = {c: [] for c in self.a.contenders}
                 for i in range(self.a.runs):
                     for contender in self.a.contenders:
-                        log(f"{scenario} {guarantee} {contender}: run {i + 1}/{self.a.runs} (latency at {rate:.0f}/s)")
-                        r = self.run_once(scenario, guarantee, contender, records, rate, True)
+                        what = "no latency phase" if self.a.no_latency else f"latency at {rate:.0f}/s"
+                        log(f"{scenario} {guarantee} {contender}: run {i + 1}/{self.a.runs} ({what})")
+                        r = self.run_once(scenario, guarantee, contender, records, rate, not self.a.no_latency)
                         log(f"  -> {fmt_run(r)}")
                         runs[contender].append(r)
                 for contender, rs in runs.items():
@@ -783,6 +784,8 @@ def parse_args(argv):
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--latency-seconds", type=float, default=8)
     ap.add_argument("--latency-rate", type=float, default=0, help="fixed rate for the latency phase (0: automatic)")
+    ap.add_argument("--no-latency", action="store_true",
+                    help="measured runs drain the backlog only (throughput, CPU), without the latency phase")
     ap.add_argument("--rate-cap", type=float, default=20000)
     ap.add_argument("--saga-rate-cap", type=float, default=5000)
     ap.add_argument("--drain-seconds", type=float, default=3)
