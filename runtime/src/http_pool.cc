@@ -458,9 +458,9 @@ struct HttpPool::Impl {
       for (Conn& c : conns) {
         if (c.req && c.fd >= 0 && now >= c.deadline) {
           const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(options.timeout).count();
+          const char* what = c.state == State::kConnecting ? "could not connect to " : "no response from ";
           close_conn(c);
-          finish(c, absl::DeadlineExceededError("no response from " + target.host_header + " within " +
-                                                std::to_string(ms) + " ms"));
+          finish(c, absl::DeadlineExceededError(what + target.host_header + " within " + std::to_string(ms) + " ms"));
         }
       }
     }

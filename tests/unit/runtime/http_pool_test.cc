@@ -261,6 +261,38 @@ TEST(HttpPoolTest, ConnectionRefusedIsUnavailable) {
   EXPECT_EQ(got[0].status().code(), absl::StatusCode::kUnavailable) << got[0].status();
 }
 
+TEST(HttpPoolTest, AConnectThatNeverCompletesTimesOut) {
+  // A listener that never accepts, with its accept queue filled: Linux drops further SYNs, so the
+  // pool's connect stays in progress (the client would retransmit for minutes).
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(::listen(listener, 0), 0);
+  socklen_t len = sizeof(addr);
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  std::vector<int> fillers;
+  for (int i = 0; i < 4; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    (void)::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    fillers.push_back(fd);
+  }
+  std::this_thread::sleep_for(50ms);
+  Results results;
+  auto pool = make_pool("http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/x", 1, 200ms);
+  const auto started = std::chrono::steady_clock::now();
+  pool->post("{}", {}, results.callback());
+  auto got = results.wait(1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].status().code(), absl::StatusCode::kDeadlineExceeded) << got[0].status();
+  EXPECT_NE(got[0].status().message().find("could not connect to 127.0.0.1:"), std::string::npos) << got[0].status();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 550ms);
+  pool.reset();
+  for (int fd : fillers) ::close(fd);
+  ::close(listener);
+}
+
 TEST(HttpPoolTest, SilentServerTimesOutAndTheNextRequestUsesANewConnection) {
   RawServer server;
   server.serve(2, [](int fd) {
