@@ -194,13 +194,13 @@ TEST(HttpPoolTest, RejectsHttpsAndMalformedUrls) {
 // A listening socket on 127.0.0.1 whose connections a test scripts by hand.
 class RawServer {
  public:
-  RawServer() {
+  explicit RawServer(int backlog = 16) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-    EXPECT_EQ(::listen(fd_, 16), 0);
+    EXPECT_EQ(::listen(fd_, backlog), 0);
     socklen_t len = sizeof(addr);
     ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
     port_ = ntohs(addr.sin_port);
@@ -264,14 +264,11 @@ TEST(HttpPoolTest, ConnectionRefusedIsUnavailable) {
 TEST(HttpPoolTest, AConnectThatNeverCompletesTimesOut) {
   // A listener that never accepts, with its accept queue filled: Linux drops further SYNs, so the
   // pool's connect stays in progress (the client would retransmit for minutes).
-  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  RawServer listener(/*backlog=*/0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  ASSERT_EQ(::listen(listener, 0), 0);
-  socklen_t len = sizeof(addr);
-  ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  addr.sin_port = htons(static_cast<uint16_t>(listener.port()));
   std::vector<int> fillers;
   for (int i = 0; i < 4; ++i) {
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
@@ -280,7 +277,7 @@ TEST(HttpPoolTest, AConnectThatNeverCompletesTimesOut) {
   }
   std::this_thread::sleep_for(50ms);
   Results results;
-  auto pool = make_pool("http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/x", 1, 200ms);
+  auto pool = make_pool(listener.url(), 1, 200ms);
   const auto started = std::chrono::steady_clock::now();
   pool->post("{}", {}, results.callback());
   auto got = results.wait(1);
@@ -290,7 +287,6 @@ TEST(HttpPoolTest, AConnectThatNeverCompletesTimesOut) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, 550ms);
   pool.reset();
   for (int fd : fillers) ::close(fd);
-  ::close(listener);
 }
 
 TEST(HttpPoolTest, SilentServerTimesOutAndTheNextRequestUsesANewConnection) {
