@@ -382,15 +382,25 @@ absl::Status StreamTask::prepare_commit() {
   return absl::OkStatus();
 }
 
+absl::Status StreamTask::seal_commit() {
+  if (state_) KSTREAMS_RETURN_IF_ERROR(state_->seal());
+  for (auto& q : queues_) q.sealed_offset = q.next_offset;
+  sealed_ = true;
+  commit_requested_ = false;  // a request made from now on is for the next transaction
+  return absl::OkStatus();
+}
+
 absl::Status StreamTask::post_commit(const std::map<std::string, int64_t>& changelog_next_offsets) {
   if (state_) KSTREAMS_RETURN_IF_ERROR(state_->commit(changelog_next_offsets));
-  for (auto& q : queues_) q.committed_offset = q.next_offset;
-  commit_requested_ = false;
+  for (auto& q : queues_) q.committed_offset = sealed_ ? q.sealed_offset : q.next_offset;
+  if (!sealed_) commit_requested_ = false;
+  sealed_ = false;
   return absl::OkStatus();
 }
 
 void StreamTask::abort() {
   if (state_) state_->abort();
+  sealed_ = false;
   for (auto& q : queues_) {
     q.records.clear();
     q.next_offset = q.committed_offset;

@@ -127,15 +127,21 @@ class StreamTask final : private internal::TaskContext {
   [[nodiscard]] std::map<std::pair<std::string, int32_t>, int64_t> committable_offsets() const;
   // Commit phase 1 (before the Kafka commit): nodes flush what they buffer to the collector.
   [[nodiscard]] absl::Status prepare_commit();
+  // Commit phase 1b (optional, right after prepare_commit): seals the store writes and input
+  // offsets so far as the transaction being committed (ProcessorStateManager::seal). The task may
+  // then go on processing: what follows belongs to the next transaction, and post_commit()
+  // commits only what was sealed. Without seal_commit(), post_commit() commits everything.
+  [[nodiscard]] absl::Status seal_commit();
   // Commit phase 3 (after the Kafka commit): store writes become durable with their changelog offsets.
   [[nodiscard]] absl::Status post_commit(const std::map<std::string, int64_t>& changelog_next_offsets);
-  // The transaction aborted: drop uncommitted store writes and buffered records; offsets return to
-  // the last commit (the caller rewinds the consumer).
+  // The transaction aborted: drop uncommitted (and sealed) store writes and buffered records;
+  // offsets return to the last commit (the caller rewinds the consumer).
   void abort();
   // Closes nodes and stores. Not clean: uncommitted writes are dropped.
   [[nodiscard]] absl::Status close(bool clean);
 
   [[nodiscard]] bool commit_requested() const { return commit_requested_; }
+  [[nodiscard]] bool sealed() const { return sealed_; }
   [[nodiscard]] TaskId id() const { return id_; }
   [[nodiscard]] TimestampMs current_stream_time() const { return stream_time_; }
   [[nodiscard]] state::ProcessorStateManager* state_manager() { return state_.get(); }
@@ -149,6 +155,7 @@ class StreamTask final : private internal::TaskContext {
     std::deque<RawRecord> records;
     int64_t next_offset = -1;
     int64_t committed_offset = -1;
+    int64_t sealed_offset = -1;  // next_offset at seal_commit()
     internal::SourceNodeBase* source = nullptr;
     int64_t position = -1;           // next offset the consumer delivers; -1 unknown
     int64_t eof_high = -1;           // high watermark when the consumer reported the end; -1: not at the end
@@ -209,6 +216,7 @@ class StreamTask final : private internal::TaskContext {
   RecordMetadata metadata_;
   absl::Status pending_error_;
   bool commit_requested_ = false;
+  bool sealed_ = false;  // seal_commit() ran; post_commit() or abort() ends it
   bool initialized_ = false;
   bool closed_ = false;
 

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "global_state_task.h"
+#include "kstreams/common/fault_points.h"
 #include "kstreams/common/logging.h"
 #include "record_collector.h"
 #include "stream_task.h"
@@ -21,20 +22,61 @@ using namespace std::chrono_literals;
 // changelog records to `<application.id>-<store>-changelog` at the task's partition.
 class TaskCollector final : public RecordCollector {
  public:
-  TaskCollector(KafkaProducer* producer, std::string application_id, int32_t partition, ErrorPolicy production_policy,
-                std::string dead_letter_topic, Counter* production_errors)
+  TaskCollector(KafkaProducer* producer, DeferredSends* deferred, std::string application_id, int32_t partition,
+                ErrorPolicy production_policy, std::string dead_letter_topic, Counter* production_errors)
       : producer_(producer),
+        deferred_(deferred),
         application_id_(std::move(application_id)),
         partition_(partition),
         policy_(production_policy),
         dead_letter_topic_(std::move(dead_letter_topic)),
         production_errors_(production_errors) {}
 
+  // While a pipelined commit is in flight the producer belongs to the committer: records wait in
+  // `deferred` (in send order) and replay() sends them once the commit returned.
+  void send(const std::string& topic, std::optional<std::string> key, std::optional<std::string> value,
+            const Headers& headers, TimestampMs timestamp, int32_t partition) override {
+    if (deferred_->active) {
+      deferred_->entries.push_back(
+          {this, false, topic, std::move(key), std::move(value), headers, timestamp, partition});
+      return;
+    }
+    send_now(topic, key, value, headers, timestamp, partition);
+  }
+  // Changelog records are never skipped: a store without its changelog would diverge.
+  void append(const std::string& store, std::string_view key, std::optional<std::string_view> value,
+              TimestampMs timestamp) override {
+    std::optional<std::string> v;
+    if (value) v.emplace(*value);
+    if (deferred_->active) {
+      deferred_->entries.push_back({this,
+                                    true,
+                                    changelog_topic(application_id_, store),
+                                    std::string(key),
+                                    std::move(v),
+                                    {},
+                                    timestamp,
+                                    partition_});
+      return;
+    }
+    record(producer_->send(changelog_topic(application_id_, store), partition_, std::string(key), v, Headers{},
+                           timestamp));
+  }
+  // Sends a deferred record as send()/append() would have at the time.
+  void replay(const DeferredSend& d) {
+    if (d.changelog) {
+      record(producer_->send(d.topic, d.partition, d.key, d.value, Headers{}, d.timestamp));
+    } else {
+      send_now(d.topic, d.key, d.value, d.headers, d.timestamp, d.partition);
+    }
+  }
+
   // Output records: a record the client refuses (too large, ...) goes to the production handler
   // (default.production.exception.handler): fail stops the thread, continue drops and counts it,
   // dead-letter sends it to the dead-letter topic with headers saying why.
-  void send(const std::string& topic, std::optional<std::string> key, std::optional<std::string> value,
-            const Headers& headers, TimestampMs timestamp, int32_t partition) override {
+  void send_now(const std::string& topic, const std::optional<std::string>& key,
+                const std::optional<std::string>& value, const Headers& headers, TimestampMs timestamp,
+                int32_t partition) {
     absl::Status st = producer_->send(topic, partition, key, value, headers, timestamp);
     if (st.code() != absl::StatusCode::kInvalidArgument || policy_ == ErrorPolicy::kFail) {
       record(std::move(st));
@@ -62,14 +104,6 @@ class TaskCollector final : public RecordCollector {
       record(std::move(dead));
     }
   }
-  // Changelog records are never skipped: a store without its changelog would diverge.
-  void append(const std::string& store, std::string_view key, std::optional<std::string_view> value,
-              TimestampMs timestamp) override {
-    std::optional<std::string> v;
-    if (value) v.emplace(*value);
-    record(producer_->send(changelog_topic(application_id_, store), partition_, std::string(key), v, Headers{},
-                           timestamp));
-  }
   // The first send error since the last call.
   absl::Status take_error() {
     absl::Status st = error_;
@@ -82,6 +116,7 @@ class TaskCollector final : public RecordCollector {
     if (!st.ok() && error_.ok()) error_ = std::move(st);
   }
   KafkaProducer* producer_;
+  DeferredSends* deferred_;
   std::string application_id_;
   int32_t partition_;
   ErrorPolicy policy_;
@@ -89,6 +124,54 @@ class TaskCollector final : public RecordCollector {
   Counter* production_errors_;
   absl::Status error_;
 };
+
+CommitWorker::CommitWorker(std::string name, std::function<void()> on_done) : on_done_(std::move(on_done)) {
+  thread_ = std::thread([this, name = std::move(name)] {
+    pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+    loop();
+  });
+}
+
+CommitWorker::~CommitWorker() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void CommitWorker::start(std::function<absl::Status()> job) {
+  {
+    std::lock_guard lock(mu_);
+    job_ = std::move(job);
+    done_.store(false, std::memory_order_release);
+  }
+  cv_.notify_all();
+}
+
+absl::Status CommitWorker::wait() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [this] { return done_.load(std::memory_order_acquire); });
+  return result_;
+}
+
+void CommitWorker::loop() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [this] { return stop_ || job_ != nullptr; });
+    if (job_ == nullptr) return;  // stop_ with nothing to run
+    auto job = std::move(job_);
+    job_ = nullptr;
+    lock.unlock();
+    absl::Status result = job();
+    lock.lock();
+    result_ = std::move(result);
+    done_.store(true, std::memory_order_release);
+    cv_.notify_all();
+    if (on_done_) on_done_();
+  }
+}
 
 namespace {
 
@@ -438,6 +521,8 @@ void StreamThread::run() {
 }
 
 absl::Status StreamThread::run_once() {
+  absl::Status commit = finish_pipelined_commit(/*wait=*/false);
+  if (!commit.ok()) return handle_commit_error(commit);
   bool buffered = false;
   bool waiting = false;  // a task holds records back for an empty partition (max.task.idle.ms)
   const int64_t now = ctx_.clock->now_ms();
@@ -453,6 +538,9 @@ absl::Status StreamThread::run_once() {
     // Restoring: the restore consumer does the waiting (unless restore.throttle.ms holds it back).
     poll_timeout = std::chrono::milliseconds(std::clamp<int64_t>(next_restore_ms_ - ctx_.clock->now_ms(), 0, poll_ms));
   }
+  // The CommitWorker wakes the poll when the commit returns (rd_kafka_queue_yield); the bound is a
+  // safety net only.
+  if (inflight_.active) poll_timeout = std::min(poll_timeout, std::chrono::milliseconds(5));
   KSTREAMS_RETURN_IF_ERROR(poll_and_route(poll_timeout));
   if (global_) {
     bool at_end = false;
@@ -473,7 +561,7 @@ absl::Status StreamThread::run_once() {
     st = e.task->punctuate(ctx_.clock->now_ms());
     if (!st.ok()) return handle_commit_error(st);
   }
-  producer_->poll();
+  if (!inflight_.active) producer_->poll();  // else the CommitWorker serves the delivery reports
   update_pauses();
   record_lag();
   st = maybe_commit(false);
@@ -650,11 +738,19 @@ absl::Status StreamThread::process_tasks(size_t* processed) {
       any = any || n > 0;
     }
     if (mailbox_pending_.load(std::memory_order_relaxed)) drain_mailbox();
+    // Tests: processing fails while a commit is in flight (the error belongs to the next transaction).
+    if (inflight_.active && any) KSTREAMS_FAULT_POINT("runtime.process.during_commit");
+    // A pipelined commit that returned: its deferred records go out now, not after the budget.
+    if (inflight_.active && committer_->done()) KSTREAMS_RETURN_IF_ERROR(finish_pipelined_commit(/*wait=*/false));
   }
   return absl::OkStatus();
 }
 
 absl::Status StreamThread::maybe_commit(bool force) {
+  if (inflight_.active) {
+    KSTREAMS_RETURN_IF_ERROR(finish_pipelined_commit(/*wait=*/force));
+    if (inflight_.active) return absl::OkStatus();  // the next commit starts once this one returned
+  }
   const int64_t now = ctx_.clock->now_ms();
   bool idle = true;
   for (auto& [id, e] : tasks_) idle = idle && !e.task->has_buffered();
@@ -669,16 +765,46 @@ absl::Status StreamThread::maybe_commit(bool force) {
     return absl::OkStatus();
   }
   if (!force && !due && !eager && !commit_requested_) return absl::OkStatus();
+  if (!force && producer_->transactional() && ctx_.config->get_bool(config::kCommitPipelined)) {
+    return begin_pipelined_commit();
+  }
   return commit_all();
 }
 
+absl::Status StreamThread::prepare_tasks(std::map<TopicPartitionKey, int64_t>* offsets) {
+  for (auto& [id, e] : tasks_) {
+    KSTREAMS_RETURN_IF_ERROR(e.task->prepare_commit());
+    KSTREAMS_RETURN_IF_ERROR(e.collector->take_error());
+    KSTREAMS_RETURN_IF_ERROR(e.task->seal_commit());
+    for (const auto& [tp, off] : e.task->committable_offsets()) (*offsets)[tp] = off;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status StreamThread::post_commit_tasks() {
+  const auto& changelog = producer_->changelog_next_offsets();
+  for (auto& [id, e] : tasks_) {
+    if (!e.task->sealed()) continue;  // started while the commit was in flight: not part of it
+    std::map<std::string, int64_t> store_offsets;
+    for (const auto& spec : ctx_.topology->subtopologies().at(id.subtopology).stores) {
+      auto it = changelog.find({changelog_topic(ctx_.config->application_id(), spec.name), id.partition});
+      if (it != changelog.end()) store_offsets[spec.name] = it->second;
+    }
+    KSTREAMS_RETURN_IF_ERROR(e.task->post_commit(store_offsets));
+  }
+  return absl::OkStatus();
+}
+
 // The commit protocol, in named phases (ARCHITECTURE.md "Exactly-once"):
-//   prepare: every task flushes what it buffered to the producer;
+//   prepare: every task flushes what it buffered to the producer and seals its store writes;
 //   flush:   every record is acknowledged (delivery errors surface here);
 //   commit:  EOS: offsets into the transaction, commit it; ALOS: commit offsets to the group;
-//   post:    every task's stores apply their buffered writes with the changelog offsets.
+//   post:    every task's stores apply their sealed writes with the changelog offsets.
+// Pipelined (commit.pipelined, EOS): flush and commit run on the CommitWorker while the thread
+// processes on; finish_pipelined_commit() does "post" when they returned.
 absl::Status StreamThread::commit_all() {
   if (!producer_ || !consumer_) return absl::OkStatus();
+  KSTREAMS_RETURN_IF_ERROR(finish_pipelined_commit(/*wait=*/true));
   const int64_t start = ctx_.clock->monotonic_ns();
   int64_t mark = start;
   const auto phase_done = [this, &mark](int phase) {
@@ -687,11 +813,7 @@ absl::Status StreamThread::commit_all() {
     mark = now;
   };
   std::map<TopicPartitionKey, int64_t> offsets;
-  for (auto& [id, e] : tasks_) {
-    KSTREAMS_RETURN_IF_ERROR(e.task->prepare_commit());
-    KSTREAMS_RETURN_IF_ERROR(e.collector->take_error());
-    for (const auto& [tp, off] : e.task->committable_offsets()) offsets[tp] = off;
-  }
+  KSTREAMS_RETURN_IF_ERROR(prepare_tasks(&offsets));
   phase_done(0);
   KSTREAMS_RETURN_IF_ERROR(producer_->flush(30s));
   phase_done(1);
@@ -712,15 +834,7 @@ absl::Status StreamThread::commit_all() {
     KSTREAMS_RETURN_IF_ERROR(rdk::to_status(rd_kafka_commit(consumer_.get(), list.get(), 0), "commit offsets"));
     phase_done(2);
   }
-  const auto& changelog = producer_->changelog_next_offsets();
-  for (auto& [id, e] : tasks_) {
-    std::map<std::string, int64_t> store_offsets;
-    for (const auto& spec : ctx_.topology->subtopologies().at(id.subtopology).stores) {
-      auto it = changelog.find({changelog_topic(ctx_.config->application_id(), spec.name), id.partition});
-      if (it != changelog.end()) store_offsets[spec.name] = it->second;
-    }
-    KSTREAMS_RETURN_IF_ERROR(e.task->post_commit(store_offsets));
-  }
+  KSTREAMS_RETURN_IF_ERROR(post_commit_tasks());
   phase_done(4);
   commits_total_->increment();
   commit_latency_->observe(static_cast<double>(ctx_.clock->monotonic_ns() - start) / 1e6);
@@ -732,9 +846,87 @@ absl::Status StreamThread::commit_all() {
   return absl::OkStatus();
 }
 
+absl::Status StreamThread::begin_pipelined_commit() {
+  const int64_t start = ctx_.clock->monotonic_ns();
+  std::map<TopicPartitionKey, int64_t> offsets;
+  KSTREAMS_RETURN_IF_ERROR(prepare_tasks(&offsets));
+  commit_phase_[0]->observe(static_cast<double>(ctx_.clock->monotonic_ns() - start) / 1e6);
+  if (!committer_) {
+    committer_ = std::make_unique<CommitWorker>("ks-commit-" + std::to_string(index_ + 1), [this] {
+      // Wake the stream thread if it waits in its consumer poll: the next transaction may start.
+      if (consumer_queue_) rd_kafka_queue_yield(consumer_queue_.get());
+    });
+  }
+  inflight_ = InFlightCommit{};
+  inflight_.active = true;
+  inflight_.start_ns = start;
+  deferred_.active = true;
+  committer_->start([this, offsets = std::move(offsets)]() -> absl::Status {
+    const auto t0 = std::chrono::steady_clock::now();
+    absl::Status st = producer_->flush(30s);
+    inflight_.flush_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
+    if (!st.ok()) return st;
+    absl::Status delivery = producer_->take_delivery_error();
+    if (!delivery.ok()) return absl::AbortedError(delivery.message());
+    KSTREAMS_FAULT_POINT("runtime.pipelined_commit.before_end");  // tests: a commit that fails
+    return producer_->commit_transaction(offsets, consumer_.get(), &inflight_.timings);
+  });
+  last_commit_ms_ = ctx_.clock->now_ms();
+  uncommitted_ = false;
+  commit_requested_ = false;
+  return absl::OkStatus();
+}
+
+absl::Status StreamThread::finish_pipelined_commit(bool wait, bool replay) {
+  if (!inflight_.active) return absl::OkStatus();
+  if (!wait && !committer_->done()) return absl::OkStatus();
+  absl::Status st = committer_->wait();
+  inflight_.active = false;
+  deferred_.active = false;
+  std::vector<DeferredSend> deferred;
+  deferred.swap(deferred_.entries);
+  if (!st.ok()) return st;
+  commit_phase_[1]->observe(static_cast<double>(inflight_.flush_ns) / 1e6);
+  commit_phase_[2]->observe(static_cast<double>(inflight_.timings.offsets_ns) / 1e6);
+  commit_phase_[3]->observe(static_cast<double>(inflight_.timings.end_ns) / 1e6);
+  const int64_t post_start = ctx_.clock->monotonic_ns();
+  KSTREAMS_RETURN_IF_ERROR(post_commit_tasks());
+  const int64_t now = ctx_.clock->monotonic_ns();
+  commit_phase_[4]->observe(static_cast<double>(now - post_start) / 1e6);
+  commits_total_->increment();
+  commit_latency_->observe(static_cast<double>(now - inflight_.start_ns) / 1e6);
+  KS_LOG_DEBUG("stream-thread [{}] pipelined commit done in {:.1f} ms, {} records deferred", name_,
+               static_cast<double>(now - inflight_.start_ns) / 1e6, deferred.size());
+  if (!replay) return absl::OkStatus();
+  for (const DeferredSend& d : deferred) d.collector->replay(d);
+  if (!deferred.empty()) uncommitted_ = true;
+  return absl::OkStatus();
+}
+
+void StreamThread::discard_pipelined_commit() {
+  if (inflight_.active) {
+    absl::Status st = committer_->wait();
+    if (!st.ok()) KS_LOG_WARN("stream-thread [{}] commit in flight failed: {}", name_, st.ToString());
+    inflight_.active = false;
+  }
+  deferred_.active = false;
+  deferred_.entries.clear();
+}
+
 absl::Status StreamThread::handle_commit_error(absl::Status st) {
+  // An error while a pipelined commit was in flight belongs to the next transaction: the commit in
+  // flight decides what is committed. If it succeeded, its sealed writes reach the stores first;
+  // either way what was processed since (deferred records, pending writes) is aborted below.
+  const bool next_dropped = inflight_.active || !deferred_.entries.empty();
+  if (inflight_.active) {
+    absl::Status commit = finish_pipelined_commit(/*wait=*/true, /*replay=*/false);
+    if (!commit.ok()) KS_LOG_WARN("stream-thread [{}] commit in flight failed as well: {}", name_, commit.ToString());
+  }
+  deferred_.active = false;
+  deferred_.entries.clear();
   if (st.code() == absl::StatusCode::kFailedPrecondition) return st;  // fenced: caller rejoins
-  if (st.code() == absl::StatusCode::kAborted || (producer_ && producer_->in_transaction())) {
+  if (st.code() == absl::StatusCode::kAborted || next_dropped || (producer_ && producer_->in_transaction())) {
     KS_LOG_WARN("stream-thread [{}] aborting the transaction: {}", name_, st.ToString());
     aborts_total_->increment();
     absl::Status abort = producer_->abort_transaction();
@@ -840,6 +1032,9 @@ void StreamThread::rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafk
 
 void StreamThread::on_partitions_revoked(bool lost) {
   set_state(ThreadState::kPartitionsRevoked);
+  // Lost: the tasks close dirty (their stores keep the offsets they hold). Else commit_all() below
+  // finishes a commit in flight first.
+  if (lost) discard_pipelined_commit();
   bool clean = !lost;
   if (!lost && !tasks_.empty()) {
     // The generation is still valid here: commit what the revoked tasks did (ARCHITECTURE.md).
@@ -898,9 +1093,10 @@ void StreamThread::on_partitions_assigned(rd_kafka_topic_partition_list_t* parts
 absl::Status StreamThread::create_task(TaskId id, const std::vector<std::pair<std::string, int32_t>>& inputs) {
   KSTREAMS_RETURN_IF_ERROR(ctx_.state_directory->lock(id));
   const auto& sub = ctx_.topology->subtopologies().at(id.subtopology);
-  auto collector = std::make_unique<TaskCollector>(producer_.get(), ctx_.config->application_id(), id.partition,
-                                                   parse_policy(ctx_.config->get_string(config::kProductionHandler)),
-                                                   ctx_.config->dead_letter_topic(), production_errors_);
+  auto collector =
+      std::make_unique<TaskCollector>(producer_.get(), &deferred_, ctx_.config->application_id(), id.partition,
+                                      parse_policy(ctx_.config->get_string(config::kProductionHandler)),
+                                      ctx_.config->dead_letter_topic(), production_errors_);
   state::StateManagerOptions opts;
   opts.task = id;
   opts.task_dir = ctx_.state_directory->task_dir(id);
@@ -1187,6 +1383,7 @@ void StreamThread::publish_snapshot() {
 }
 
 void StreamThread::close_all_tasks(bool clean) {
+  discard_pipelined_commit();  // after commit_all() (clean) there is none
   for (auto& [id, e] : tasks_) {
     absl::Status st = e.task->close(clean);
     if (!st.ok()) KS_LOG_WARN("stream-thread [{}] task [{}] close: {}", name_, id.to_string(), st.ToString());

@@ -28,11 +28,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <future>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -53,6 +55,53 @@ namespace kstreams::runtime {
 class StreamTask;
 class TaskCollector;
 class GlobalStateTask;
+
+// A record sent while a pipelined commit is in flight (commit.pipelined): kept until the commit
+// returned, then sent into the next transaction by its collector.
+struct DeferredSend {
+  TaskCollector* collector;
+  bool changelog;  // a store's changelog record (never skipped) rather than task output
+  std::string topic;
+  std::optional<std::string> key;
+  std::optional<std::string> value;
+  Headers headers;
+  TimestampMs timestamp;
+  int32_t partition;
+};
+struct DeferredSends {
+  bool active = false;  // a commit is in flight: collectors append here instead of sending
+  std::vector<DeferredSend> entries;
+};
+
+// The helper thread of a pipelined commit: runs one job at a time (the producer's flush and
+// commit_transaction) while the stream thread goes on processing. start() and wait() are called by
+// the stream thread only; done() from anywhere.
+class CommitWorker {
+ public:
+  // `name`: the thread's name in top -H; `on_done` runs on the worker after each job (it wakes the
+  // stream thread's consumer poll).
+  CommitWorker(std::string name, std::function<void()> on_done);
+  ~CommitWorker();
+  CommitWorker(const CommitWorker&) = delete;
+  CommitWorker& operator=(const CommitWorker&) = delete;
+
+  // Precondition: no job running (wait() returned since the last start()).
+  void start(std::function<absl::Status()> job);
+  [[nodiscard]] bool done() const { return done_.load(std::memory_order_acquire); }
+  // Blocks until the job finished; its result.
+  [[nodiscard]] absl::Status wait();
+
+ private:
+  void loop();
+  std::function<void()> on_done_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::function<absl::Status()> job_;
+  absl::Status result_;
+  bool stop_ = false;
+  std::atomic<bool> done_{true};
+  std::thread thread_;
+};
 
 enum class ThreadState {
   kCreated,
@@ -121,7 +170,21 @@ class StreamThread {
   // A PARTITION_EOF event: the owning task learns the partition's position (max.task.idle.ms).
   void end_of_partition(const rd_kafka_message_t* msg);
   [[nodiscard]] absl::Status maybe_commit(bool force);
+  // Synchronous commit of everything processed (a pipelined commit in flight is finished first).
   [[nodiscard]] absl::Status commit_all();
+  // Commit phase "prepare" of every task (nodes and changelog cache flush, seal): the offsets to commit.
+  [[nodiscard]] absl::Status prepare_tasks(std::map<TopicPartitionKey, int64_t>* offsets);
+  // Commit phase "stores": every task's sealed writes become durable with their changelog offsets.
+  [[nodiscard]] absl::Status post_commit_tasks();
+  // commit.pipelined: prepares and seals the tasks, then hands flush + commit to the CommitWorker.
+  [[nodiscard]] absl::Status begin_pipelined_commit();
+  // The pipelined commit in flight, if any (and, when !wait, only if it has returned): observes its
+  // phases; on success applies the sealed store writes and (replay) sends the deferred records into
+  // the next transaction, else drops them and returns the commit's error. Without replay the
+  // deferred records are dropped (the caller aborts the next transaction).
+  [[nodiscard]] absl::Status finish_pipelined_commit(bool wait, bool replay = true);
+  // Waits for a commit in flight and forgets it and the deferred records (dirty close paths).
+  void discard_pipelined_commit();
   [[nodiscard]] absl::Status handle_commit_error(absl::Status st);
   [[nodiscard]] absl::Status rewind_to_committed();
   void drain_mailbox();
@@ -239,6 +302,18 @@ class StreamThread {
 
   std::vector<std::packaged_task<void()>> mailbox_;
   std::atomic<bool> mailbox_pending_{false};
+
+  // commit.pipelined: the records sent while a commit is in flight, and the commit itself.
+  DeferredSends deferred_;
+  struct InFlightCommit {
+    bool active = false;
+    int64_t start_ns = 0;  // monotonic, when prepare began
+    int64_t flush_ns = 0;  // written by the worker, read after wait()
+    KafkaProducer::CommitTimings timings;
+  };
+  InFlightCommit inflight_;
+  // Declared after producer_ and the consumer: destroyed (joined) before them.
+  std::unique_ptr<CommitWorker> committer_;
 
   int64_t last_commit_ms_ = 0;
   bool uncommitted_ = false;

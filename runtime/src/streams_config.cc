@@ -63,6 +63,12 @@ std::vector<ConfigDef> make_defs() {
        "Commit as soon as a thread has drained its input (its tasks' buffers and its consumer's prefetch queue) "
        "instead of waiting for commit.interval.ms (lower end-to-end latency under exactly_once_v2; under a "
        "backlog commits still come every commit.interval.ms)."});
+  add({kCommitPipelined, ConfigType::kBool, std::string("true"),
+       "Under exactly_once_v2, a stream thread hands its transaction's flush and commit to a helper thread and "
+       "goes on processing into the next transaction meanwhile: store writes made during the commit stay "
+       "uncommitted on top of the sealed ones, output and changelog records wait in memory and are sent when the "
+       "commit returned. If the commit fails, both transactions are aborted and re-read. false: the thread waits "
+       "for each commit (Kafka Streams' behaviour)."});
   add({kNumStreamThreads,
        ConfigType::kInt,
        std::string("1"),

@@ -149,13 +149,17 @@ std::optional<int64_t> ProcessorStateManagerImpl::restore_offset(std::string_vie
 }
 
 void ProcessorStateManagerImpl::drop_pending(Slot& slot) {
-  slot.txn->table().clear_pending();
+  slot.txn->table().clear_all();
   slot.txn->on_abort();
+}
+
+absl::Status ProcessorStateManagerImpl::seal(Slot& slot) {
+  slot.txn->prepare_commit();
+  return slot.txn->table().seal();
 }
 
 absl::Status ProcessorStateManagerImpl::apply(const std::vector<Slot*>& slots,
                                               const std::map<std::string, int64_t>& offsets, bool restoring) {
-  for (Slot* slot : slots) slot->txn->prepare_commit();
   if (restoring) {
     KSTREAMS_FAULT_POINT("state.restore.before_write");
   } else {
@@ -165,7 +169,7 @@ absl::Status ProcessorStateManagerImpl::apply(const std::vector<Slot*>& slots,
     std::vector<RocksDBTaskDb::StoreWrites> writes;
     for (Slot* slot : slots) {
       if (slot->txn->table().base().kind() != CommittedTable::Kind::kRocksDB) continue;
-      writes.push_back({&slot->txn->spec().name, &slot->txn->table().pending()});
+      writes.push_back({&slot->txn->spec().name, &slot->txn->table().sealed()});
     }
     std::map<std::string, int64_t> persistent_offsets;
     for (const auto& [store, offset] : offsets) {
@@ -176,9 +180,9 @@ absl::Status ProcessorStateManagerImpl::apply(const std::vector<Slot*>& slots,
   for (Slot* slot : slots) {
     TransactionalTable& table = slot->txn->table();
     if (table.base().kind() == CommittedTable::Kind::kInMemory) {
-      static_cast<InMemoryTable&>(table.base()).apply(table.pending());
+      static_cast<InMemoryTable&>(table.base()).apply(table.sealed());
     }
-    table.clear_pending();
+    table.clear_sealed();
     slot->txn->on_commit();
   }
   for (const auto& [store, offset] : offsets) offsets_[store] = offset;
@@ -197,7 +201,7 @@ absl::Status ProcessorStateManagerImpl::restore_batch(std::string_view store, co
     return absl::InvalidArgumentError("restore_batch: task " + options_.task.to_string() + " has no store " +
                                       std::string(store));
   }
-  if (slot->txn->table().has_pending()) {
+  if (slot->txn->table().has_pending() || slot->txn->table().has_sealed()) {
     return absl::FailedPreconditionError("restore_batch: store " + std::string(store) +
                                          " has uncommitted writes (restore before processing)");
   }
@@ -212,7 +216,8 @@ absl::Status ProcessorStateManagerImpl::restore_batch(std::string_view store, co
                                              std::string(status.message()));
     }
   }
-  absl::Status status = apply({slot}, {{std::string(store), next_offset}}, /*restoring=*/true);
+  absl::Status status = seal(*slot);
+  if (status.ok()) status = apply({slot}, {{std::string(store), next_offset}}, /*restoring=*/true);
   if (!status.ok()) {
     drop_pending(*slot);
     return status;
@@ -225,23 +230,39 @@ void ProcessorStateManagerImpl::flush_changelog() {
   if (changelog_buffer_) changelog_buffer_->flush_buffer();
 }
 
-absl::Status ProcessorStateManagerImpl::commit(const std::map<std::string, int64_t>& changelog_next_offsets) {
-  if (closed_) return absl::FailedPreconditionError("commit after close of task " + options_.task.to_string());
+absl::Status ProcessorStateManagerImpl::seal() {
+  if (closed_) return absl::FailedPreconditionError("seal after close of task " + options_.task.to_string());
   if (changelog_buffer_ && !changelog_buffer_->empty()) {
     return absl::FailedPreconditionError("commit of task " + options_.task.to_string() + " with " +
                                          std::to_string(changelog_buffer_->held_records()) +
                                          " changelog records still held: flush_changelog() comes first");
   }
+  for (Slot& slot : slots_) {
+    if (slot.txn->table().has_sealed()) {
+      return absl::FailedPreconditionError("seal of task " + options_.task.to_string() + ": store " +
+                                           slot.txn->spec().name + " still has sealed writes (commit or abort first)");
+    }
+  }
+  for (Slot& slot : slots_) KSTREAMS_RETURN_IF_ERROR(seal(slot));
+  sealed_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status ProcessorStateManagerImpl::commit(const std::map<std::string, int64_t>& changelog_next_offsets) {
+  if (closed_) return absl::FailedPreconditionError("commit after close of task " + options_.task.to_string());
   for (const auto& [store, offset] : changelog_next_offsets) {
     if (!index_.contains(store)) {
       return absl::InvalidArgumentError("commit: task " + options_.task.to_string() + " has no store " + store);
     }
   }
+  if (!sealed_) KSTREAMS_RETURN_IF_ERROR(seal());
   std::vector<Slot*> slots;
   slots.reserve(slots_.size());
   for (Slot& slot : slots_) slots.push_back(&slot);
   const auto started = std::chrono::steady_clock::now();
-  KSTREAMS_RETURN_IF_ERROR(apply(slots, changelog_next_offsets, /*restoring=*/false));
+  absl::Status status = apply(slots, changelog_next_offsets, /*restoring=*/false);
+  if (!status.ok()) return status;
+  sealed_ = false;
   probe_.record_commit(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
   return absl::OkStatus();
 }
@@ -249,11 +270,12 @@ absl::Status ProcessorStateManagerImpl::commit(const std::map<std::string, int64
 void ProcessorStateManagerImpl::abort() {
   for (Slot& slot : slots_) drop_pending(slot);
   if (changelog_buffer_) changelog_buffer_->drop();
+  sealed_ = false;
 }
 
 bool ProcessorStateManagerImpl::has_uncommitted_writes() const {
   for (const Slot& slot : slots_) {
-    if (slot.txn->table().has_pending()) return true;
+    if (slot.txn->table().has_pending() || slot.txn->table().has_sealed()) return true;
   }
   return false;
 }

@@ -36,6 +36,7 @@ class ProcessorStateManagerImpl final : public ProcessorStateManager {
   [[nodiscard]] absl::Status restore_batch(std::string_view store, const std::vector<RawRecord>& records,
                                            int64_t next_offset) override;
   void flush_changelog() override;
+  [[nodiscard]] absl::Status seal() override;
   [[nodiscard]] absl::Status commit(const std::map<std::string, int64_t>& changelog_next_offsets) override;
   void abort() override;
   [[nodiscard]] bool has_uncommitted_writes() const override;
@@ -53,7 +54,9 @@ class ProcessorStateManagerImpl final : public ProcessorStateManager {
   };
 
   [[nodiscard]] Slot* find(std::string_view name);
-  // Applies the pending writes of `slots` and the offsets in one atomic step per backend.
+  // Seals one store's pending writes (its own metadata added first).
+  [[nodiscard]] absl::Status seal(Slot& slot);
+  // Applies the sealed writes of `slots` and the offsets in one atomic step per backend.
   [[nodiscard]] absl::Status apply(const std::vector<Slot*>& slots, const std::map<std::string, int64_t>& offsets,
                                    bool restoring);
   void drop_pending(Slot& slot);
@@ -69,6 +72,7 @@ class ProcessorStateManagerImpl final : public ProcessorStateManager {
   std::map<std::string, size_t, std::less<>> index_;
   std::map<std::string, int64_t, std::less<>> offsets_;  // committed changelog positions
   bool closed_ = false;
+  bool sealed_ = false;  // seal() ran and neither commit() nor abort() followed yet
 };
 
 }  // namespace kstreams::state::internal

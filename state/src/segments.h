@@ -47,12 +47,14 @@ class Segments {
   uint32_t next_seq() { return ++state_.seq; }
   void saw_seq(uint32_t seq) { state_.seq = std::max(state_.seq, seq); }
 
+  // Adds the metadata to the pending writes and remembers it as the state being committed (the
+  // writes are sealed right after; the task may go on changing state_ while they commit).
   void prepare_commit(TransactionalTable& table);
   void on_commit() {
-    committed_ = state_;
-    segments_.erase(segments_.begin(), segments_.lower_bound(state_.dropped_below));
+    committed_ = sealed_;
+    segments_.erase(segments_.begin(), segments_.lower_bound(sealed_.dropped_below));
   }
-  void on_abort() { state_ = committed_; }
+  void on_abort() { state_ = sealed_ = committed_; }
 
  private:
   struct State {
@@ -65,6 +67,7 @@ class Segments {
   int64_t retention_ms_;
   int64_t interval_ms_;
   State state_;
+  State sealed_;
   State committed_;
   std::set<int64_t> segments_;
 };

@@ -98,8 +98,10 @@ std::unique_ptr<KeyValueIterator> TableKeyValueStore::reverse_all() { return tab
 
 uint64_t TableKeyValueStore::approximate_num_entries() {
   uint64_t n = table_.base().approximate_num_entries();
-  for (const auto& [key, value] : table_.pending().writes) {
-    if (value) ++n;
+  for (const PendingWrites* layer : {&table_.sealed(), &table_.pending()}) {
+    for (const auto& [key, value] : layer->writes) {
+      if (value) ++n;
+    }
   }
   return n;
 }

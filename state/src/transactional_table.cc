@@ -91,16 +91,64 @@ class MergedIterator final : public KeyValueIterator {
 
 }  // namespace
 
-bool TransactionalTable::range_deleted(std::string_view key) const {
-  for (const auto& [b, e] : pending_.range_deletes) {
+namespace {
+
+bool range_deleted_in(const PendingWrites& layer, std::string_view key) {
+  for (const auto& [b, e] : layer.range_deletes) {
     if (key >= b && key < e) return true;
   }
   return false;
 }
 
+}  // namespace
+
+std::optional<std::optional<std::string_view>> TransactionalTable::overlay_lookup(std::string_view key) const {
+  for (const PendingWrites* layer : {&pending_, &sealed_}) {
+    if (auto it = layer->writes.find(key); it != layer->writes.end()) {
+      if (!it->second) return std::optional<std::string_view>();
+      return std::optional<std::string_view>(*it->second);
+    }
+    if (range_deleted_in(*layer, key)) return std::optional<std::string_view>();
+  }
+  return std::nullopt;
+}
+
+PendingWrites TransactionalTable::merged_overlay(std::string_view lo, std::optional<std::string_view> hi) const {
+  PendingWrites out;
+  const auto overlaps = [&](const std::pair<std::string, std::string>& r) {
+    return r.second > lo && (!hi || r.first < *hi);
+  };
+  for (const PendingWrites* layer : {&sealed_, &pending_}) {
+    for (const auto& r : layer->range_deletes) {
+      if (overlaps(r)) out.range_deletes.push_back(r);
+    }
+  }
+  auto first = sealed_.writes.lower_bound(lo);
+  auto last = hi ? sealed_.writes.lower_bound(*hi) : sealed_.writes.end();
+  for (auto it = first; it != last; ++it) {
+    if (!range_deleted_in(pending_, it->first)) out.writes.emplace(it->first, it->second);
+  }
+  first = pending_.writes.lower_bound(lo);
+  last = hi ? pending_.writes.lower_bound(*hi) : pending_.writes.end();
+  for (auto it = first; it != last; ++it) out.writes.insert_or_assign(it->first, it->second);
+  return out;
+}
+
+absl::Status TransactionalTable::seal() {
+  if (!sealed_.empty()) {
+    return absl::FailedPreconditionError("seal: the writes sealed before have not committed or aborted yet");
+  }
+  std::swap(sealed_, pending_);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::optional<std::string>> TransactionalTable::get(std::string_view key) {
   if (auto it = pending_.writes.find(key); it != pending_.writes.end()) return it->second;
-  if (range_deleted(key)) return std::optional<std::string>();
+  if (range_deleted_in(pending_, key)) return std::optional<std::string>();
+  if (!sealed_.empty()) {
+    if (auto it = sealed_.writes.find(key); it != sealed_.writes.end()) return it->second;
+    if (range_deleted_in(sealed_, key)) return std::optional<std::string>();
+  }
   return base_->get(key);
 }
 
@@ -135,37 +183,53 @@ std::unique_ptr<KeyValueIterator> TransactionalTable::scan(std::string_view lo, 
   if (hi && *hi <= lo)
     return std::make_unique<VectorKeyValueIterator>(std::vector<std::pair<std::string, std::string>>{});
   std::vector<std::pair<std::string, std::optional<std::string>>> overlay;
-  auto first = pending_.writes.lower_bound(lo);
-  auto last = hi ? pending_.writes.lower_bound(*hi) : pending_.writes.end();
-  for (auto it = first; it != last; ++it) overlay.emplace_back(it->first, it->second);
-  if (reverse) std::reverse(overlay.begin(), overlay.end());
   std::vector<std::pair<std::string, std::string>> ranges;
-  for (const auto& r : pending_.range_deletes) {
-    if (r.second > lo && (!hi || r.first < *hi)) ranges.push_back(r);
+  if (sealed_.empty()) {
+    auto first = pending_.writes.lower_bound(lo);
+    auto last = hi ? pending_.writes.lower_bound(*hi) : pending_.writes.end();
+    for (auto it = first; it != last; ++it) overlay.emplace_back(it->first, it->second);
+    for (const auto& r : pending_.range_deletes) {
+      if (r.second > lo && (!hi || r.first < *hi)) ranges.push_back(r);
+    }
+  } else {
+    PendingWrites merged = merged_overlay(lo, hi);
+    overlay.reserve(merged.writes.size());
+    for (auto& node : merged.writes) overlay.emplace_back(node.first, std::move(node.second));
+    ranges = std::move(merged.range_deletes);
   }
+  if (reverse) std::reverse(overlay.begin(), overlay.end());
   return std::make_unique<MergedIterator>(std::move(overlay), std::move(ranges), base_->scan(lo, hi, reverse), reverse);
 }
 
 absl::StatusOr<std::optional<std::string>> TransactionalTable::first_key(std::string_view lo,
                                                                          std::optional<std::string_view> hi) {
-  // Committed side: the first key not hidden by a pending delete.
+  // Committed side: the first key not hidden by a delete of either layer.
   std::optional<std::string> from_base;
   auto it = base_->scan(lo, hi, /*reverse=*/false);
   for (; it->valid(); it->next()) {
     std::string_view k = it->key();
-    if (range_deleted(k)) continue;
-    auto w = pending_.writes.find(k);
-    if (w != pending_.writes.end() && !w->second) continue;
+    auto verdict = overlay_lookup(k);
+    if (verdict && !*verdict) continue;
     from_base.emplace(k);
     break;
   }
   KSTREAMS_RETURN_IF_ERROR(it->status());
-  // Overlay side: the first pending put.
-  for (auto w = pending_.writes.lower_bound(lo); w != pending_.writes.end() && in_range(w->first, lo, hi); ++w) {
-    if (!w->second) continue;
-    if (!from_base || w->first < *from_base) return std::optional<std::string>(w->first);
-    break;
+  // Overlay side: the first put of either layer that the pending layer does not take back.
+  std::optional<std::string> from_overlay;
+  for (const PendingWrites* layer : {&pending_, &sealed_}) {
+    for (auto w = layer->writes.lower_bound(lo); w != layer->writes.end() && in_range(w->first, lo, hi); ++w) {
+      if (from_overlay && w->first >= *from_overlay) break;
+      if (layer == &sealed_) {
+        auto verdict = overlay_lookup(w->first);  // the pending layer may have deleted it since
+        if (!verdict || !*verdict) continue;
+      } else if (!w->second) {
+        continue;
+      }
+      from_overlay.emplace(w->first);
+      break;
+    }
   }
+  if (from_overlay && (!from_base || *from_overlay < *from_base)) return from_overlay;
   return from_base;
 }
 

@@ -5,6 +5,11 @@
 // range deletes since the last commit) in front of it: reads merge the two, commit applies the
 // overlay to the committed table (in one atomic batch with the changelog offsets, see
 // ProcessorStateManagerImpl), abort drops it. Not thread-safe: one stream thread.
+//
+// Two layers, so that a task can go on writing while its last transaction commits: seal() turns
+// the pending writes into the sealed layer (the transaction being committed) and starts an empty
+// pending layer for the next one. Reads see pending over sealed over committed; a commit applies
+// only the sealed layer (clear_sealed() afterwards), an abort drops both.
 #pragma once
 
 #include <cstdint>
@@ -65,13 +70,30 @@ class TransactionalTable {
   [[nodiscard]] CommittedTable& base() { return *base_; }
   [[nodiscard]] const PendingWrites& pending() const { return pending_; }
   [[nodiscard]] bool has_pending() const { return !pending_.empty(); }
-  void clear_pending() { pending_.clear(); }
+  [[nodiscard]] const PendingWrites& sealed() const { return sealed_; }
+  [[nodiscard]] bool has_sealed() const { return !sealed_.empty(); }
+  // Moves the pending writes into the sealed layer. kFailedPrecondition when the sealed layer is
+  // not empty (the previous transaction has not committed or aborted yet).
+  [[nodiscard]] absl::Status seal();
+  // After the sealed writes were applied to the committed table.
+  void clear_sealed() { sealed_.clear(); }
+  // Abort: both layers.
+  void clear_all() {
+    pending_.clear();
+    sealed_.clear();
+  }
 
  private:
-  [[nodiscard]] bool range_deleted(std::string_view key) const;
+  // The overlay's verdict on a key: nullopt = not written in either layer (read the committed
+  // table); a value = written; an empty inner optional = deleted.
+  [[nodiscard]] std::optional<std::optional<std::string_view>> overlay_lookup(std::string_view key) const;
+  // Both layers restricted to [lo, hi) as one PendingWrites (pending wins; sealed writes inside a
+  // pending range delete are gone).
+  [[nodiscard]] PendingWrites merged_overlay(std::string_view lo, std::optional<std::string_view> hi) const;
 
   std::unique_ptr<CommittedTable> base_;
   PendingWrites pending_;
+  PendingWrites sealed_;
 };
 
 // Iterator over a vector of entries it owns (snapshots and materialized results).

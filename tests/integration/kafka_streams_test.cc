@@ -60,7 +60,8 @@ class CounterAppTest : public ::testing::Test {
 
   std::unique_ptr<ChildProcess> start_instance(int instance, const std::string& guarantee,
                                                const std::string& server = "",
-                                               const std::vector<std::string>& extra = {}) {
+                                               const std::vector<std::string>& extra = {},
+                                               const std::vector<std::string>& args = {}) {
     std::vector<std::string> argv = {KSTREAMS_COUNTER_APP,
                                      "--input",
                                      input_,
@@ -90,6 +91,7 @@ class CounterAppTest : public ::testing::Test {
       argv.push_back("--set");
       argv.push_back("application.server=" + server);
     }
+    argv.insert(argv.end(), args.begin(), args.end());
     return std::make_unique<ChildProcess>(argv, log_path(instance));
   }
 
@@ -215,6 +217,61 @@ TEST_F(CounterAppTest, ExactlyOnceOutputsHaveNoDuplicatesOrGapsAcrossRepeatedSig
   EXPECT_EQ(counts.keys, kGroups);
   EXPECT_EQ(counts.exact_sequences, kGroups) << counts.first_problem;
   EXPECT_EQ(counts.final_correct, kGroups);
+}
+
+// commit.pipelined: the stream thread processes into the next transaction while the last one
+// commits. Checks the two failure paths of that overlap under load; each must abort both
+// transactions (deferred output, sealed and pending store writes), rewind, and stay exact.
+class PipelinedCommitFailureTest : public CounterAppTest, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(PipelinedCommitFailureTest, IsAbortedWithWhatFollowedItAndTheOutputStaysExact) {
+  constexpr int kRecords = 8000;
+  produce_async(kRecords, 2000);
+  // Let 10 hits pass, then fail 3 times in a row (the retries after the rewind fail too).
+  auto app = start_instance(0, "exactly_once_v2", "", {"commit.pipelined=true"},
+                            {"--fault", std::string(GetParam()) + ":10:3"});
+  producer_thread_.join();
+  auto ids = wait_for_ids(kRecords, 120s);
+  EXPECT_EQ(app->terminate(30s), 0) << logs(1);
+  const std::string log = testing::tail_file(log_path(0), 2000);
+  const std::regex aborted("aborting the transaction: .*injected fault at " + std::string(GetParam()));
+  EXPECT_EQ(std::distance(std::sregex_iterator(log.begin(), log.end(), aborted), std::sregex_iterator()), 3) << log;
+  std::set<std::string> unique;
+  int duplicates = 0;
+  for (const auto& r : ids) duplicates += unique.insert(*r.key).second ? 0 : 1;
+  EXPECT_EQ(duplicates, 0);
+  EXPECT_EQ(static_cast<int>(unique.size()), kRecords) << logs(1);
+  const CountCheck counts = check_counts(kRecords);
+  EXPECT_EQ(counts.keys, kGroups);
+  EXPECT_EQ(counts.exact_sequences, kGroups) << counts.first_problem;
+}
+
+INSTANTIATE_TEST_SUITE_P(FailurePaths, PipelinedCommitFailureTest,
+                         ::testing::Values("runtime.pipelined_commit.before_end",  // the commit in flight fails
+                                           "runtime.process.during_commit"),       // processing fails meanwhile
+                         [](const auto& info) {
+                           return std::string(info.index == 0 ? "TheCommitInFlight" : "ProcessingDuringTheCommit");
+                         });
+
+// The synchronous commit (Kafka Streams' behaviour) stays exact across a SIGKILL as well.
+TEST_F(CounterAppTest, ExactlyOnceWithoutPipelinedCommitsSurvivesASigkill) {
+  constexpr int kRecords = 6000;
+  produce_async(kRecords, 2000);
+  auto app = start_instance(0, "exactly_once_v2", "", {"commit.pipelined=false"});
+  std::this_thread::sleep_for(2000ms);
+  ASSERT_TRUE(app->running()) << logs(1);
+  app->kill_hard();
+  app = start_instance(0, "exactly_once_v2", "", {"commit.pipelined=false"});
+  producer_thread_.join();
+  auto ids = wait_for_ids(kRecords, 120s);
+  EXPECT_EQ(app->terminate(30s), 0) << logs(1);
+  std::set<std::string> unique;
+  int duplicates = 0;
+  for (const auto& r : ids) duplicates += unique.insert(*r.key).second ? 0 : 1;
+  EXPECT_EQ(duplicates, 0);
+  EXPECT_EQ(static_cast<int>(unique.size()), kRecords) << logs(1);
+  const CountCheck counts = check_counts(kRecords);
+  EXPECT_EQ(counts.exact_sequences, kGroups) << counts.first_problem;
 }
 
 TEST_F(CounterAppTest, AtLeastOnceAfterACrashHasNoGaps) {

@@ -105,6 +105,25 @@ TEST_F(StreamTaskTest, CommittableOffsetsAreTheNextOffsetToReadPerPartition) {
   EXPECT_TRUE(task_->post_commit({}).ok());
 }
 
+// commit.pipelined: records processed after seal_commit() belong to the next transaction; the
+// commit of the sealed one moves the committed offsets only to where the seal was.
+TEST_F(StreamTaskTest, ACommitAfterASealCommitsTheOffsetsSealedNotThoseProcessedSince) {
+  task_->add_records("a", 2, {raw("a", 0, 1, "x"), raw("a", 1, 2, "y"), raw("a", 2, 3, "z")});
+  ASSERT_TRUE(task_->process(1).ok());
+  ASSERT_TRUE(task_->prepare_commit().ok());
+  ASSERT_TRUE(task_->seal_commit().ok());
+  EXPECT_TRUE(task_->sealed());
+  ASSERT_TRUE(task_->process(1).ok());  // while the sealed transaction commits
+  EXPECT_EQ((task_->committable_offsets()[{"a", 2}]), 2);
+  ASSERT_TRUE(task_->post_commit({}).ok());
+  EXPECT_FALSE(task_->sealed());
+  task_->abort();  // the next transaction fails: back to the sealed offset, not the processed one
+  EXPECT_EQ((task_->committable_offsets()[{"a", 2}]), 1);
+  task_->add_records("a", 2, {raw("a", 1, 2, "y"), raw("a", 2, 3, "z")});
+  EXPECT_EQ(*task_->process(10), 2u);
+  EXPECT_EQ(sent_values(), (std::vector<std::string>{"x", "y", "y", "z"}));
+}
+
 TEST_F(StreamTaskTest, AbortDropsBufferedRecordsAndReturnsOffsetsToTheLastCommit) {
   task_->add_records("a", 2, {raw("a", 0, 1, "x")});
   ASSERT_TRUE(task_->process(10).ok());

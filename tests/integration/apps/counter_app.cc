@@ -2,7 +2,10 @@
 // process so that tests can SIGKILL it mid-stream and start it again.
 //
 //   counter_app --input T --ids-out T --counts-out T [--table T --joined-out T] [--windowed-out T]
-//               [--id-table T --id-joined-out T] [--config F] [--set key=value ...]
+//               [--id-table T --id-joined-out T] [--fault POINT:SKIP:TIMES ...] [--config F] [--set key=value ...]
+//
+// --fault arms a kstreams fault point (kstreams/common/fault_points.h) to return an aborted
+// transaction error TIMES times after letting SKIP hits pass: the runtime's failure paths under load.
 //
 // Topology: every input record (key: id, value: group) is copied to --ids-out, and counted per
 // group through a repartition topic ("by-group") into the store "group-counts"; every count update
@@ -13,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "kstreams/common/fault_points.h"
 #include "kstreams/kstreams.h"
 
 int main(int argc, char** argv) {
@@ -32,6 +36,20 @@ int main(int argc, char** argv) {
     if (rest[i] == "--windowed-out") windowed_out = rest[i + 1];
     if (rest[i] == "--id-table") id_table = rest[i + 1];
     if (rest[i] == "--id-joined-out") id_joined_out = rest[i + 1];
+    if (rest[i] == "--fault") {
+      const std::string& f = rest[i + 1];
+      const size_t a = f.find(':');
+      const size_t b = a == std::string::npos ? a : f.find(':', a + 1);
+      if (b == std::string::npos) {
+        std::fprintf(stderr, "counter_app: --fault wants POINT:SKIP:TIMES, got '%s'\n", f.c_str());
+        return 2;
+      }
+      kstreams::fault::FaultSpec spec;
+      spec.error = absl::AbortedError("injected fault at " + f.substr(0, a));
+      spec.skip = std::stoi(f.substr(a + 1, b - a - 1));
+      spec.times = std::stoi(f.substr(b + 1));
+      kstreams::fault::arm(f.substr(0, a), spec);
+    }
   }
   if (input.empty() || ids_out.empty() || counts_out.empty()) {
     std::fprintf(stderr, "usage: counter_app --input T --ids-out T --counts-out T [--config F] [--set k=v]\n");

@@ -161,6 +161,88 @@ TYPED_TEST(TransactionalCommitTest, ReopenAfterCloseKeepsWindowAndSessionStateAn
   EXPECT_EQ(*this->win().fetch("w", 1600), "y");
 }
 
+// Sealing (commit.pipelined): the task goes on writing while its sealed writes commit.
+template <typename Store>
+std::vector<std::pair<std::string, std::string>> entries(std::unique_ptr<Store> it) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (; it->valid(); it->next()) out.emplace_back(std::string(it->key()), std::string(it->value()));
+  return out;
+}
+
+TYPED_TEST(TransactionalCommitTest, ReadsSeeWritesMadeAfterASealOverTheSealedOnes) {
+  ASSERT_TRUE(this->kv().put("a", "1").ok());
+  ASSERT_TRUE(this->manager_->commit({}).ok());
+  ASSERT_TRUE(this->kv().put("b", "2").ok());
+  ASSERT_TRUE(this->kv().put("c", "3").ok());
+  ASSERT_TRUE(this->kv().put("d", "4").ok());
+  ASSERT_TRUE(this->manager_->seal().ok());
+  ASSERT_TRUE(this->kv().put("c", "30").ok());  // over a sealed write
+  ASSERT_TRUE(this->kv().remove("d").ok());     // deletes a sealed write
+  ASSERT_TRUE(this->kv().remove("a").ok());     // deletes a committed key
+  ASSERT_TRUE(this->kv().put("e", "5").ok());
+  EXPECT_EQ(this->get("a"), std::nullopt);
+  EXPECT_EQ(this->get("b"), "2");
+  EXPECT_EQ(this->get("c"), "30");
+  EXPECT_EQ(this->get("d"), std::nullopt);
+  using Entries = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(entries(this->kv().all()), (Entries{{"b", "2"}, {"c", "30"}, {"e", "5"}}));
+  EXPECT_EQ(entries(this->kv().reverse_all()), (Entries{{"e", "5"}, {"c", "30"}, {"b", "2"}}));
+  EXPECT_EQ(entries(this->kv().range("a", "d")), (Entries{{"b", "2"}, {"c", "30"}}));
+  if (!TypeParam::kPersistent) {  // exact in memory: committed + sealed puts + pending puts
+    EXPECT_EQ(this->kv().approximate_num_entries(), 1u + 3u + 2u);
+  }
+}
+
+TYPED_TEST(TransactionalCommitTest, CommitAfterASealAppliesOnlyTheSealedWritesAndAbortDropsTheRest) {
+  ASSERT_TRUE(this->kv().put("a", "1").ok());
+  ASSERT_TRUE(this->kv().put("b", "2").ok());
+  ASSERT_TRUE(this->win().put("w", std::string_view("x"), 5).ok());
+  ASSERT_TRUE(this->manager_->seal().ok());
+  // The next transaction: changes a and b, adds c, and expires window 5 (a range delete).
+  ASSERT_TRUE(this->kv().put("a", "10").ok());
+  ASSERT_TRUE(this->kv().remove("b").ok());
+  ASSERT_TRUE(this->kv().put("c", "3").ok());
+  ASSERT_TRUE(this->win().put("w", std::string_view("y"), 2000).ok());
+  EXPECT_EQ(*this->win().fetch("w", 5), std::nullopt);
+  ASSERT_TRUE(this->manager_->commit({{"kv", 2}, {"win", 1}}).ok());
+  EXPECT_TRUE(this->manager_->has_uncommitted_writes());  // the next transaction's writes
+  EXPECT_EQ(this->manager_->restore_offset("kv"), 2);
+  EXPECT_EQ(this->get("a"), "10");  // still read through the pending layer
+  this->manager_->abort();
+  EXPECT_FALSE(this->manager_->has_uncommitted_writes());
+  EXPECT_EQ(this->get("a"), "1");
+  EXPECT_EQ(this->get("b"), "2");
+  EXPECT_EQ(this->get("c"), std::nullopt);
+  EXPECT_EQ(*this->win().fetch("w", 5), "x");
+  EXPECT_EQ(this->win().observed_stream_time(), 5);
+  if (TypeParam::kPersistent) {  // what a reopen finds: the sealed transaction and its offsets only
+    ASSERT_TRUE(this->manager_->close().ok());
+    this->open();
+    EXPECT_EQ(this->get("a"), "1");
+    EXPECT_EQ(this->get("c"), std::nullopt);
+    EXPECT_EQ(*this->win().fetch("w", 5), "x");
+    EXPECT_EQ(this->win().observed_stream_time(), 5);
+    EXPECT_EQ(this->manager_->restore_offset("win"), 1);
+  }
+}
+
+TYPED_TEST(TransactionalCommitTest, TheNextSealTakesWhatWasWrittenDuringTheCommit) {
+  ASSERT_TRUE(this->win().put("w", std::string_view("x"), 5).ok());
+  ASSERT_TRUE(this->manager_->seal().ok());
+  ASSERT_TRUE(this->win().put("w", std::string_view("y"), 2000).ok());  // expires window 5
+  ASSERT_TRUE(this->kv().put("k", "v").ok());
+  EXPECT_EQ(this->manager_->seal().code(), absl::StatusCode::kFailedPrecondition);  // still sealed
+  ASSERT_TRUE(this->manager_->commit({}).ok());
+  ASSERT_TRUE(this->manager_->seal().ok());
+  ASSERT_TRUE(this->manager_->commit({}).ok());
+  EXPECT_FALSE(this->manager_->has_uncommitted_writes());
+  this->manager_->abort();  // nothing left to drop
+  EXPECT_EQ(this->get("k"), "v");
+  EXPECT_EQ(*this->win().fetch("w", 5), std::nullopt);
+  EXPECT_EQ(*this->win().fetch("w", 2000), "y");
+  EXPECT_EQ(this->win().observed_stream_time(), 2000);
+}
+
 TEST(WindowDuplicatesTest, SequenceNumbersSurviveReopenSoDuplicatesAreNeverOverwritten) {
   TempDir dir;
   StateManagerOptions options;

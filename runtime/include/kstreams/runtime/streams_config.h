@@ -56,6 +56,7 @@ inline constexpr const char* kBufferedRecordsPerPartition = "buffered.records.pe
 inline constexpr const char* kPollMs = "poll.ms";
 inline constexpr const char* kMaxTaskIdleMs = "max.task.idle.ms";
 inline constexpr const char* kCommitWhenIdle = "commit.when.idle";
+inline constexpr const char* kCommitPipelined = "commit.pipelined";
 inline constexpr const char* kTransactionTimeoutMs = "transaction.timeout.ms";
 inline constexpr const char* kSessionTimeoutMs = "session.timeout.ms";
 inline constexpr const char* kRestoreBatchRecords = "restore.batch.records";

@@ -152,15 +152,22 @@ class ProcessorStateManager {
   // Commit phase 1 (before the Kafka commit): sends the changelog records the ChangelogCache holds
   // for this task to the ChangelogWriter. No-op without a cache.
   virtual void flush_changelog() = 0;
-  // Commit phase 2 (after the Kafka transaction committed): applies every store's buffered writes
-  // and the given changelog positions (store -> next offset) in one atomic batch.
-  // kFailedPrecondition when changelog records are still held (flush_changelog was not called):
-  // the writes would become durable without their changelog records.
+  // Commit phase 1b (after flush_changelog, before the Kafka commit): seals every store's buffered
+  // writes as the transaction being committed. Writes made after seal() belong to the next
+  // transaction: reads see them over the sealed ones, commit() leaves them buffered, abort() drops
+  // both. This lets the runtime go on processing while the transaction commits.
+  // kFailedPrecondition when changelog records are still held (flush_changelog was not called) or
+  // when writes sealed earlier were neither committed nor aborted.
+  [[nodiscard]] virtual absl::Status seal() = 0;
+  // Commit phase 2 (after the Kafka transaction committed): applies the sealed writes (sealing the
+  // buffered ones first when nothing is sealed) and the given changelog positions (store -> next
+  // offset) in one atomic batch. kFailedPrecondition as seal() when it has to seal: the writes
+  // would become durable without their changelog records.
   [[nodiscard]] virtual absl::Status commit(const std::map<std::string, int64_t>& changelog_next_offsets) = 0;
-  // The transaction aborted: drops every buffered write (and held changelog record), stores return
-  // to the last commit.
+  // The transaction aborted: drops every buffered and sealed write (and held changelog record),
+  // stores return to the last commit.
   virtual void abort() = 0;
-  // True when there are buffered writes not yet committed.
+  // True when there are buffered or sealed writes not yet committed.
   [[nodiscard]] virtual bool has_uncommitted_writes() const = 0;
 
   // Closes the stores. Buffered writes are dropped (commit first for a clean close).
