@@ -289,6 +289,20 @@ TEST(HttpPoolTest, AConnectThatNeverCompletesTimesOut) {
   for (int fd : fillers) ::close(fd);
 }
 
+TEST(HttpPoolTest, AHostThatDoesNotResolveIsUnavailableAndNamed) {
+  // ".invalid" never resolves (RFC 6761). A resolver that answers at once makes this fast; one that
+  // cannot be reached fails with a temporary error after its own timeouts: unavailable either way.
+  Results results;
+  auto pool = make_pool("http://kstreams-webhook.invalid:8080/hook", 1, 200ms);
+  pool->post("{}", {}, results.callback());
+  auto got = results.wait(1, 60s);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].status().code(), absl::StatusCode::kUnavailable) << got[0].status();
+  EXPECT_NE(got[0].status().message().find("resolving kstreams-webhook.invalid"), std::string::npos)
+      << got[0].status();
+  EXPECT_EQ(pool->stats().connections_opened, 0);
+}
+
 TEST(HttpPoolTest, SilentServerTimesOutAndTheNextRequestUsesANewConnection) {
   RawServer server;
   server.serve(2, [](int fd) {
