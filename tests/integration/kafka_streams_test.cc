@@ -180,6 +180,20 @@ class CounterAppTest : public ::testing::Test {
     return c;
   }
 
+  // Every one of the `n` ids read with read_committed exactly once, and every group's count
+  // updates exactly 1..n/kGroups: no duplicate and no gap.
+  void expect_exactly_once(const std::vector<RawRecord>& ids, int n) {
+    std::set<std::string> unique;
+    int duplicates = 0;
+    for (const auto& r : ids) duplicates += unique.insert(*r.key).second ? 0 : 1;
+    EXPECT_EQ(duplicates, 0);
+    EXPECT_EQ(static_cast<int>(unique.size()), n) << logs(1);
+    const CountCheck counts = check_counts(n);
+    EXPECT_EQ(counts.keys, kGroups);
+    EXPECT_EQ(counts.exact_sequences, kGroups) << counts.first_problem;
+    EXPECT_EQ(counts.final_correct, kGroups);
+  }
+
   std::string logs(int instances) const {
     std::string out;
     for (int i = 0; i < instances; ++i)
@@ -207,16 +221,7 @@ TEST_F(CounterAppTest, ExactlyOnceOutputsHaveNoDuplicatesOrGapsAcrossRepeatedSig
   producer_thread_.join();
   auto ids = wait_for_ids(kRecords, 120s);
   EXPECT_EQ(app->terminate(30s), 0) << logs(1);
-
-  std::set<std::string> unique;
-  int duplicates = 0;
-  for (const auto& r : ids) duplicates += unique.insert(*r.key).second ? 0 : 1;
-  EXPECT_EQ(duplicates, 0);
-  EXPECT_EQ(static_cast<int>(unique.size()), kRecords) << logs(1);
-  const CountCheck counts = check_counts(kRecords);
-  EXPECT_EQ(counts.keys, kGroups);
-  EXPECT_EQ(counts.exact_sequences, kGroups) << counts.first_problem;
-  EXPECT_EQ(counts.final_correct, kGroups);
+  expect_exactly_once(ids, kRecords);
 }
 
 // commit.pipelined: the stream thread processes into the next transaction while the last one
@@ -236,14 +241,7 @@ TEST_P(PipelinedCommitFailureTest, IsAbortedWithWhatFollowedItAndTheOutputStaysE
   const std::string log = testing::tail_file(log_path(0), 2000);
   const std::regex aborted("aborting the transaction: .*injected fault at " + std::string(GetParam()));
   EXPECT_EQ(std::distance(std::sregex_iterator(log.begin(), log.end(), aborted), std::sregex_iterator()), 3) << log;
-  std::set<std::string> unique;
-  int duplicates = 0;
-  for (const auto& r : ids) duplicates += unique.insert(*r.key).second ? 0 : 1;
-  EXPECT_EQ(duplicates, 0);
-  EXPECT_EQ(static_cast<int>(unique.size()), kRecords) << logs(1);
-  const CountCheck counts = check_counts(kRecords);
-  EXPECT_EQ(counts.keys, kGroups);
-  EXPECT_EQ(counts.exact_sequences, kGroups) << counts.first_problem;
+  expect_exactly_once(ids, kRecords);
 }
 
 INSTANTIATE_TEST_SUITE_P(FailurePaths, PipelinedCommitFailureTest,
@@ -265,13 +263,7 @@ TEST_F(CounterAppTest, ExactlyOnceWithoutPipelinedCommitsSurvivesASigkill) {
   producer_thread_.join();
   auto ids = wait_for_ids(kRecords, 120s);
   EXPECT_EQ(app->terminate(30s), 0) << logs(1);
-  std::set<std::string> unique;
-  int duplicates = 0;
-  for (const auto& r : ids) duplicates += unique.insert(*r.key).second ? 0 : 1;
-  EXPECT_EQ(duplicates, 0);
-  EXPECT_EQ(static_cast<int>(unique.size()), kRecords) << logs(1);
-  const CountCheck counts = check_counts(kRecords);
-  EXPECT_EQ(counts.exact_sequences, kGroups) << counts.first_problem;
+  expect_exactly_once(ids, kRecords);
 }
 
 TEST_F(CounterAppTest, AtLeastOnceAfterACrashHasNoGaps) {

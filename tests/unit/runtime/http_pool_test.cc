@@ -298,8 +298,7 @@ TEST(HttpPoolTest, AHostThatDoesNotResolveIsUnavailableAndNamed) {
   auto got = results.wait(1, 60s);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].status().code(), absl::StatusCode::kUnavailable) << got[0].status();
-  EXPECT_NE(got[0].status().message().find("resolving kstreams-webhook.invalid"), std::string::npos)
-      << got[0].status();
+  EXPECT_NE(got[0].status().message().find("resolving kstreams-webhook.invalid"), std::string::npos) << got[0].status();
   EXPECT_EQ(pool->stats().connections_opened, 0);
 }
 
