@@ -143,11 +143,9 @@ absl::Status TransactionalTable::seal() {
 }
 
 absl::StatusOr<std::optional<std::string>> TransactionalTable::get(std::string_view key) {
-  if (auto it = pending_.writes.find(key); it != pending_.writes.end()) return it->second;
-  if (range_deleted_in(pending_, key)) return std::optional<std::string>();
-  if (!sealed_.empty()) {
-    if (auto it = sealed_.writes.find(key); it != sealed_.writes.end()) return it->second;
-    if (range_deleted_in(sealed_, key)) return std::optional<std::string>();
+  if (auto verdict = overlay_lookup(key)) {
+    if (!*verdict) return std::optional<std::string>();
+    return std::optional<std::string>(std::string(**verdict));
   }
   return base_->get(key);
 }
