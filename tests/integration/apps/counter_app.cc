@@ -11,6 +11,7 @@
 // group through a repartition topic ("by-group") into the store "group-counts"; every count update
 // goes to --counts-out as (group, "<count>"). Under exactly-once, the updates of a group read with
 // read_committed are exactly 1, 2, ..., n in order: no duplicates, no gaps.
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -40,14 +41,15 @@ int main(int argc, char** argv) {
       const std::string& f = rest[i + 1];
       const size_t a = f.find(':');
       const size_t b = a == std::string::npos ? a : f.find(':', a + 1);
-      if (b == std::string::npos) {
+      kstreams::fault::FaultSpec spec;
+      const auto number = [&f](size_t from, size_t to, int* out) {
+        return std::from_chars(f.data() + from, f.data() + to, *out).ptr == f.data() + to;
+      };
+      if (b == std::string::npos || !number(a + 1, b, &spec.skip) || !number(b + 1, f.size(), &spec.times)) {
         std::fprintf(stderr, "counter_app: --fault wants POINT:SKIP:TIMES, got '%s'\n", f.c_str());
         return 2;
       }
-      kstreams::fault::FaultSpec spec;
       spec.error = absl::AbortedError("injected fault at " + f.substr(0, a));
-      spec.skip = std::stoi(f.substr(a + 1, b - a - 1));
-      spec.times = std::stoi(f.substr(b + 1));
       kstreams::fault::arm(f.substr(0, a), spec);
     }
   }
