@@ -7,6 +7,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@
 
 #include "http_response_parser.h"
 #include "http_url.h"
+#include "kstreams/common/logging.h"
 #include "kstreams/common/status.h"
 
 namespace kstreams::runtime::http {
@@ -237,6 +239,7 @@ struct HttpPool::Impl {
 
   std::atomic<int64_t> opened{0};
   std::atomic<int64_t> resent{0};
+  bool batch_scheduling = false;  // written by create() before the pool is handed out
 
   // I/O thread only.
   enum class State { kClosed, kConnecting, kIdle, kBusy };
@@ -482,6 +485,16 @@ absl::StatusOr<std::unique_ptr<HttpPool>> HttpPool::create(const std::string& ur
   if (impl->wake_fd < 0) return absl::InternalError(std::string("eventfd: ") + std::strerror(errno));
   Impl* raw = impl.get();
   impl->thread = std::thread([raw] { raw->run(); });
+  if (impl->options.batch_scheduling) {
+    // Set from here, not from the thread, so stats() reports it as soon as create() returns.
+    const sched_param param{};  // SCHED_BATCH takes priority 0; the nice value stays the process's
+    const int rc = pthread_setschedparam(impl->thread.native_handle(), SCHED_BATCH, &param);
+    impl->batch_scheduling = rc == 0;
+    if (rc != 0) {
+      KS_LOG_WARN("http pool {}: SCHED_BATCH refused ({}); its I/O thread keeps the default policy",
+                  impl->options.thread_name, std::strerror(rc));
+    }
+  }
   return std::unique_ptr<HttpPool>(new HttpPool(std::move(impl)));
 }
 
@@ -523,7 +536,8 @@ void HttpPool::post(std::string body, const std::vector<std::pair<std::string, s
 }
 
 HttpPool::Stats HttpPool::stats() const {
-  return Stats{impl_->opened.load(std::memory_order_relaxed), impl_->resent.load(std::memory_order_relaxed)};
+  return Stats{impl_->opened.load(std::memory_order_relaxed), impl_->resent.load(std::memory_order_relaxed),
+               impl_->batch_scheduling};
 }
 
 }  // namespace kstreams::runtime::http

@@ -12,6 +12,7 @@
 #   KAFKA_PORT      first client port (default 9092; cluster mode uses PORT, PORT+10, PORT+20)
 #   KSTREAMS_CACHE  jar cache outside the work tree (default ~/.cache/kstreams)
 #   KAFKA_RUN_DIR   throwaway data/log folder (default /tmp/kstreams-kafka-<port>)
+#   KAFKA_BROKER_PROPS  extra server.properties lines for experiments (they win over the defaults)
 #
 # Idempotent: `start` twice reuses the running broker; `stop` only stops a broker whose pid file
 # this script wrote, so a broker someone else runs at the same address is never killed.
@@ -103,6 +104,8 @@ log.retention.check.interval.ms=60000
 log.retention.ms=-1
 transaction.max.timeout.ms=900000
 PROPS
+  # Experiments: extra broker properties, one per line (they override the ones above).
+  if [ -n "${KAFKA_BROKER_PROPS:-}" ]; then printf '%s\n' "$KAFKA_BROKER_PROPS" >> "$dir/server.properties"; fi
 }
 
 start() {

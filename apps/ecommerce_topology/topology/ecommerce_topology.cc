@@ -53,6 +53,12 @@ absl::StatusOr<TopologyOptions> topology_options(const kstreams::runtime::Stream
   WebhookDispatcher::Options dispatcher;
   dispatcher.webhook_url = config.get_string_or("notifications.webhook.url", default_webhook_url);
   dispatcher.workers = static_cast<int>(workers);
+  const std::string batch = config.get_string_or("notifications.http.batch.scheduling", "true");
+  if (batch != "true" && batch != "false") {
+    return absl::InvalidArgumentError("notifications.http.batch.scheduling is \"" + batch +
+                                      "\"; it must be true or false");
+  }
+  dispatcher.batch_scheduling = batch == "true";
   options.dispatcher = std::make_shared<WebhookDispatcher>(dispatcher);
   return options;
 }

@@ -41,7 +41,8 @@ struct TopologyOptions {
 //   notifications.retry.backoff.ms (200), notifications.circuit.failure.threshold (5),
 //   notifications.circuit.open.ms (5000), notifications.workers (8: concurrent HTTP calls of the
 //   instance), notifications.max.in.flight (1024 per task), notifications.pump.interval.ms (10),
-//   analytics.grace.ms (30000), ecommerce.topic.prefix ("").
+//   notifications.http.batch.scheduling (true: the webhook I/O thread runs under SCHED_BATCH, see
+//   HttpPool::Options), analytics.grace.ms (30000), ecommerce.topic.prefix ("").
 // Creates the WebhookDispatcher. kInvalidArgument names a setting out of range.
 [[nodiscard]] absl::StatusOr<TopologyOptions> topology_options(const kstreams::runtime::StreamsConfig& config,
                                                                const std::string& default_webhook_url);

@@ -30,8 +30,8 @@ void WebhookDispatcher::Mailbox::put(DeliveryOutcome outcome) {
 
 WebhookDispatcher::WebhookDispatcher(Options options) : options_(std::move(options)) {
   auto pool = kstreams::runtime::http::HttpPool::create(
-      options_.webhook_url,
-      kstreams::runtime::http::HttpPool::Options{std::max(1, options_.workers), options_.timeout, "webhook-http"});
+      options_.webhook_url, kstreams::runtime::http::HttpPool::Options{std::max(1, options_.workers), options_.timeout,
+                                                                       "webhook-http", options_.batch_scheduling});
   if (pool.ok()) {
     pool_ = std::move(*pool);
     return;
@@ -50,6 +50,8 @@ WebhookDispatcher::~WebhookDispatcher() {
 }
 
 std::shared_ptr<WebhookDispatcher::Mailbox> WebhookDispatcher::open_mailbox() { return std::make_shared<Mailbox>(); }
+
+bool WebhookDispatcher::batch_scheduling() const { return pool_ != nullptr && pool_->stats().batch_scheduling; }
 
 void WebhookDispatcher::submit(const std::shared_ptr<Mailbox>& mailbox, std::string notification_id, std::string body) {
   if (pool_) {

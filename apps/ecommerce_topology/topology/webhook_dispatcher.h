@@ -38,6 +38,9 @@ class WebhookDispatcher {
     std::string webhook_url;
     int workers = 4;  // concurrent calls: connections (http://) or threads (https://)
     std::chrono::milliseconds timeout{2000};
+    // http:// only: HttpPool::Options::batch_scheduling for the I/O thread ("webhook-http"), so
+    // its wake-up per response does not preempt the stream threads (see docs/benchmarks.md).
+    bool batch_scheduling = true;
   };
 
   class Mailbox {
@@ -63,6 +66,8 @@ class WebhookDispatcher {
   [[nodiscard]] std::shared_ptr<Mailbox> open_mailbox();
   // Queues one POST of `body` with Idempotency-Key: notification_id; the outcome goes to `mailbox`.
   void submit(const std::shared_ptr<Mailbox>& mailbox, std::string notification_id, std::string body);
+  // True when calls go through the HttpPool and its I/O thread runs under SCHED_BATCH.
+  [[nodiscard]] bool batch_scheduling() const;
 
  private:
   struct Job {

@@ -31,6 +31,8 @@ TEST(TopologyOptionsTest, DefaultsKeepNotificationsAheadOfTheOrderRate) {
   EXPECT_EQ(o->notifier.max_in_flight, 1024u);
   EXPECT_EQ(o->notifier.pump_interval, std::chrono::milliseconds(10));
   ASSERT_NE(o->dispatcher, nullptr);
+  // The webhook's I/O thread does not preempt the stream threads on each response.
+  EXPECT_TRUE(o->dispatcher->batch_scheduling());
 }
 
 TEST(TopologyOptionsTest, SettingsOverrideTheDefaults) {
@@ -39,9 +41,11 @@ TEST(TopologyOptionsTest, SettingsOverrideTheDefaults) {
                                     {"notifications.retry.max.attempts", "7"},
                                     {"notifications.max.in.flight", "16"},
                                     {"notifications.pump.interval.ms", "25"},
-                                    {"notifications.workers", "2"}}),
+                                    {"notifications.workers", "2"},
+                                    {"notifications.http.batch.scheduling", "false"}}),
                             "http://127.0.0.1:1/hook");
   ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_FALSE(o->dispatcher->batch_scheduling());
   EXPECT_EQ(o->topic_prefix, "t1-");
   EXPECT_EQ(o->grace_ms, 0);
   EXPECT_EQ(o->notifier.max_attempts, 7);
@@ -56,7 +60,8 @@ TEST(TopologyOptionsTest, OutOfRangeSettingIsAnErrorNamingIt) {
                                                         {"notifications.pump.interval.ms", "0"},
                                                         {"notifications.retry.max.attempts", "0"},
                                                         {"notifications.retry.backoff.ms", "-1"},
-                                                        {"analytics.grace.ms", "-5"}}) {
+                                                        {"analytics.grace.ms", "-5"},
+                                                        {"notifications.http.batch.scheduling", "yes"}}) {
     auto o = topology_options(config({{key, value}}), "http://127.0.0.1:1/hook");
     ASSERT_FALSE(o.ok()) << key;
     EXPECT_EQ(o.status().code(), absl::StatusCode::kInvalidArgument) << key;

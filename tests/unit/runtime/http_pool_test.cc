@@ -3,6 +3,7 @@
 #include "kstreams/runtime/http_pool.h"
 
 #include <netinet/in.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -396,6 +397,45 @@ TEST(HttpPoolTest, DestructionCancelsWhatIsNotFinished) {
   auto got = results.wait(3, 1s);
   ASSERT_EQ(got.size(), 3u);
   for (const auto& r : got) EXPECT_EQ(r.status().code(), absl::StatusCode::kCancelled) << r.status();
+}
+
+TEST(HttpPoolTest, BatchSchedulingAppliesToTheIoThreadOnly) {
+  RawServer server;
+  server.serve(2, [](int fd) {  // one request on each pool's connection
+    if (RawServer::read_request(fd)) RawServer::write_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+  });
+  // Callbacks run on the I/O thread: each records the policy it runs under.
+  std::mutex mu;
+  std::vector<int> policies;
+  auto record_policy = [&](absl::StatusOr<int> status) {
+    EXPECT_TRUE(status.ok()) << status.status();
+    std::lock_guard lock(mu);
+    policies.push_back(sched_getscheduler(0));
+  };
+  auto plain = make_pool(server.url(), 1);
+  EXPECT_FALSE(plain->stats().batch_scheduling);
+  HttpPool::Options options{1, 2s, "test-batch"};
+  options.batch_scheduling = true;
+  auto batch = HttpPool::create(server.url(), options);
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  // Lowering one's own policy needs no privilege, so Linux grants it.
+  EXPECT_TRUE((*batch)->stats().batch_scheduling);
+  Results results;
+  plain->post("{}", {}, [&](absl::StatusOr<int> s) {
+    record_policy(s);
+    results.callback()(s);
+  });
+  results.wait(1);
+  (*batch)->post("{}", {}, [&](absl::StatusOr<int> s) {
+    record_policy(s);
+    results.callback()(s);
+  });
+  results.wait(2);
+  std::lock_guard lock(mu);
+  ASSERT_EQ(policies.size(), 2u);
+  EXPECT_EQ(policies[0], SCHED_OTHER);
+  EXPECT_EQ(policies[1], SCHED_BATCH);
+  EXPECT_EQ(sched_getscheduler(0), SCHED_OTHER);  // the creating thread is left alone
 }
 
 }  // namespace

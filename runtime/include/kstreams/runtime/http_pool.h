@@ -43,6 +43,14 @@ class HttpPool {
     int connections = 8;                      // concurrent requests (each on its own connection)
     std::chrono::milliseconds timeout{2000};  // per request, from its start (connect included)
     std::string thread_name = "http-pool";    // the I/O thread's name (top -H), cut to 15 characters
+    // Run the I/O thread under Linux's SCHED_BATCH policy (same nice level, same CPU share). The
+    // I/O thread wakes once per response; under the default policy each wake-up preempts whatever
+    // runs on that core, typically a busy stream thread, thousands of times a second. A
+    // SCHED_BATCH thread never preempts on wake-up: it runs when the running thread blocks or its
+    // time slice ends, so responses may wait up to a scheduler slice (a few ms) longer. Worth it
+    // when the pool shares a core with CPU-bound work and its calls are not latency-critical. If
+    // the kernel refuses the policy, the pool runs under the default one (Stats says which).
+    bool batch_scheduling = false;
   };
   // The HTTP status code, or a transport error (see above).
   using Callback = std::function<void(absl::StatusOr<int> status)>;
@@ -60,6 +68,8 @@ class HttpPool {
   struct Stats {
     int64_t connections_opened = 0;
     int64_t resent = 0;  // requests sent again after a reused connection turned out closed
+    // Options::batch_scheduling asked for and in effect (set by create()).
+    bool batch_scheduling = false;
   };
   [[nodiscard]] Stats stats() const;
 
