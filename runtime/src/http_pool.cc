@@ -24,6 +24,7 @@
 
 #include "http_response_parser.h"
 #include "http_url.h"
+#include "kstreams/common/fault_points.h"
 #include "kstreams/common/logging.h"
 #include "kstreams/common/status.h"
 
@@ -224,6 +225,17 @@ struct Pending {
   HttpPool::Callback done;
   bool resent = false;
 };
+
+// SCHED_BATCH for `thread` (priority 0; the nice value stays the process's). Linux lets a process
+// lower its own threads' policy, but a sandbox (seccomp) may refuse it: the fault point stands for
+// that refusal in tests.
+absl::Status set_batch_policy(std::thread& thread) {
+  KSTREAMS_FAULT_POINT("http_pool.sched_batch");
+  const sched_param param{};
+  const int rc = pthread_setschedparam(thread.native_handle(), SCHED_BATCH, &param);
+  if (rc != 0) return absl::PermissionDeniedError(std::string("SCHED_BATCH refused: ") + std::strerror(rc));
+  return absl::OkStatus();
+}
 
 }  // namespace
 
@@ -487,12 +499,11 @@ absl::StatusOr<std::unique_ptr<HttpPool>> HttpPool::create(const std::string& ur
   impl->thread = std::thread([raw] { raw->run(); });
   if (impl->options.batch_scheduling) {
     // Set from here, not from the thread, so stats() reports it as soon as create() returns.
-    const sched_param param{};  // SCHED_BATCH takes priority 0; the nice value stays the process's
-    const int rc = pthread_setschedparam(impl->thread.native_handle(), SCHED_BATCH, &param);
-    impl->batch_scheduling = rc == 0;
-    if (rc != 0) {
-      KS_LOG_WARN("http pool {}: SCHED_BATCH refused ({}); its I/O thread keeps the default policy",
-                  impl->options.thread_name, std::strerror(rc));
+    const absl::Status set = set_batch_policy(impl->thread);
+    impl->batch_scheduling = set.ok();
+    if (!set.ok()) {
+      KS_LOG_WARN("http pool {}: {}; its I/O thread keeps the default policy", impl->options.thread_name,
+                  set.ToString());
     }
   }
   return std::unique_ptr<HttpPool>(new HttpPool(std::move(impl)));

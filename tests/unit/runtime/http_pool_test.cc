@@ -20,6 +20,7 @@
 #include <gtest/gtest.h>
 
 #include "http_response_parser.h"
+#include "kstreams/common/fault_points.h"
 #include "kstreams/runtime/http.h"
 
 namespace kstreams::runtime::http {
@@ -412,6 +413,7 @@ TEST(HttpPoolTest, BatchSchedulingAppliesToTheIoThreadOnly) {
     std::lock_guard lock(mu);
     policies.push_back(sched_getscheduler(0));
   };
+  Results results;  // outlives the pools
   auto plain = make_pool(server.url(), 1);
   EXPECT_FALSE(plain->stats().batch_scheduling);
   HttpPool::Options options{1, 2s, "test-batch"};
@@ -420,7 +422,6 @@ TEST(HttpPoolTest, BatchSchedulingAppliesToTheIoThreadOnly) {
   ASSERT_TRUE(batch.ok()) << batch.status();
   // Lowering one's own policy needs no privilege, so Linux grants it.
   EXPECT_TRUE((*batch)->stats().batch_scheduling);
-  Results results;
   plain->post("{}", {}, [&](absl::StatusOr<int> s) {
     record_policy(s);
     results.callback()(s);
@@ -436,6 +437,31 @@ TEST(HttpPoolTest, BatchSchedulingAppliesToTheIoThreadOnly) {
   EXPECT_EQ(policies[0], SCHED_OTHER);
   EXPECT_EQ(policies[1], SCHED_BATCH);
   EXPECT_EQ(sched_getscheduler(0), SCHED_OTHER);  // the creating thread is left alone
+}
+
+TEST(HttpPoolTest, RefusedBatchSchedulingLeavesAWorkingPoolUnderTheDefaultPolicy) {
+  RawServer server;
+  server.serve(1, [](int fd) {
+    if (RawServer::read_request(fd)) RawServer::write_all(fd, "HTTP/1.1 204 No Content\r\n\r\n");
+  });
+  fault::ScopedFault refused("http_pool.sched_batch", fault::FaultSpec{});
+  Results results;
+  HttpPool::Options options{1, 2s, "test-refused"};
+  options.batch_scheduling = true;
+  auto pool = HttpPool::create(server.url(), options);
+  ASSERT_TRUE(pool.ok()) << pool.status();  // not an error: the pool runs, just not under SCHED_BATCH
+  EXPECT_EQ(fault::hits("http_pool.sched_batch"), 1);
+  EXPECT_FALSE((*pool)->stats().batch_scheduling);
+  std::atomic<int> policy{-1};
+  (*pool)->post("{}", {}, [&](absl::StatusOr<int> s) {
+    policy = sched_getscheduler(0);
+    results.callback()(s);
+  });
+  auto got = results.wait(1);
+  ASSERT_EQ(got.size(), 1u);
+  ASSERT_TRUE(got[0].ok()) << got[0].status();
+  EXPECT_EQ(*got[0], 204);
+  EXPECT_EQ(policy.load(), SCHED_OTHER);
 }
 
 }  // namespace
