@@ -5,6 +5,9 @@
 #   scripts/kafka/broker.sh start          start a broker unless one already answers; waits until ready
 #   scripts/kafka/broker.sh stop           stop the broker this script started (nothing else)
 #   scripts/kafka/broker.sh status         exit 0 if a broker answers at the configured address
+#   scripts/kafka/broker.sh crash          SIGKILL the broker this script started, keeping its data
+#   scripts/kafka/broker.sh revive         start a crashed broker again on its data; waits until ready
+#   scripts/kafka/broker.sh freeze|thaw    SIGSTOP / SIGCONT the broker (a hung broker: nothing answers)
 #
 # Environment:
 #   KAFKA_PROFILE   3.9 (default: Kafka 3.9.1) or 4.1 (Kafka 4.1.x)
@@ -126,14 +129,23 @@ start() {
     write_config "$i" "$p" "$((p + 1))" "$voters" "$rf" "$isr"
     java -cp "$libs/*" -Dlog4j.configuration=file:"$here/log4j-quiet.properties" kafka.tools.StorageTool format \
       -t "$cluster_id" -c "$run_dir/node-$i/server.properties" --ignore-formatted >/dev/null
-    KAFKA_HEAP=${KAFKA_HEAP:--Xmx1G -Xms256m}
-    # shellcheck disable=SC2086
-    nohup java $KAFKA_HEAP -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
-      -Dlog4j.configuration=file:"$here/log4j-broker.properties" -Dkafka.logs.dir="$run_dir/node-$i" \
-      -cp "$libs/*" kafka.Kafka "$run_dir/node-$i/server.properties" \
-      > "$run_dir/node-$i/stdout.log" 2>&1 &
-    echo $! > "$run_dir/node-$i/pid"
+    launch_node "$i"
   done
+  wait_ready
+}
+
+launch_node() { # node_id: the JVM of one formatted node, in the background
+  local i=$1
+  KAFKA_HEAP=${KAFKA_HEAP:--Xmx1G -Xms256m}
+  # shellcheck disable=SC2086
+  nohup java $KAFKA_HEAP -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
+    -Dlog4j.configuration=file:"$here/log4j-broker.properties" -Dkafka.logs.dir="$run_dir/node-$i" \
+    -cp "$libs/*" kafka.Kafka "$run_dir/node-$i/server.properties" \
+    >> "$run_dir/node-$i/stdout.log" 2>&1 &
+  echo $! > "$run_dir/node-$i/pid"
+}
+
+wait_ready() {
   log "waiting for Kafka $version ($mode) at $(bootstrap)"
   local deadline=$((SECONDS + 90))
   until answers; do
@@ -145,6 +157,50 @@ start() {
   done
   log "ready at $(bootstrap) (data and logs in $run_dir)"
   echo "$(bootstrap)"
+}
+
+# Tests of a broker that goes away: SIGKILL every node this script started (a crash: no controlled
+# shutdown), keeping the data; `revive` starts the same nodes on that data (log recovery included).
+crash() {
+  local f pid crashed=0
+  for f in "$run_dir"/node-*/pid; do
+    [ -f "$f" ] || continue
+    pid=$(cat "$f")
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -9 "$pid" 2>/dev/null || true
+      while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+      crashed=1
+    fi
+    rm -f "$f"
+  done
+  if [ $crashed = 1 ]; then log "crashed (SIGKILL); data kept in $run_dir"; else log "no broker started by this script is running"; exit 1; fi
+}
+
+# A broker that hangs instead: SIGSTOP every node (connections stay open, nothing answers), SIGCONT.
+signal_nodes() { # signal
+  local f any=0
+  for f in "$run_dir"/node-*/pid; do
+    [ -f "$f" ] || continue
+    kill -"$1" "$(cat "$f")" 2>/dev/null && any=1
+  done
+  if [ $any = 0 ]; then log "no broker started by this script is running"; exit 1; fi
+  log "sent SIG$1"
+}
+
+revive() {
+  fetch
+  local i=0 p
+  for p in $(node_ports); do
+    i=$((i + 1))
+    if [ ! -f "$run_dir/node-$i/server.properties" ]; then log "no data of node $i in $run_dir to revive"; exit 1; fi
+    if [ -f "$run_dir/node-$i/pid" ] && kill -0 "$(cat "$run_dir/node-$i/pid")" 2>/dev/null; then
+      log "node $i is running"; exit 1
+    fi
+    if port_open "$p"; then log "port $p is taken"; exit 1; fi
+  done
+  i=0
+  for p in $(node_ports); do i=$((i + 1)); launch_node "$i"; done
+  wait_ready
 }
 
 stop() { # stop [keep]: keep leaves the data and logs for a post-mortem
@@ -168,7 +224,11 @@ case "${1:-}" in
   fetch) fetch ;;
   start) start ;;
   stop) stop ;;
+  crash) crash ;;
+  revive) revive ;;
+  freeze) signal_nodes STOP ;;
+  thaw) signal_nodes CONT ;;
   status) fetch; answers ;;
   bootstrap) bootstrap ;;
-  *) echo "usage: $0 fetch|start|stop|status|bootstrap" >&2; exit 2 ;;
+  *) echo "usage: $0 fetch|start|stop|crash|revive|freeze|thaw|status|bootstrap" >&2; exit 2 ;;
 esac

@@ -13,7 +13,21 @@
 
 namespace kstreams::testing {
 
+namespace {
+std::string& bootstrap_override() {
+  static std::string address;
+  return address;
+}
+}  // namespace
+
+ScopedBootstrap::ScopedBootstrap(std::string address) : previous_(std::move(bootstrap_override())) {
+  bootstrap_override() = std::move(address);
+}
+
+ScopedBootstrap::~ScopedBootstrap() { bootstrap_override() = std::move(previous_); }
+
 std::string bootstrap() {
+  if (!bootstrap_override().empty()) return bootstrap_override();
   const char* env = std::getenv("KSTREAMS_BOOTSTRAP");
   return env != nullptr && *env != '\0' ? env : "127.0.0.1:19092";
 }
