@@ -12,7 +12,9 @@
 // being the wall clock when the consumer returned the record. Counted records only.
 //
 // --sent-at TOPIC:HEADER (the saga's end-to-end latency): TOPIC (the orders) is read too, from the
-// same position, and each of its records gives its key's send time (HEADER, decimal epoch ms, as
+// same position and by a consumer of its own (sharing one consumer between the idempotent input
+// topic and the transactional output held the output's records back for many seconds under load
+// with librdkafka 2.0: docs/benchmarks.md, 2026-12-04 evening), and each of its records gives its key's send time (HEADER, decimal epoch ms, as
 // ecommerce_loadgen's loadgen.sent_at). A counted record is then timed from its key's send time
 // instead of its own timestamp: timestamp_ms in FILE is that send time, --since-ms applies to it,
 // and a counted record whose key was not seen yet waits until it is (records of TOPIC and of the
@@ -120,10 +122,9 @@ std::string parse(int argc, char** argv, Options* o) {
 }
 
 // Every partition of the topics, at the last stable offset (from_end) or the beginning.
-absl::StatusOr<std::vector<TopicPartitionOffset>> positions(const Options& o, ConsumerClient& consumer) {
+absl::StatusOr<std::vector<TopicPartitionOffset>> positions(const Options& o, const std::vector<std::string>& topics,
+                                                            ConsumerClient& consumer) {
   KSTREAMS_ASSIGN_OR_RETURN(auto admin, AdminClient::create({{"bootstrap.servers", o.bootstrap}}));
-  std::vector<std::string> topics = o.topics;
-  if (!o.sent_at_topic.empty()) topics.push_back(o.sent_at_topic);
   KSTREAMS_ASSIGN_OR_RETURN(auto counts, admin->partition_counts(topics, milliseconds(30000)));
   std::vector<TopicPartitionOffset> parts;
   for (const auto& t : topics) {
@@ -157,18 +158,30 @@ int run(const Options& o) {
     return 1;
   }
   std::fputs("arrival_ms,partition,timestamp_ms\n", csv.get());
-  auto consumer = ConsumerClient::create({{"bootstrap.servers", o.bootstrap},
-                                          {"isolation.level", "read_committed"},
-                                          {"enable.auto.commit", "false"},
-                                          {"fetch.wait.max.ms", "10"}});
-  absl::StatusOr<std::vector<TopicPartitionOffset>> parts =
-      consumer.ok() ? positions(o, **consumer) : absl::StatusOr<std::vector<TopicPartitionOffset>>(consumer.status());
-  if (parts.ok()) {
-    if (auto st = (*consumer)->assign(*parts); !st.ok()) parts = st;
-  }
-  if (!parts.ok()) {
-    std::fprintf(stderr, "bench_observe: %s\n", parts.status().ToString().c_str());
-    return 1;
+  // A consumer assigned to every partition of `topics` at its start position (null: failed, printed).
+  auto open = [&o](const std::vector<std::string>& topics) -> std::unique_ptr<ConsumerClient> {
+    auto consumer = ConsumerClient::create({{"bootstrap.servers", o.bootstrap},
+                                            {"isolation.level", "read_committed"},
+                                            {"enable.auto.commit", "false"},
+                                            {"fetch.wait.max.ms", "10"}});
+    absl::StatusOr<std::vector<TopicPartitionOffset>> parts =
+        consumer.ok() ? positions(o, topics, **consumer)
+                      : absl::StatusOr<std::vector<TopicPartitionOffset>>(consumer.status());
+    if (parts.ok()) {
+      if (auto st = (*consumer)->assign(*parts); !st.ok()) parts = st;
+    }
+    if (!parts.ok()) {
+      std::fprintf(stderr, "bench_observe: %s\n", parts.status().ToString().c_str());
+      return nullptr;
+    }
+    return std::move(*consumer);
+  };
+  std::unique_ptr<ConsumerClient> consumer = open(o.topics);
+  if (!consumer) return 1;
+  std::unique_ptr<ConsumerClient> sent_consumer;
+  if (!o.sent_at_topic.empty()) {
+    sent_consumer = open({o.sent_at_topic});
+    if (!sent_consumer) return 1;
   }
   kbench::emit_ready();
   const auto ready = std::chrono::steady_clock::now();
@@ -187,15 +200,15 @@ int run(const Options& o) {
   };
   while (!kbench::stop_requested()) {
     if (o.duration_ms > 0 && std::chrono::steady_clock::now() - ready >= milliseconds(o.duration_ms)) break;
-    auto batch = (*consumer)->poll(milliseconds(50), 1000);
-    const int64_t arrival = kbench::now_ms();
-    if (!batch.ok()) {
-      std::fprintf(stderr, "bench_observe: %s\n", batch.status().ToString().c_str());
-      rc = 1;
-      break;
-    }
-    for (const auto& r : *batch) {
-      if (!o.sent_at_topic.empty() && r.topic == o.sent_at_topic) {
+    if (sent_consumer) {
+      // The send times first (without waiting): a status read below then usually finds its key.
+      auto sent = sent_consumer->poll(milliseconds(0), 5000);
+      if (!sent.ok()) {
+        std::fprintf(stderr, "bench_observe: %s\n", sent.status().ToString().c_str());
+        rc = 1;
+        break;
+      }
+      for (const auto& r : *sent) {
         const auto header = r.headers.last(o.sent_at_header);
         int64_t t = 0;
         if (!r.key || !header || !parse_long(std::string(*header), &t)) continue;
@@ -203,8 +216,16 @@ int run(const Options& o) {
         auto [first, last] = waiting.equal_range(*r.key);
         for (auto it = first; it != last; ++it) count_one(it->second.first, it->second.second, t);
         waiting.erase(first, last);
-        continue;
       }
+    }
+    auto batch = consumer->poll(milliseconds(sent_consumer ? 20 : 50), 1000);
+    const int64_t arrival = kbench::now_ms();
+    if (!batch.ok()) {
+      std::fprintf(stderr, "bench_observe: %s\n", batch.status().ToString().c_str());
+      rc = 1;
+      break;
+    }
+    for (const auto& r : *batch) {
       if (!matches(o, r.value)) continue;
       if (o.sent_at_topic.empty()) {
         count_one(arrival, r.partition.value(), r.timestamp);
@@ -229,7 +250,8 @@ int run(const Options& o) {
     }
   }
   std::fflush(csv.get());
-  (*consumer)->close();
+  consumer->close();
+  if (sent_consumer) sent_consumer->close();
   kbench::emit(R"({"event":"summary","records":)" + std::to_string(count) +
                (o.sent_at_topic.empty() ? "" : R"(,"unmatched":)" + std::to_string(waiting.size())) + "}");
   return rc;
