@@ -3,6 +3,7 @@
     python3 -m unittest discover -s bench/harness -p 'test_*.py'
 """
 
+import json
 import os
 import sys
 import tempfile
@@ -11,6 +12,7 @@ import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import check_saga_latency  # noqa: E402
 import kbench  # noqa: E402
 import report  # noqa: E402
 import stats  # noqa: E402
@@ -244,6 +246,51 @@ class ArgsTest(unittest.TestCase):
                                                        "kafka-streams": 30_000}), 15_000)
         self.assertEqual(bench.latency_rate("count", {"kstreams": 100_000, "kafka-streams": 90_000}), 20_000)
         self.assertEqual(bench.latency_rate("saga", {"kstreams": 3_000, "kafka-streams": 2_000}), 1_000)
+
+
+class CheckSagaLatencyTest(unittest.TestCase):
+    """check_saga_latency.py on a hand-made run: 4 expected statuses, load sent over [1000, 3000]."""
+
+    def run_check(self, rows, expected=4, late_share=0.5):
+        with tempfile.TemporaryDirectory() as d:
+            os.makedirs(os.path.join(d, "logs"))
+            prefix = os.path.join(d, "logs", "kb1-1-saga-exa-kstreams")
+            with open(prefix + "-lat.json", "w") as f:
+                json.dump({"expected": {"terminal_statuses": expected},
+                           "options": {"created_at_start": 1000}, "sent": {"elapsed_s": 2.0}}, f)
+            with open(prefix + ".latency.csv", "w") as f:
+                f.write("arrival_ms,partition,timestamp_ms\n")
+                f.writelines(f"{a},0,{t}\n" for a, t in rows)
+            return check_saga_latency.check_run(prefix + "-lat.json", prefix + ".latency.csv", late_share)
+
+    def test_a_good_run_passes(self):
+        self.assertEqual(self.run_check([(1200, 1000), (1900, 1500), (2600, 2400), (3300, 3000)]), [])
+
+    def test_a_missing_status_is_reported(self):
+        problems = self.run_check([(1200, 1000), (1900, 1500), (2600, 2400)])
+        self.assertEqual(problems, ["3 terminal statuses timed, 4 expected"])
+
+    def test_a_status_read_before_its_order_was_sent_is_reported(self):
+        problems = self.run_check([(1200, 1000), (1400, 1500), (2600, 2400), (3300, 3000)])
+        self.assertEqual(len(problems), 1)
+        self.assertIn("1 statuses readable before their order was sent", problems[0])
+
+    def test_a_send_time_outside_the_window_is_reported(self):
+        problems = self.run_check([(1200, 1000), (1900, 1500), (2600, 2400), (99000, 90000)])
+        self.assertTrue(any("outside the load generator's window" in p for p in problems), problems)
+
+    def test_statuses_held_until_the_load_stopped_are_reported(self):
+        # the 1-consumer observer's pattern: most statuses readable only after the load (t=3000) stopped
+        problems = self.run_check([(1200, 1000), (4500, 1500), (4500, 2400), (4500, 3000)])
+        self.assertEqual(problems, ["3 of 4 statuses readable over 1 s after the load stopped (more than 0.5 of them)"])
+        self.assertEqual(self.run_check([(1200, 1000), (4500, 1500), (4500, 2400), (4500, 3000)], late_share=0.8),
+                         [])
+
+    def test_main_fails_without_a_saga_run_and_on_bad_arguments(self):
+        with tempfile.TemporaryDirectory() as d:
+            self.assertEqual(check_saga_latency.main(["x", d]), 1)
+            self.assertEqual(check_saga_latency.main(["x", d, "--max-late-share", "lots"]), 2)
+            self.assertEqual(check_saga_latency.main(["x"]), 2)
 
 
 if __name__ == "__main__":
