@@ -12,13 +12,14 @@
 // being the wall clock when the consumer returned the record. Counted records only.
 //
 // --sent-at TOPIC:HEADER (the saga's end-to-end latency): TOPIC (the orders) is read too, from the
-// same position and by a consumer of its own (sharing one consumer between the idempotent input
-// topic and the transactional output held the output's records back for many seconds under load
-// with librdkafka 2.0: docs/benchmarks.md, 2026-12-04 evening), and each of its records gives its key's send time
-// (HEADER, decimal epoch ms, as ecommerce_loadgen's loadgen.sent_at). A counted record is then timed from its key's
-// send time instead of its own timestamp: timestamp_ms in FILE is that send time, --since-ms applies to it, and a
-// counted record whose key was not seen yet waits until it is (records of TOPIC and of the outputs may arrive in either
-// order). Counted records whose key never shows are reported in the summary as "unmatched" and are not in FILE.
+// same position, by a consumer of its own (one consumer for the idempotent input topic and the
+// transactional output held the output's records back for many seconds under load with librdkafka
+// 2.0: docs/benchmarks.md, 2026-12-04 evening). Each of its records gives its key's send time
+// (HEADER, decimal epoch ms, as ecommerce_loadgen's loadgen.sent_at). A counted record is then timed
+// from its key's send time instead of its own timestamp: timestamp_ms in FILE is that send time,
+// --since-ms applies to it, and a counted record whose key was not seen yet waits until it is
+// (records of TOPIC and of the outputs may arrive in either order). Counted records whose key never
+// shows are reported in the summary as "unmatched" and are not in FILE.
 //
 // Events (stdout, one JSON object per line):
 //   {"event":"ready","t_ms":..}                    positioned
