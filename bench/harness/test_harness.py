@@ -79,6 +79,25 @@ class ProcTest(unittest.TestCase):
             stats.vm_hwm_kb("VmHWM: lots\n")
 
 
+class ObserverPriorityTest(unittest.TestCase):
+    def run_sleeper(self, nice):
+        with tempfile.TemporaryDirectory() as d:
+            c = kbench.Contender(["sleep", "5"], os.path.join(d, "sleep.log"), nice=nice)
+            try:
+                return kbench.session_nice(c.proc.pid), os.getpriority(os.PRIO_PROCESS, c.proc.pid)
+            finally:
+                c.kill()
+
+    def test_an_observer_runs_in_its_own_session_at_the_observer_priority(self):
+        if os.geteuid() != 0 or kbench.session_nice(os.getpid()) is None:
+            self.skipTest("needs root and a kernel with autogroups (the bench machine has both)")
+        self.assertEqual(self.run_sleeper(kbench.OBSERVER_NICE), (kbench.OBSERVER_NICE, kbench.OBSERVER_NICE))
+        self.assertEqual(self.run_sleeper(0), (0, os.getpriority(os.PRIO_PROCESS, 0)))
+
+    def test_session_nice_of_a_missing_process_is_none(self):
+        self.assertIsNone(kbench.session_nice(2 ** 22 + 12345))
+
+
 class ObserverTest(unittest.TestCase):
     def test_csv_and_latencies(self):
         rows = stats.parse_observer_csv("arrival_ms,partition,timestamp_ms\n1000,0,900\n1010,1,1005\n\n1020,0,1030\n")
