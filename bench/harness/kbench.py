@@ -385,7 +385,9 @@ class Bench:
         for m in matches:
             argv += ["--match", m]
         if done_after is not None:
-            argv += ["--done-after", str(done_after)]
+            # It exits once done: a drain's observers would otherwise keep fetching (every 10 ms, on the
+            # broker's busy core) through the latency phase that follows.
+            argv += ["--done-after", str(done_after), "--exit-on-done"]
         return Contender(argv, log_path, cpu=self.load_cpu, nice=OBSERVER_NICE)
 
     # -- one run

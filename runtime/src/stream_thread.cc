@@ -896,8 +896,12 @@ absl::Status StreamThread::finish_pipelined_commit(bool wait, bool replay) {
   commit_phase_[4]->observe(static_cast<double>(now - post_start) / 1e6);
   commits_total_->increment();
   commit_latency_->observe(static_cast<double>(now - inflight_.start_ns) / 1e6);
-  KS_LOG_DEBUG("stream-thread [{}] pipelined commit done in {:.1f} ms, {} records deferred", name_,
-               static_cast<double>(now - inflight_.start_ns) / 1e6, deferred.size());
+  KS_LOG_DEBUG(
+      "stream-thread [{}] pipelined commit done in {:.1f} ms (flush {:.1f}, offsets {:.1f}, end {:.1f}, post {:.1f}), "
+      "{} records deferred",
+      name_, static_cast<double>(now - inflight_.start_ns) / 1e6, static_cast<double>(inflight_.flush_ns) / 1e6,
+      static_cast<double>(inflight_.timings.offsets_ns) / 1e6, static_cast<double>(inflight_.timings.end_ns) / 1e6,
+      static_cast<double>(now - post_start) / 1e6, deferred.size());
   if (!replay) return absl::OkStatus();
   for (const DeferredSend& d : deferred) d.collector->replay(d);
   if (!deferred.empty()) uncommitted_ = true;
