@@ -77,7 +77,7 @@ class Contender:
         self.proc = subprocess.Popen(full, stdout=subprocess.PIPE, stderr=self.log_file, text=True,
                                      start_new_session=True,
                                      preexec_fn=(lambda: set_session_nice(nice)) if nice else None)
-        if nice and session_nice(self.proc.pid) != nice:
+        if nice and not nice_applied(self.proc.pid, nice):
             log(f"could not set nice {nice} for {os.path.basename(argv[0])} (not root?): its timings may "
                 "include waits for the CPU")
         self.events = []
@@ -203,6 +203,15 @@ def session_nice(pid):
         return int(read_text(f"/proc/{pid}/autogroup").split("nice")[1])
     except (OSError, IndexError, ValueError):
         return None
+
+
+def nice_applied(pid, nice):
+    """Whether a process runs at `nice`, and so does its autogroup where the kernel has them."""
+    try:
+        own = os.getpriority(os.PRIO_PROCESS, pid)
+    except OSError:
+        return False
+    return own == nice and session_nice(pid) in (None, nice)
 
 
 def spawn(argv, log_path, cpu=None):
@@ -642,7 +651,8 @@ class Bench:
             "failover": {"rate": self.a.failover_rate, "settle_s": self.a.failover_settle,
                          "after_kill_s": self.a.failover_seconds, "settings": self.a.failover_set},
             "pinning": ("broker, load generators and observers on CPU 0; the contender on CPU 1"
-                        if self.a.pin else "none") + f"; observers at nice {OBSERVER_NICE}, the webhook receiver at nice {self.a.webhook_nice}",
+                        if self.a.pin else "none")
+                       + f"; observers at nice {OBSERVER_NICE}, the webhook receiver at nice {self.a.webhook_nice}",
             "webhook_nice": self.a.webhook_nice,
             "extra_settings": self.a.set, "jvm_opts": self.a.jvm_opts,
             "smoke": self.a.smoke,

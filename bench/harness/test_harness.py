@@ -97,6 +97,12 @@ class ObserverPriorityTest(unittest.TestCase):
     def test_session_nice_of_a_missing_process_is_none(self):
         self.assertIsNone(kbench.session_nice(2 ** 22 + 12345))
 
+    def test_a_nice_value_that_was_not_set_is_noticed(self):
+        own = os.getpriority(os.PRIO_PROCESS, 0)
+        self.assertTrue(kbench.nice_applied(os.getpid(), own))
+        self.assertFalse(kbench.nice_applied(os.getpid(), own - 5 if own > -15 else own + 5))
+        self.assertFalse(kbench.nice_applied(2 ** 22 + 12345, 0))
+
 
 class ObserverTest(unittest.TestCase):
     def test_csv_and_latencies(self):
