@@ -652,8 +652,11 @@ class Bench:
                          "after_kill_s": self.a.failover_seconds, "settings": self.a.failover_set},
             "pinning": ("broker, load generators and observers on CPU 0; the contender on CPU 1"
                         if self.a.pin else "none")
-                       + f"; observers at nice {OBSERVER_NICE}, the webhook receiver at nice {self.a.webhook_nice}",
+                       + f"; observers at nice {OBSERVER_NICE}, the webhook receiver at nice {self.a.webhook_nice}"
+                       + (f" with {self.a.webhook_threads} worker threads" if self.a.webhook_threads
+                          else " on one event-loop thread"),
             "webhook_nice": self.a.webhook_nice,
+            "webhook_threads": self.a.webhook_threads,
             "extra_settings": self.a.set, "jvm_opts": self.a.jvm_opts,
             "smoke": self.a.smoke,
         }
@@ -854,6 +857,10 @@ def parse_args(argv):
                          "~26%% of the broker's core; at 10 the saga's p99 fell from ~300 to ~200 ms, but the "
                          "receiver then answered only ~1/3 of the notifications while the load ran (a backlog, "
                          "not a sustained rate): for experiments only")
+    ap.add_argument("--webhook-threads", type=int, default=0,
+                    help="the webhook receiver's --threads: 0 (default) = one event-loop thread; N > 0 = "
+                         "cpp-httplib with N worker threads, a thread per connection (what it was before "
+                         "2026-12-07, for comparisons)")
     ap.add_argument("--no-pin", dest="pin", action="store_false")
     ap.add_argument("--keep-topics", action="store_true")
     ap.add_argument("--skip-peer-build", action="store_true")
@@ -888,7 +895,8 @@ def main(argv=None):
         log(f"broker {a.bootstrap}" + (f" pinned to CPU 0 (pids {', '.join(pinned)})" if pinned else ""))
         if "saga" in a.scenarios:
             webhook = Contender([bench.bin("apps", "ecommerce_topology", "ecommerce_webhook"), "--listen",
-                                 f"127.0.0.1:{a.webhook_port}"], os.path.join(bench.logs, "webhook.log"),
+                                 f"127.0.0.1:{a.webhook_port}", "--threads", str(a.webhook_threads)],
+                                os.path.join(bench.logs, "webhook.log"),
                                 cpu=bench.load_cpu, nice=a.webhook_nice)
         bench.matrix()
         bench.restore()

@@ -16,31 +16,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "http_event_loop.h"
+#include "http_router.h"
 #include "http_url.h"
 
 namespace kstreams::runtime::http {
 namespace {
-
-constexpr const char* kSupportedMethods[] = {"GET", "POST", "PUT", "DELETE", "PATCH"};
-
-bool is_supported_method(const std::string& method) {
-  for (const char* m : kSupportedMethods) {
-    if (method == m) return true;
-  }
-  return false;
-}
-
-std::vector<std::string_view> split_path(std::string_view path) {
-  std::vector<std::string_view> out;
-  if (!path.empty() && path.front() == '/') path.remove_prefix(1);
-  while (true) {
-    const size_t slash = path.find('/');
-    out.push_back(path.substr(0, slash));
-    if (slash == std::string_view::npos) break;
-    path.remove_prefix(slash + 1);
-  }
-  return out;
-}
 
 HttpHeaders to_headers(const httplib::Headers& in) {
   HttpHeaders out;
@@ -53,53 +34,6 @@ int hex_value(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
-}
-
-// One pattern segment: a literal or a `{name}` parameter.
-struct Segment {
-  bool is_param = false;
-  std::string text;  // literal text or parameter name
-};
-
-struct Route {
-  std::string method;
-  std::vector<Segment> segments;
-  HttpHandler handler;
-};
-
-absl::StatusOr<std::vector<Segment>> parse_pattern(const std::string& pattern) {
-  if (pattern.empty() || pattern.front() != '/') {
-    return absl::InvalidArgumentError("route pattern must start with '/': " + pattern);
-  }
-  std::vector<Segment> segments;
-  for (std::string_view s : split_path(pattern)) {
-    if (s.size() >= 2 && s.front() == '{' && s.back() == '}') {
-      if (s.size() == 2) return absl::InvalidArgumentError("route parameter without a name: " + pattern);
-      segments.push_back({true, std::string(s.substr(1, s.size() - 2))});
-    } else if (s.find_first_of("{}") != std::string_view::npos) {
-      return absl::InvalidArgumentError("a route parameter must be a whole segment: " + pattern);
-    } else {
-      segments.push_back({false, std::string(s)});
-    }
-  }
-  return segments;
-}
-
-// Matches decoded segments against a route; fills `params` on success.
-bool match(const Route& route, const std::vector<std::string>& decoded, std::map<std::string, std::string>* params) {
-  if (route.segments.size() != decoded.size()) return false;
-  std::map<std::string, std::string> bound;
-  for (size_t i = 0; i < decoded.size(); ++i) {
-    const Segment& seg = route.segments[i];
-    if (seg.is_param) {
-      if (decoded[i].empty()) return false;
-      bound[seg.text] = decoded[i];
-    } else if (seg.text != decoded[i]) {
-      return false;
-    }
-  }
-  *params = std::move(bound);
-  return true;
 }
 
 struct ParsedUrl {
@@ -280,52 +214,28 @@ const std::string& HttpClient::origin() const { return impl_->url.origin; }
 
 struct HttpServer::Impl {
   HttpServerOptions options;
-  std::vector<Route> routes;  // immutable once started
-  httplib::Server server;
-  std::thread listener;
+  internal::Router router;  // immutable once started
   std::atomic<bool> started{false};
   std::atomic<int> port{0};
-
-  HttpResponse dispatch(const httplib::Request& req) const {
-    const std::string& target = req.target;
-    const std::string raw_path = target.substr(0, target.find('?'));
-    std::vector<std::string> decoded;
-    for (std::string_view seg : split_path(raw_path)) {
-      std::string d;
-      if (!url_decode(seg, &d)) return json_error(400, "bad_request", "malformed percent-escape in path");
-      decoded.push_back(std::move(d));
-    }
-    bool path_known = false;
-    for (const Route& route : routes) {
-      std::map<std::string, std::string> params;
-      if (!match(route, decoded, &params)) continue;
-      path_known = true;
-      if (route.method != req.method) continue;
-      HttpRequest request;
-      request.method = req.method;
-      request.path = raw_path;
-      request.params = std::move(params);
-      for (const auto& [k, v] : req.params) request.query[k] = v;
-      request.headers = to_headers(req.headers);
-      request.body = req.body;
-      try {
-        return route.handler(request);
-      } catch (const std::exception& e) {
-        return json_error(500, "internal", e.what());
-      } catch (...) {
-        return json_error(500, "internal", "unknown exception");
-      }
-    }
-    if (path_known) return json_error(405, "method_not_allowed", req.method + " is not allowed on " + raw_path);
-    return json_error(404, "not_found", "no route for " + raw_path);
-  }
+  // kThreadPool
+  httplib::Server server;
+  std::thread listener;
+  // kEventLoop
+  std::unique_ptr<internal::EventLoopServer> loop;
 
   void serve(const httplib::Request& req, httplib::Response& res) const {
-    HttpResponse r = dispatch(req);
+    HttpRequest request;
+    request.method = req.method;
+    for (const auto& [k, v] : req.params) request.query[k] = v;
+    request.headers = to_headers(req.headers);
+    request.body = req.body;
+    HttpResponse r = router.dispatch(req.target, std::move(request));
     res.status = r.status;
     for (const auto& [k, v] : r.headers) res.set_header(k.c_str(), v);
     res.set_content(r.body, r.content_type.c_str());
   }
+
+  absl::Status start_thread_pool();
 };
 
 HttpServer::HttpServer(HttpServerOptions options) : impl_(std::make_unique<Impl>()) {
@@ -336,20 +246,29 @@ HttpServer::~HttpServer() { stop(); }
 
 absl::Status HttpServer::handle(const std::string& method, const std::string& pattern, HttpHandler handler) {
   if (impl_->started) return absl::FailedPreconditionError("HttpServer::handle() after start()");
-  if (!is_supported_method(method)) return absl::InvalidArgumentError("unsupported HTTP method: " + method);
-  if (!handler) return absl::InvalidArgumentError("empty handler for " + pattern);
-  KSTREAMS_ASSIGN_OR_RETURN(auto segments, parse_pattern(pattern));
-  impl_->routes.push_back(Route{method, std::move(segments), std::move(handler)});
-  return absl::OkStatus();
+  return impl_->router.add(method, pattern, std::move(handler));
 }
 
 absl::Status HttpServer::start() {
   if (impl_->started.exchange(true)) return absl::FailedPreconditionError("HttpServer already started");
-  httplib::Server& svr = impl_->server;
-  const int threads = std::max(1, impl_->options.worker_threads);
+  if (impl_->options.engine == HttpServerEngine::kThreadPool) return impl_->start_thread_pool();
+  internal::EventLoopServer::Options o;
+  o.host = impl_->options.host;
+  o.port = impl_->options.port;
+  o.read_timeout = impl_->options.read_timeout;
+  o.max_body_bytes = impl_->options.max_body_bytes;
+  o.thread_name = impl_->options.thread_name;
+  KSTREAMS_ASSIGN_OR_RETURN(impl_->loop, internal::EventLoopServer::start(std::move(o), &impl_->router));
+  impl_->port = impl_->loop->port();
+  return absl::OkStatus();
+}
+
+absl::Status HttpServer::Impl::start_thread_pool() {
+  httplib::Server& svr = server;
+  const int threads = std::max(1, options.worker_threads);
   svr.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
-  svr.set_read_timeout(impl_->options.read_timeout);
-  svr.set_write_timeout(impl_->options.read_timeout);
+  svr.set_read_timeout(options.read_timeout);
+  svr.set_write_timeout(options.read_timeout);
   svr.set_keep_alive_timeout(2);
   // cpp-httplib closes a keep-alive connection after 5 requests by default, so a busy client (a
   // webhook dispatcher, a forwarding instance) reconnects every 5 calls. Not unbounded either: a
@@ -363,30 +282,30 @@ absl::Status HttpServer::start() {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof(yes));
   });
-  auto serve = [impl = impl_.get()](const httplib::Request& req, httplib::Response& res) { impl->serve(req, res); };
+  auto serve_all = [this](const httplib::Request& req, httplib::Response& res) { serve(req, res); };
   // Every method goes to our router, which works on the raw target.
-  svr.Get(".*", serve);
-  svr.Post(".*", serve);
-  svr.Put(".*", serve);
-  svr.Delete(".*", serve);
-  svr.Patch(".*", serve);
+  svr.Get(".*", serve_all);
+  svr.Post(".*", serve_all);
+  svr.Put(".*", serve_all);
+  svr.Delete(".*", serve_all);
+  svr.Patch(".*", serve_all);
 
-  const std::string& host = impl_->options.host;
-  int port = impl_->options.port;
-  if (port == 0) {
-    port = svr.bind_to_any_port(host);
-    if (port <= 0) return absl::UnavailableError("cannot bind an ephemeral port on " + host);
-  } else if (!svr.bind_to_port(host, port)) {
-    return absl::UnavailableError("cannot bind " + host + ":" + std::to_string(port));
+  const std::string& host = options.host;
+  int bound = options.port;
+  if (bound == 0) {
+    bound = svr.bind_to_any_port(host);
+    if (bound <= 0) return absl::UnavailableError("cannot bind an ephemeral port on " + host);
+  } else if (!svr.bind_to_port(host, bound)) {
+    return absl::UnavailableError("cannot bind " + host + ":" + std::to_string(bound));
   }
-  impl_->port = port;
-  impl_->listener = std::thread([&svr] { svr.listen_after_bind(); });
+  port = bound;
+  listener = std::thread([&svr] { svr.listen_after_bind(); });
   // listen_after_bind() marks the server running before its accept loop; stop() before that
   // moment would be lost, so wait for it.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (!svr.is_running()) {
     if (std::chrono::steady_clock::now() > deadline) {
-      return absl::UnavailableError("HTTP server on " + host + ":" + std::to_string(port) + " did not start");
+      return absl::UnavailableError("HTTP server on " + host + ":" + std::to_string(bound) + " did not start");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
@@ -394,6 +313,10 @@ absl::Status HttpServer::start() {
 }
 
 void HttpServer::stop() {
+  if (impl_->loop) {
+    impl_->loop->stop();
+    return;
+  }
   if (!impl_->listener.joinable()) return;
   impl_->server.stop();
   impl_->listener.join();

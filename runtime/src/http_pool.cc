@@ -24,6 +24,7 @@
 
 #include "http_response_parser.h"
 #include "http_url.h"
+#include "http_wire.h"
 #include "kstreams/common/fault_points.h"
 #include "kstreams/common/logging.h"
 #include "kstreams/common/status.h"
@@ -32,76 +33,11 @@ namespace kstreams::runtime::http {
 namespace internal {
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-bool icontains(std::string_view haystack, std::string_view needle) {
-  if (needle.size() > haystack.size()) return false;
-  for (size_t i = 0; i + needle.size() <= haystack.size(); ++i) {
-    if (iequals(haystack.substr(i, needle.size()), needle)) return true;
-  }
-  return false;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 ParsedResponse malformed(std::string error) {
   ParsedResponse p;
   p.result = ParsedResponse::Result::kMalformed;
   p.error = std::move(error);
   return p;
-}
-
-// The end of a chunked body starting at `pos`; npos: incomplete; sets *error when malformed.
-size_t chunked_end(std::string_view in, size_t pos, std::string* error) {
-  for (;;) {
-    const size_t eol = in.find("\r\n", pos);
-    if (eol == std::string_view::npos) {
-      if (in.size() - pos > 1024) *error = "chunk size line too long";
-      return std::string_view::npos;
-    }
-    std::string_view line = in.substr(pos, eol - pos);
-    line = trim(line.substr(0, line.find(';')));  // chunk extensions are ignored
-    if (line.empty() || line.size() > 15) {
-      *error = "bad chunk size";
-      return std::string_view::npos;
-    }
-    size_t size = 0;
-    for (char c : line) {
-      const int d = std::isdigit(static_cast<unsigned char>(c)) ? c - '0'
-                    : (c >= 'a' && c <= 'f')                    ? c - 'a' + 10
-                    : (c >= 'A' && c <= 'F')                    ? c - 'A' + 10
-                                                                : -1;
-      if (d < 0) {
-        *error = "bad chunk size";
-        return std::string_view::npos;
-      }
-      size = size * 16 + static_cast<size_t>(d);
-    }
-    pos = eol + 2;
-    if (size == 0) {
-      // Trailer lines, then an empty line.
-      for (;;) {
-        const size_t end = in.find("\r\n", pos);
-        if (end == std::string_view::npos) return std::string_view::npos;
-        if (end == pos) return end + 2;
-        pos = end + 2;
-      }
-    }
-    if (in.size() < pos + size + 2) return std::string_view::npos;
-    if (in.substr(pos + size, 2) != "\r\n") {
-      *error = "chunk not followed by CRLF";
-      return std::string_view::npos;
-    }
-    pos += size + 2;
-  }
 }
 
 }  // namespace
@@ -144,12 +80,11 @@ ParsedResponse parse_response(std::string_view in, bool eof) {
       const std::string_view name = line.substr(0, colon);
       const std::string_view value = trim(line.substr(colon + 1));
       if (iequals(name, "Content-Length")) {
-        if (value.empty() || value.size() > 15 || !std::all_of(value.begin(), value.end(), [](char c) {
-              return std::isdigit(static_cast<unsigned char>(c));
-            })) {
+        size_t length = 0;
+        if (!parse_content_length(value, &length)) {
           return malformed("bad Content-Length '" + std::string(value.substr(0, 40)) + "'");
         }
-        content_length = std::stoull(std::string(value));
+        content_length = length;
       } else if (iequals(name, "Transfer-Encoding")) {
         chunked = icontains(value, "chunked");
       } else if (iequals(name, "Connection")) {

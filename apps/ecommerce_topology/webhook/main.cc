@@ -23,7 +23,9 @@ int run(int argc, char** argv) {
   flags.add("--seed", &o.seed, "seed of the random failures");
   flags.add("--outage-ms-from", &o.outage_from_ms, "start of an outage, ms after start (< 0 = none)");
   flags.add("--outage-ms-to", &o.outage_to_ms, "end of that outage, ms after start");
-  flags.add("--threads", &o.worker_threads, "HTTP worker threads");
+  flags.add("--threads", &o.worker_threads,
+            "0 = one event-loop thread serves every connection (default); N > 0 = N HTTP worker threads, "
+            "a thread per keep-alive connection");
   if (auto code = flags.parse(argc, argv)) return *code;
   const auto colon = listen.rfind(':');
   int port = -1;

@@ -1,5 +1,6 @@
 #include "webhook/webhook_receiver.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "model.h"
@@ -18,9 +19,25 @@ nlohmann::json to_json(const WebhookStats& s) {
           {"rejected", s.rejected}};
 }
 
+namespace {
+
+kstreams::runtime::http::HttpServerOptions server_options(const WebhookOptions& o) {
+  kstreams::runtime::http::HttpServerOptions s;
+  s.host = o.host;
+  s.port = o.port;
+  s.worker_threads = std::max(1, o.worker_threads);
+  if (o.worker_threads == 0) {
+    s.engine = kstreams::runtime::http::HttpServerEngine::kEventLoop;
+    s.thread_name = "webhook-loop";
+  }
+  return s;
+}
+
+}  // namespace
+
 WebhookReceiver::WebhookReceiver(WebhookOptions options)
     : options_(std::move(options)),
-      server_(kstreams::runtime::http::HttpServerOptions{options_.host, options_.port, options_.worker_threads}),
+      server_(server_options(options_)),
       started_(Clock::now()),
       outage_until_(started_),
       rng_(options_.seed) {}
@@ -35,6 +52,7 @@ absl::Status WebhookReceiver::start() {
       (options_.outage_from_ms >= 0 && options_.outage_to_ms < options_.outage_from_ms)) {
     return absl::InvalidArgumentError("an outage needs 0 <= from <= to");
   }
+  if (options_.worker_threads < 0) return absl::InvalidArgumentError("worker threads must be >= 0");
   auto notify = [this](const HttpRequest& r) { return on_notification(r); };
   KSTREAMS_RETURN_IF_ERROR(server_.handle("POST", "/notifications", notify));
   KSTREAMS_RETURN_IF_ERROR(server_.handle("POST", "/", notify));

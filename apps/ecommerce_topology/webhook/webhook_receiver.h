@@ -11,7 +11,8 @@
 // `received` counts every notification POST; a request that fails on purpose is not recorded, so
 // its retry counts as unique if it is the first to succeed.
 //
-// Thread-safety: handlers run on the server's worker threads; the state is behind one mutex.
+// Thread-safety: handlers run on the server's thread(s); the state is behind one mutex, so stats()
+// and accepted() may be called from any thread.
 #pragma once
 
 #include <chrono>
@@ -35,9 +36,11 @@ struct WebhookOptions {
   uint64_t seed = 1;
   int64_t outage_from_ms = -1;  // outage window [from, to) in ms after start; < 0 = none
   int64_t outage_to_ms = -1;
-  // A keep-alive connection holds a worker thread while it lives: enough for several instances'
-  // dispatchers (notifications.workers connections each, 8 by default).
-  int worker_threads = 32;
+  // 0: one event-loop thread serves every connection (HttpServerEngine::kEventLoop): no thread per
+  // connection and no context switch per request, so the receiver takes little of the CPU it
+  // shares with the broker and the application on one machine. N > 0: cpp-httplib with N worker
+  // threads, where a keep-alive connection holds a thread while it lives (for comparisons).
+  int worker_threads = 0;
 };
 
 struct WebhookStats {

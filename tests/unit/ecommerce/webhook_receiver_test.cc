@@ -14,11 +14,13 @@ using namespace std::chrono_literals;
 using kstreams::runtime::http::HttpClient;
 using nlohmann::json;
 
-class WebhookReceiverTest : public ::testing::Test {
+// Param: WebhookOptions::worker_threads (0 = the event loop, the default; 4 = cpp-httplib workers).
+class WebhookReceiverTest : public ::testing::TestWithParam<int> {
  protected:
   void start(WebhookOptions o) {
     o.host = "127.0.0.1";
     o.port = 0;
+    o.worker_threads = GetParam();
     receiver_ = std::make_unique<WebhookReceiver>(o);
     ASSERT_TRUE(receiver_->start().ok());
     auto c = HttpClient::create("http://127.0.0.1:" + std::to_string(receiver_->port()));
@@ -44,7 +46,7 @@ class WebhookReceiverTest : public ::testing::Test {
   std::unique_ptr<HttpClient> client_;
 };
 
-TEST_F(WebhookReceiverTest, DeduplicatesByIdempotencyKeyAndAnswers200ForDuplicates) {
+TEST_P(WebhookReceiverTest, DeduplicatesByIdempotencyKeyAndAnswers200ForDuplicates) {
   start({});
   EXPECT_EQ(post("o-1:CONFIRMED"), 200);
   EXPECT_EQ(post("o-1:CONFIRMED"), 200);
@@ -58,7 +60,7 @@ TEST_F(WebhookReceiverTest, DeduplicatesByIdempotencyKeyAndAnswers200ForDuplicat
   EXPECT_EQ(s["failed_on_purpose"], 0);
 }
 
-TEST_F(WebhookReceiverTest, RejectsMissingKeyAndNonObjectBodies) {
+TEST_P(WebhookReceiverTest, RejectsMissingKeyAndNonObjectBodies) {
   start({});
   EXPECT_EQ(post(""), 400);
   EXPECT_EQ(post("k", "[1]"), 400);
@@ -66,7 +68,7 @@ TEST_F(WebhookReceiverTest, RejectsMissingKeyAndNonObjectBodies) {
   EXPECT_EQ(receiver_->stats().unique, 0);
 }
 
-TEST_F(WebhookReceiverTest, FailShareOneFailsEverythingAndIsNotRecorded) {
+TEST_P(WebhookReceiverTest, FailShareOneFailsEverythingAndIsNotRecorded) {
   WebhookOptions o;
   o.fail_share = 1.0;
   start(o);
@@ -75,7 +77,7 @@ TEST_F(WebhookReceiverTest, FailShareOneFailsEverythingAndIsNotRecorded) {
   EXPECT_EQ(receiver_->stats().unique, 0);
 }
 
-TEST_F(WebhookReceiverTest, FailShareIsSeededAndRoughlyRespected) {
+TEST_P(WebhookReceiverTest, FailShareIsSeededAndRoughlyRespected) {
   auto failures_with_seed = [this](uint64_t seed) {
     WebhookOptions o;
     o.fail_share = 0.3;
@@ -94,7 +96,7 @@ TEST_F(WebhookReceiverTest, FailShareIsSeededAndRoughlyRespected) {
   EXPECT_LT(failed, 90);
 }
 
-TEST_F(WebhookReceiverTest, ConfiguredOutageWindowFailsOnlyInside) {
+TEST_P(WebhookReceiverTest, ConfiguredOutageWindowFailsOnlyInside) {
   WebhookOptions o;
   o.outage_from_ms = 0;
   o.outage_to_ms = 1000;
@@ -105,7 +107,7 @@ TEST_F(WebhookReceiverTest, ConfiguredOutageWindowFailsOnlyInside) {
   EXPECT_EQ(receiver_->stats().unique, 1);
 }
 
-TEST_F(WebhookReceiverTest, AdminOutageStartsNow) {
+TEST_P(WebhookReceiverTest, AdminOutageStartsNow) {
   start({});
   EXPECT_EQ(post("a"), 200);
   auto res = client_->post_json("/admin/outage?ms=1000", "");
@@ -119,7 +121,7 @@ TEST_F(WebhookReceiverTest, AdminOutageStartsNow) {
   EXPECT_EQ(bad->status, 400);
 }
 
-TEST_F(WebhookReceiverTest, BadOptionsAreRejected) {
+TEST_P(WebhookReceiverTest, BadOptionsAreRejected) {
   WebhookOptions o;
   o.fail_share = 2;
   WebhookReceiver r(o);
@@ -128,7 +130,39 @@ TEST_F(WebhookReceiverTest, BadOptionsAreRejected) {
   window.outage_from_ms = 100;
   WebhookReceiver r2(window);
   EXPECT_EQ(r2.start().code(), absl::StatusCode::kInvalidArgument);
+  WebhookOptions threads;
+  threads.worker_threads = -1;
+  WebhookReceiver r3(threads);
+  EXPECT_EQ(r3.start().code(), absl::StatusCode::kInvalidArgument);
 }
+
+TEST(WebhookReceiverEventLoopTest, ManyKeptAliveConnectionsAreServedAtOnce) {
+  // As several instances' dispatchers keep their connections open: 40 clients each post in turn.
+  // cpp-httplib's pool would hold a worker per kept-alive connection, so its 41st client would
+  // wait for an earlier one to go idle for 2 s; the event loop serves them all at once.
+  WebhookOptions o;
+  o.host = "127.0.0.1";
+  o.port = 0;
+  WebhookReceiver receiver(o);
+  ASSERT_TRUE(receiver.start().ok());
+  const std::string base = "http://127.0.0.1:" + std::to_string(receiver.port());
+  std::vector<std::unique_ptr<HttpClient>> clients;
+  for (int i = 0; i < 40; ++i) clients.push_back(std::move(*HttpClient::create(base, {1000ms, 1000ms})));
+  for (int round = 0; round < 3; ++round) {
+    for (size_t i = 0; i < clients.size(); ++i) {
+      kstreams::runtime::http::HttpHeaders h{{kIdempotencyKeyHeader, "k-" + std::to_string(round * 100 + i)}};
+      auto res = clients[i]->post_json("/notifications", "{}", h);
+      ASSERT_TRUE(res.ok()) << res.status();
+      EXPECT_EQ(res->status, 200);
+    }
+  }
+  EXPECT_EQ(receiver.stats().unique, 120);
+}
+
+INSTANTIATE_TEST_SUITE_P(Servers, WebhookReceiverTest, ::testing::Values(0, 4),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                           return info.param == 0 ? std::string("EventLoop") : "Threads" + std::to_string(info.param);
+                         });
 
 }  // namespace
 }  // namespace ecommerce::webhook

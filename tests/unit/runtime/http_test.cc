@@ -1,4 +1,5 @@
-// HttpClient / HttpServer on the loopback interface: round trips, routing, errors and timeouts.
+// HttpClient / HttpServer (both engines) on the loopback interface: round trips, routing, errors and
+// timeouts. The event loop's own wire behaviour (pipelining, refusals, ...) is in http_event_loop_test.cc.
 #include "kstreams/runtime/http.h"
 
 #include <atomic>
@@ -38,8 +39,25 @@ HttpResponse echo(const HttpRequest& req) {
   return r;
 }
 
-TEST(HttpTest, PostJsonRoundTripCarriesBodyHeadersAndPathParams) {
-  HttpServer server;
+// Every server behaviour holds for both engines.
+class HttpServerTest : public ::testing::TestWithParam<HttpServerEngine> {
+ protected:
+  static HttpServerOptions options(int worker_threads = 4) {
+    HttpServerOptions o;
+    o.worker_threads = worker_threads;
+    o.engine = GetParam();
+    return o;
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Engines, HttpServerTest,
+                         ::testing::Values(HttpServerEngine::kThreadPool, HttpServerEngine::kEventLoop),
+                         [](const ::testing::TestParamInfo<HttpServerEngine>& info) {
+                           return info.param == HttpServerEngine::kThreadPool ? "ThreadPool" : "EventLoop";
+                         });
+
+TEST_P(HttpServerTest, PostJsonRoundTripCarriesBodyHeadersAndPathParams) {
+  HttpServer server(options());
   ASSERT_TRUE(server.handle("POST", "/hooks/{name}", echo).ok());
   ASSERT_TRUE(server.start().ok());
   ASSERT_GT(server.port(), 0);
@@ -64,8 +82,8 @@ TEST(HttpTest, PostJsonRoundTripCarriesBodyHeadersAndPathParams) {
   }
 }
 
-TEST(HttpTest, ClientReconnectsAfterTheServerClosedAnIdleKeepAliveConnection) {
-  HttpServer server;
+TEST_P(HttpServerTest, ClientReconnectsAfterTheServerClosedAnIdleKeepAliveConnection) {
+  HttpServer server(options());
   ASSERT_TRUE(server.handle("GET", "/ping", echo).ok());
   ASSERT_TRUE(server.start().ok());
   auto client = client_for(server);
@@ -76,8 +94,8 @@ TEST(HttpTest, ClientReconnectsAfterTheServerClosedAnIdleKeepAliveConnection) {
   EXPECT_EQ(again->status, 200);
 }
 
-TEST(HttpTest, GetDecodesQueryParameters) {
-  HttpServer server;
+TEST_P(HttpServerTest, GetDecodesQueryParameters) {
+  HttpServer server(options());
   ASSERT_TRUE(server.handle("GET", "/v1/analytics/revenue", echo).ok());
   ASSERT_TRUE(server.start().ok());
   auto client = client_for(server);
@@ -89,8 +107,8 @@ TEST(HttpTest, GetDecodesQueryParameters) {
   EXPECT_EQ(body["query"]["name"], "a b");
 }
 
-TEST(HttpTest, PathParametersArePercentDecodedPerSegment) {
-  HttpServer server;
+TEST_P(HttpServerTest, PathParametersArePercentDecodedPerSegment) {
+  HttpServer server(options());
   ASSERT_TRUE(server.handle("GET", "/v1/stores/{store}/keys/{key}", echo).ok());
   ASSERT_TRUE(server.start().ok());
   auto client = client_for(server);
@@ -108,8 +126,8 @@ TEST(HttpTest, PathParametersArePercentDecodedPerSegment) {
   EXPECT_EQ(bad->status, 400);
 }
 
-TEST(HttpTest, UnknownRouteIs404AndWrongMethodIs405WithJsonBodies) {
-  HttpServer server;
+TEST_P(HttpServerTest, UnknownRouteIs404AndWrongMethodIs405WithJsonBodies) {
+  HttpServer server(options());
   ASSERT_TRUE(server.handle("GET", "/stats", echo).ok());
   ASSERT_TRUE(server.start().ok());
   auto client = client_for(server);
@@ -129,8 +147,8 @@ TEST(HttpTest, UnknownRouteIs404AndWrongMethodIs405WithJsonBodies) {
   EXPECT_EQ(json::parse(wrong_method->body)["error"], "method_not_allowed");
 }
 
-TEST(HttpTest, HandlerExceptionBecomes500) {
-  HttpServer server;
+TEST_P(HttpServerTest, HandlerExceptionBecomes500) {
+  HttpServer server(options());
   ASSERT_TRUE(
       server.handle("GET", "/boom", [](const HttpRequest&) -> HttpResponse { throw std::runtime_error("kaput"); })
           .ok());
@@ -141,8 +159,8 @@ TEST(HttpTest, HandlerExceptionBecomes500) {
   EXPECT_EQ(json::parse(res->body)["message"], "kaput");
 }
 
-TEST(HttpTest, ReadTimeoutAgainstASleepingServerIsDeadlineExceeded) {
-  HttpServer server;
+TEST_P(HttpServerTest, ReadTimeoutAgainstASleepingServerIsDeadlineExceeded) {
+  HttpServer server(options());
   ASSERT_TRUE(server
                   .handle("POST", "/slow",
                           [](const HttpRequest&) {
@@ -161,10 +179,10 @@ TEST(HttpTest, ReadTimeoutAgainstASleepingServerIsDeadlineExceeded) {
   EXPECT_GE(elapsed, 250ms);
 }
 
-TEST(HttpTest, ConnectionRefusedIsUnavailable) {
+TEST_P(HttpServerTest, ConnectionRefusedIsUnavailable) {
   int port = 0;
   {
-    HttpServer server;
+    HttpServer server(options());
     ASSERT_TRUE(server.start().ok());
     port = server.port();
   }  // stopped: nothing listens on the port any more
@@ -175,8 +193,8 @@ TEST(HttpTest, ConnectionRefusedIsUnavailable) {
   EXPECT_EQ(res.status().code(), absl::StatusCode::kUnavailable) << res.status();
 }
 
-TEST(HttpTest, BaseUrlPrefixIsPrependedAndEmptyPathPostsToIt) {
-  HttpServer server;
+TEST_P(HttpServerTest, BaseUrlPrefixIsPrependedAndEmptyPathPostsToIt) {
+  HttpServer server(options());
   ASSERT_TRUE(server.handle("POST", "/notifications", echo).ok());
   ASSERT_TRUE(server.handle("POST", "/notifications/{id}", echo).ok());
   ASSERT_TRUE(server.start().ok());
@@ -198,8 +216,8 @@ TEST(HttpTest, MalformedBaseUrlIsInvalidArgument) {
   EXPECT_TRUE(HttpClient::create("127.0.0.1:8089").ok());
 }
 
-TEST(HttpTest, RoutesAreValidatedAndFrozenAtStart) {
-  HttpServer server;
+TEST_P(HttpServerTest, RoutesAreValidatedAndFrozenAtStart) {
+  HttpServer server(options());
   EXPECT_EQ(server.handle("GET", "no-slash", echo).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(server.handle("GET", "/a/{}", echo).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(server.handle("GET", "/a/x{id}", echo).code(), absl::StatusCode::kInvalidArgument);
@@ -211,8 +229,8 @@ TEST(HttpTest, RoutesAreValidatedAndFrozenAtStart) {
   server.stop();  // idempotent
 }
 
-TEST(HttpTest, ConcurrentClientsAreServedByThePool) {
-  HttpServer server(HttpServerOptions{"127.0.0.1", 0, 4});
+TEST_P(HttpServerTest, ConcurrentClientsAreServedByThePool) {
+  HttpServer server(options(4));
   std::atomic<int> calls{0};
   ASSERT_TRUE(server
                   .handle("POST", "/count",
@@ -238,10 +256,12 @@ TEST(HttpTest, ConcurrentClientsAreServedByThePool) {
   EXPECT_EQ(calls.load(), 100);
 }
 
-TEST(HttpTest, BindingAPortInUseIsUnavailable) {
-  HttpServer first;
+TEST_P(HttpServerTest, BindingAPortInUseIsUnavailable) {
+  HttpServer first(options());
   ASSERT_TRUE(first.start().ok());
-  HttpServer second(HttpServerOptions{"127.0.0.1", first.port(), 1});
+  HttpServerOptions taken = options(1);
+  taken.port = first.port();
+  HttpServer second(taken);
   EXPECT_EQ(second.start().code(), absl::StatusCode::kUnavailable);
 }
 

@@ -10,8 +10,10 @@
 // Thread-safety: HttpClient is thread-safe; concurrent requests are serialized over its single
 // connection (use one client per thread for parallel requests).
 //
-// HttpServer: routes registered with handle() before start(), served by a fixed pool of worker
-// threads; handlers run concurrently and must be thread-safe. Lifecycle: constructed -> handle()* ->
+// HttpServer: routes registered with handle() before start(), served by one of two engines
+// (HttpServerOptions::engine): a fixed pool of worker threads, where handlers run concurrently and
+// must be thread-safe, or one event-loop thread that runs every handler itself, where handlers must
+// be quick and must never block. Lifecycle: constructed -> handle()* ->
 // start() -> stop() (the destructor stops). Routing works on the raw request target, segment by
 // segment: a pattern segment `{name}` matches one non-empty segment and binds its percent-decoded
 // value (so a parameter may contain `/` as %2F); literal segments compare with the decoded segment.
@@ -23,6 +25,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <map>
 #include <memory>
@@ -98,11 +101,32 @@ class HttpClient {
   std::unique_ptr<Impl> impl_;
 };
 
+enum class HttpServerEngine {
+  // cpp-httplib: each connection is served by a worker thread, `worker_threads` of them; a
+  // keep-alive connection holds its thread while it lives (up to 100 requests or 2 s idle).
+  // Handlers may block (e.g. forward a query to another instance). One request per connection at a
+  // time: pipelined requests are not served.
+  kThreadPool,
+  // One thread multiplexes every connection with epoll and runs the handlers between two waits:
+  // no thread per connection and no context switch per request, so thousands of small requests a
+  // second cost little CPU (a test webhook receiver). Handlers must be quick and must never block:
+  // while one runs, nothing else is served. Keep-alive without a request limit (idle connections
+  // close after 2 s), pipelined requests answered in order, chunked request bodies, "Expect:
+  // 100-continue". Requests it cannot serve get a JSON error and the connection is closed: 400
+  // (malformed), 413 (body over `max_body_bytes`), 417, 431 (header section over 64 KiB), 501
+  // (a transfer coding other than chunked), 505 (not HTTP/1.x). `worker_threads` is ignored.
+  kEventLoop,
+};
+
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
   int port = 0;  // 0 = an ephemeral port (read it back with port() after start())
   int worker_threads = 4;
+  // How long a started request may take to arrive whole (and a response to be written).
   std::chrono::milliseconds read_timeout{5000};
+  HttpServerEngine engine = HttpServerEngine::kThreadPool;
+  size_t max_body_bytes = 16 * 1024 * 1024;  // kEventLoop: larger request bodies get 413
+  std::string thread_name = "http-loop";     // kEventLoop: its thread's name (top -H), cut to 15 characters
 };
 
 class HttpServer {

@@ -1,0 +1,471 @@
+#include "http_event_loop.h"
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <optional>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "http_request_parser.h"
+#include "http_wire.h"
+#include "kstreams/common/logging.h"
+
+namespace kstreams::runtime::http::internal {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr uint64_t kListenTag = 0;
+constexpr uint64_t kWakeTag = 1;
+constexpr uint64_t kFirstConnectionTag = 2;
+constexpr size_t kMaxPendingOutput = 1 << 20;  // stop parsing a connection's requests beyond this
+constexpr size_t kMaxReadPerEvent = 1 << 20;   // then serve the other ready connections first
+constexpr auto kSweepInterval = std::chrono::milliseconds(250);
+constexpr auto kLingerTimeout = std::chrono::seconds(2);  // a draining connection closes after this
+
+const char* reason_phrase(int status) {
+  static constexpr std::pair<int, const char*> kPhrases[] = {
+      {100, "Continue"},
+      {200, "OK"},
+      {201, "Created"},
+      {202, "Accepted"},
+      {204, "No Content"},
+      {301, "Moved Permanently"},
+      {302, "Found"},
+      {304, "Not Modified"},
+      {400, "Bad Request"},
+      {401, "Unauthorized"},
+      {403, "Forbidden"},
+      {404, "Not Found"},
+      {405, "Method Not Allowed"},
+      {408, "Request Timeout"},
+      {409, "Conflict"},
+      {413, "Content Too Large"},
+      {417, "Expectation Failed"},
+      {429, "Too Many Requests"},
+      {431, "Request Header Fields Too Large"},
+      {500, "Internal Server Error"},
+      {501, "Not Implemented"},
+      {502, "Bad Gateway"},
+      {503, "Service Unavailable"},
+      {504, "Gateway Timeout"},
+      {505, "HTTP Version Not Supported"},
+  };
+  for (const auto& [code, phrase] : kPhrases) {
+    if (code == status) return phrase;
+  }
+  return "Status";  // the reason phrase is informative only (RFC 9112 4)
+}
+
+// Appends the response's bytes to `out`. `close`: announce that the connection closes after it;
+// `http10_keep_alive`: confirm keep-alive to an HTTP/1.0 client that asked for it.
+void serialize(const HttpResponse& r, bool close, bool http10_keep_alive, std::string* out) {
+  const bool no_body = r.status == 204 || r.status == 304 || (r.status >= 100 && r.status < 200);
+  out->append("HTTP/1.1 ").append(std::to_string(r.status)).append(" ").append(reason_phrase(r.status));
+  out->append("\r\nContent-Type: ").append(r.content_type);
+  if (!no_body) out->append("\r\nContent-Length: ").append(std::to_string(r.body.size()));
+  for (const auto& [name, value] : r.headers) {
+    // Framing and the connection are this server's to say.
+    if (iequals(name, "Content-Length") || iequals(name, "Transfer-Encoding") || iequals(name, "Connection") ||
+        iequals(name, "Content-Type")) {
+      continue;
+    }
+    out->append("\r\n").append(name).append(": ").append(value);
+  }
+  if (close) out->append("\r\nConnection: close");
+  if (!close && http10_keep_alive) out->append("\r\nConnection: keep-alive");
+  out->append("\r\n\r\n");
+  if (!no_body) out->append(r.body);
+}
+
+struct Connection {
+  int fd = -1;
+  uint64_t tag = 0;
+  std::string in;
+  std::string out;
+  size_t out_sent = 0;
+  uint32_t events = 0;     // the interest registered with epoll
+  size_t complete_at = 0;  // the parser's hint: no whole request before `in` reaches this size
+  bool continue_sent = false;
+  bool closing = false;      // close once `out` is written; read nothing more
+  bool peer_closed = false;  // the client shut its side down: answer what is whole, then close
+  // Closing, output written and our side shut down: what the client still sends is read and
+  // dropped until it closes (a lingering close), so that unread bytes do not make the kernel reset
+  // the connection before the client has read our last answer (e.g. a 413 before its body).
+  bool draining = false;
+  Clock::time_point last_activity;
+  std::optional<Clock::time_point> request_started;       // first byte of a request not yet whole
+  std::optional<Clock::time_point> output_waiting_since;  // output pending, no progress since
+
+  [[nodiscard]] bool output_pending() const { return out_sent < out.size(); }
+};
+
+absl::StatusOr<int> bind_listener(const std::string& host, int port, int* bound_port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  const std::string service = std::to_string(port);
+  const std::string where = host + ":" + service;
+  const int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &res);
+  if (rc != 0) return absl::UnavailableError("cannot bind " + where + ": " + gai_strerror(rc));
+  std::unique_ptr<addrinfo, void (*)(addrinfo*)> owned(res, freeaddrinfo);
+  std::string error = "no address";
+  for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
+    const int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) {
+      error = std::strerror(errno);
+      continue;
+    }
+    // SO_REUSEADDR for quick restarts; not SO_REUSEPORT, which would let a second server share the port.
+    const int one = 1;
+    (void)::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (::bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || ::listen(fd, SOMAXCONN) != 0) {
+      error = std::strerror(errno);
+      ::close(fd);
+      continue;
+    }
+    sockaddr_storage addr{};
+    socklen_t len = sizeof(addr);
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      *bound_port = addr.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port)
+                                               : ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+    }
+    return fd;
+  }
+  return absl::UnavailableError("cannot bind " + where + ": " + error);
+}
+
+}  // namespace
+
+struct EventLoopServer::Loop {
+  Options options;
+  const Router* router = nullptr;
+  const std::atomic<bool>* stopping = nullptr;
+  int listen_fd = -1;
+  int wake_fd = -1;
+  int epoll_fd = -1;
+  bool accepting = true;  // the listen socket is in the epoll set
+  uint64_t next_tag = kFirstConnectionTag;
+  std::unordered_map<uint64_t, Connection> connections;
+  RequestLimits limits;
+
+  ~Loop() {
+    for (auto& [tag, c] : connections) ::close(c.fd);
+    if (listen_fd >= 0) ::close(listen_fd);
+    if (epoll_fd >= 0) ::close(epoll_fd);
+  }
+
+  void watch(Connection& c, uint32_t events) {
+    if (events == c.events) return;
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.u64 = c.tag;
+    (void)::epoll_ctl(epoll_fd, EPOLL_CTL_MOD, c.fd, &ev);
+    c.events = events;
+  }
+
+  void close_connection(uint64_t tag) {
+    auto it = connections.find(tag);
+    if (it == connections.end()) return;
+    ::close(it->second.fd);  // also removes it from the epoll set
+    connections.erase(it);
+    resume_accepting();
+  }
+
+  void pause_accepting() {
+    if (!accepting) return;
+    (void)::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, listen_fd, nullptr);
+    accepting = false;
+  }
+
+  void resume_accepting() {
+    if (accepting || connections.size() >= options.max_connections) return;
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = kListenTag;
+    if (::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, listen_fd, &ev) == 0) accepting = true;
+  }
+
+  void accept_all(Clock::time_point now) {
+    while (connections.size() < options.max_connections) {
+      const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) {
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+        // Out of descriptors (EMFILE/ENFILE) or memory: stop accepting until the next sweep, or
+        // until a connection closes, instead of spinning on a listen socket that stays readable.
+        KS_LOG_WARN("http server {}: accept: {}; pausing new connections", options.thread_name, std::strerror(errno));
+        pause_accepting();
+        return;
+      }
+      const int one = 1;
+      (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      const uint64_t tag = next_tag++;
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.u64 = tag;
+      if (::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        ::close(fd);
+        continue;
+      }
+      Connection& c = connections[tag];
+      c.fd = fd;
+      c.tag = tag;
+      c.events = EPOLLIN;
+      c.last_activity = now;
+    }
+    pause_accepting();  // at max_connections: the rest wait in the backlog
+  }
+
+  // Reads what the socket has (up to kMaxReadPerEvent); false when the connection failed.
+  bool read_from(Connection& c) {
+    char buf[65536];
+    size_t total = 0;
+    while (total < kMaxReadPerEvent) {
+      const ssize_t n = ::recv(c.fd, buf, sizeof(buf), 0);
+      if (n > 0) {
+        c.in.append(buf, static_cast<size_t>(n));
+        total += static_cast<size_t>(n);
+        if (static_cast<size_t>(n) < sizeof(buf)) break;
+        continue;
+      }
+      if (n == 0) {
+        c.peer_closed = true;
+        break;
+      }
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      return false;  // reset by the peer
+    }
+    return true;
+  }
+
+  // Reads and drops what a draining connection receives; false once the client closed (or failed).
+  static bool discard_input(Connection& c) {
+    char buf[65536];
+    for (;;) {
+      const ssize_t n = ::recv(c.fd, buf, sizeof(buf), 0);
+      if (n > 0) continue;
+      if (n < 0 && errno == EINTR) continue;
+      return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+    }
+  }
+
+  HttpResponse route(ParsedRequest& p) {
+    HttpRequest request;
+    const size_t question = p.target.find('?');
+    if (question != std::string::npos &&
+        !parse_query(std::string_view(p.target).substr(question + 1), &request.query)) {
+      return json_error(400, "bad_request", "malformed percent-escape in query");
+    }
+    request.method = std::move(p.method);
+    request.headers = std::move(p.headers);
+    request.body = std::move(p.body);
+    return router->dispatch(p.target, std::move(request));
+  }
+
+  // Serves every whole request in `c.in`, appending the responses to `c.out`.
+  void serve(Connection& c, Clock::time_point now) {
+    size_t offset = 0;
+    while (!c.closing && offset < c.in.size() && c.out.size() - c.out_sent < kMaxPendingOutput) {
+      if (c.complete_at > 0 && c.in.size() - offset < c.complete_at) break;
+      ParsedRequest p = parse_request(std::string_view(c.in).substr(offset), limits);
+      if (p.result == ParsedRequest::Result::kNeedMore) {
+        c.complete_at = p.complete_at;
+        if (!c.request_started) c.request_started = now;
+        if (p.expects_continue && !c.continue_sent && !c.peer_closed) {
+          c.out.append("HTTP/1.1 100 Continue\r\n\r\n");
+          c.continue_sent = true;
+        }
+        break;
+      }
+      c.complete_at = 0;
+      c.continue_sent = false;
+      c.request_started.reset();
+      if (p.result == ParsedRequest::Result::kRefused) {
+        serialize(json_error(p.status, "bad_request", p.error), true, false, &c.out);
+        c.closing = true;
+        break;
+      }
+      offset += p.consumed;
+      const bool keep_alive = p.keep_alive;
+      const bool http10 = p.http10;
+      const HttpResponse response = route(p);
+      if (!keep_alive) c.closing = true;
+      serialize(response, !keep_alive, http10 && keep_alive, &c.out);
+    }
+    if (offset > 0) c.in.erase(0, offset);
+    // The client has shut its side, so nothing more arrives: unless parsing paused at the output
+    // limit, what is left is an incomplete request that will never be whole.
+    if (c.peer_closed && c.out.size() - c.out_sent < kMaxPendingOutput) c.closing = true;
+  }
+
+  // Writes what the socket takes; false when the connection failed.
+  bool write_to(Connection& c, Clock::time_point now) {
+    while (c.output_pending()) {
+      const ssize_t n = ::send(c.fd, c.out.data() + c.out_sent, c.out.size() - c.out_sent, MSG_NOSIGNAL);
+      if (n > 0) {
+        c.out_sent += static_cast<size_t>(n);
+        c.output_waiting_since = now;
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (!c.output_waiting_since) c.output_waiting_since = now;
+        return true;
+      }
+      return false;
+    }
+    c.out.clear();
+    c.out_sent = 0;
+    c.output_waiting_since.reset();
+    return true;
+  }
+
+  // Reads, serves and writes one connection after an event; closes it when it is done or failed.
+  void on_event(uint64_t tag, uint32_t events, Clock::time_point now) {
+    auto it = connections.find(tag);
+    if (it == connections.end()) return;  // closed earlier in this round
+    Connection& c = it->second;
+    if (c.draining) {
+      if (!discard_input(c)) close_connection(tag);
+      return;
+    }
+    c.last_activity = now;
+    if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c.closing && !c.peer_closed) {
+      if (!read_from(c)) return close_connection(tag);
+    }
+    if (!(events & (EPOLLIN | EPOLLOUT)) && (events & EPOLLERR)) return close_connection(tag);
+    // Serve and write until the socket stops taking the answers or no whole request is left:
+    // parsing pauses at the output limit, and once that output is written nobody else resumes it.
+    for (;;) {
+      const size_t unparsed = c.in.size();
+      serve(c, now);
+      if (!write_to(c, now)) return close_connection(tag);
+      if (c.output_pending() || c.closing || c.in.empty() || c.in.size() == unparsed) break;
+    }
+    if (!c.output_pending() && c.closing) {
+      if (c.peer_closed) return close_connection(tag);
+      ::shutdown(c.fd, SHUT_WR);
+      c.draining = true;
+      c.in.clear();
+      return watch(c, EPOLLIN);
+    }
+    uint32_t want = 0;
+    if (!c.closing && !c.peer_closed && c.out.size() - c.out_sent < kMaxPendingOutput) want |= EPOLLIN;
+    if (c.output_pending()) want |= EPOLLOUT;
+    if (want == 0) return close_connection(tag);  // peer gone and nothing left to say
+    watch(c, want);
+  }
+
+  // Timeouts: a request not whole in time (408), an idle keep-alive connection, stalled output.
+  void sweep(Clock::time_point now) {
+    std::vector<uint64_t> to_close;
+    for (auto& [tag, c] : connections) {
+      if (c.draining) {
+        if (now - c.last_activity > kLingerTimeout) to_close.push_back(tag);
+      } else if (c.output_waiting_since && now - *c.output_waiting_since > options.read_timeout) {
+        to_close.push_back(tag);
+      } else if (c.request_started && !c.closing && now - *c.request_started > options.read_timeout) {
+        serialize(json_error(408, "request_timeout", "the request did not arrive whole in time"), true, false, &c.out);
+        c.closing = true;
+        watch(c, EPOLLOUT);  // on_event writes it, then closes
+      } else if (!c.request_started && !c.output_pending() && c.in.empty() &&
+                 now - c.last_activity > options.keep_alive_timeout) {
+        to_close.push_back(tag);
+      }
+    }
+    for (uint64_t tag : to_close) close_connection(tag);
+    resume_accepting();
+  }
+
+  void run() {
+    pthread_setname_np(pthread_self(), options.thread_name.substr(0, 15).c_str());
+    std::vector<epoll_event> events(256);
+    Clock::time_point next_sweep = Clock::now() + kSweepInterval;
+    while (!stopping->load(std::memory_order_acquire)) {
+      const int n = ::epoll_wait(epoll_fd, events.data(), static_cast<int>(events.size()),
+                                 static_cast<int>(kSweepInterval.count()));
+      if (n < 0 && errno != EINTR) {
+        KS_LOG_ERROR("http server {}: epoll_wait: {}", options.thread_name, std::strerror(errno));
+        break;
+      }
+      const Clock::time_point now = Clock::now();
+      for (int i = 0; i < n; ++i) {
+        const uint64_t tag = events[static_cast<size_t>(i)].data.u64;
+        if (tag == kWakeTag) continue;  // stop() or nothing: the loop condition decides
+        if (tag == kListenTag) {
+          accept_all(now);
+          continue;
+        }
+        on_event(tag, events[static_cast<size_t>(i)].events, now);
+      }
+      if (now >= next_sweep) {
+        sweep(now);
+        next_sweep = now + kSweepInterval;
+      }
+    }
+    // Stopping: hand the sockets whatever answers are ready, without waiting for them.
+    const Clock::time_point now = Clock::now();
+    for (auto& [tag, c] : connections) (void)write_to(c, now);
+  }
+};
+
+absl::StatusOr<std::unique_ptr<EventLoopServer>> EventLoopServer::start(Options options, const Router* router) {
+  auto loop = std::make_unique<Loop>();
+  loop->router = router;
+  loop->limits.max_body_bytes = options.max_body_bytes;
+  int bound_port = options.port;
+  KSTREAMS_ASSIGN_OR_RETURN(loop->listen_fd, bind_listener(options.host, options.port, &bound_port));
+  loop->options = std::move(options);
+  loop->epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
+  if (loop->epoll_fd < 0) return absl::InternalError(std::string("epoll_create1: ") + std::strerror(errno));
+  std::unique_ptr<EventLoopServer> server(new EventLoopServer());
+  server->port_ = bound_port;
+  server->wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (server->wake_fd_ < 0) return absl::InternalError(std::string("eventfd: ") + std::strerror(errno));
+  loop->wake_fd = server->wake_fd_;
+  loop->stopping = &server->stopping_;
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kListenTag;
+  if (::epoll_ctl(loop->epoll_fd, EPOLL_CTL_ADD, loop->listen_fd, &ev) != 0) {
+    return absl::InternalError(std::string("epoll_ctl: ") + std::strerror(errno));
+  }
+  ev.data.u64 = kWakeTag;
+  if (::epoll_ctl(loop->epoll_fd, EPOLL_CTL_ADD, loop->wake_fd, &ev) != 0) {
+    return absl::InternalError(std::string("epoll_ctl: ") + std::strerror(errno));
+  }
+  server->loop_ = std::move(loop);
+  Loop* raw = server->loop_.get();
+  server->thread_ = std::thread([raw] { raw->run(); });
+  return server;
+}
+
+EventLoopServer::~EventLoopServer() {
+  stop();
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+void EventLoopServer::stop() {
+  if (!thread_.joinable()) return;
+  stopping_.store(true, std::memory_order_release);
+  const uint64_t one = 1;
+  (void)!::write(wake_fd_, &one, sizeof(one));
+  thread_.join();
+  loop_.reset();  // closes the connections and the listening socket
+}
+
+}  // namespace kstreams::runtime::http::internal
