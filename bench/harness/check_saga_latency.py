@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checks the saga's end-to-end latency measure of a kbench run (bench_observe --sent-at).
+"""Checks the saga's end-to-end latency measure of a kbench run (statuses joined to send times).
 
     python3 bench/harness/check_saga_latency.py OUT_DIR [--max-late-share F]
 
@@ -7,7 +7,7 @@ OUT_DIR is the --out of a kbench run of the saga scenario with the kstreams cont
 phase long enough to drain (--drain-seconds). For every run in OUT_DIR/logs it checks that the
 latency CSV holds exactly one row per terminal status the latency phase's load generator expects
 (`expected.terminal_statuses` of <prefix>-lat.json): a status whose order was never matched is not
-written, so a missing row means the observer lost the join (or the status never became readable);
+written, so a missing row means the join lost it (or the status never became readable);
 that every row's send time lies within the load generator's sending window; and that no status was
 readable before its order was sent; and that no more than --max-late-share (0.5) of the statuses
 became readable over a second after the load generator stopped (the observer that read orders and

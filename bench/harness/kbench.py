@@ -35,6 +35,8 @@ sys.path.insert(0, HERE)
 import report  # noqa: E402
 import stats  # noqa: E402
 
+# ecommerce_loadgen stamps each order with its send time (epoch ms) in this header.
+SENT_AT_HEADER = "loadgen.sent_at"
 SCENARIOS = ("stateless", "count", "tumbling", "hopping", "table_join", "stream_join", "saga")
 GUARANTEES = ("at_least_once", "exactly_once_v2")
 CONTENDERS = ("ceiling", "kstreams", "kafka-streams")
@@ -384,11 +386,9 @@ class Bench:
         return f"{prefix}-out", []
 
     def observer(self, topics, csv_path, log_path, since_ms=None, matches=(), done_after=None, from_end=True,
-                 sent_at=None):
+                 extra=()):
         argv = [self.bin("bench", "bench_observe"), "--bootstrap", self.bootstrap, "--topics", topics,
-                "--csv", csv_path, "--from", "end" if from_end else "beginning"]
-        if sent_at is not None:
-            argv += ["--sent-at", sent_at]
+                "--csv", csv_path, "--from", "end" if from_end else "beginning"] + list(extra)
         if since_ms is not None:
             argv += ["--since-ms", str(since_ms)]
         for m in matches:
@@ -468,12 +468,24 @@ class Bench:
         csv_path = os.path.join(self.logs, f"{prefix}.latency.csv")
         since = now_ms()
         # Saga: end to end, from the send time of each order (ecommerce_loadgen's loadgen.sent_at
-        # header, joined by order_id) to its terminal status being readable.
-        sent_at = f"{prefix}orders:loadgen.sent_at" if scenario == "saga" and contender != "ceiling" else None
-        obs = self.observer(out_topic, csv_path, os.path.join(self.logs, f"{prefix}.observer.log"),
-                            since_ms=since, matches=matches, sent_at=sent_at)
+        # header) to its terminal status being readable, joined by order_id afterwards. Two observer
+        # processes, one per topic: one process reading both held the statuses back now and then.
+        saga = scenario == "saga" and contender != "ceiling"
+        observers = []
+        if saga:
+            statuses_csv = os.path.join(self.logs, f"{prefix}.statuses.csv")
+            sends_csv = os.path.join(self.logs, f"{prefix}.sends.csv")
+            observers.append(self.observer(out_topic, statuses_csv, os.path.join(self.logs, f"{prefix}.observer.log"),
+                                           matches=matches, extra=["--key-column"]))
+            observers.append(self.observer(f"{prefix}orders", sends_csv,
+                                           os.path.join(self.logs, f"{prefix}.sends-observer.log"),
+                                           extra=["--key-column", "--timestamp-header", SENT_AT_HEADER]))
+        else:
+            observers.append(self.observer(out_topic, csv_path, os.path.join(self.logs, f"{prefix}.observer.log"),
+                                           since_ms=since, matches=matches))
         try:
-            obs.wait_event("ready", 60)
+            for obs in observers:
+                obs.wait_event("ready", 60)
             plan = self.latency_load(scenario, prefix, rate, self.a.latency_seconds, records_before)
             loads = [spawn(argv, logf, cpu=self.load_cpu) for argv in plan]
             for p in loads:
@@ -481,10 +493,26 @@ class Bench:
                     raise HarnessError(f"latency load producer failed (log: {logf})")
             time.sleep(self.a.drain_seconds)
         finally:
-            obs.stop(10)
-        with open(csv_path) as f:
-            rows = stats.parse_observer_csv(f.read())
+            for obs in observers:
+                obs.stop(10)
+        unmatched = 0
+        if saga:
+            with open(statuses_csv) as f:
+                statuses = stats.parse_keyed_observer_csv(f.read())
+            with open(sends_csv) as f:
+                sends = stats.parse_keyed_observer_csv(f.read())
+            rows, unmatched = stats.join_send_times(statuses, sends, since)
+            with open(csv_path, "w") as f:
+                f.write("arrival_ms,partition,timestamp_ms\n")
+                f.writelines(f"{a},{p},{t}\n" for a, p, t in rows)
+            if unmatched:
+                log(f"  {unmatched} terminal statuses without their order's send time ({statuses_csv})")
+        else:
+            with open(csv_path) as f:
+                rows = stats.parse_observer_csv(f.read())
         summary = stats.latency_summary(stats.latencies_ms(rows, since))
+        if unmatched:
+            summary["unmatched"] = unmatched
         if summary["count"] == 0:
             # Not a failure: a runtime may hold output longer than the phase (Kafka Streams' record
             # caches under at_least_once flush every 30 s). The report shows n/a and says why.

@@ -6,6 +6,7 @@ arithmetic can be checked without a broker. The protocol these parsers read is b
 
 import json
 import math
+import urllib.parse
 
 
 class ProtocolError(ValueError):
@@ -93,6 +94,47 @@ def parse_observer_csv(text):
         except ValueError:
             raise ProtocolError(f"observer csv line {number}: not integers: {line!r}") from None
     return rows
+
+
+def parse_keyed_observer_csv(text):
+    """Rows of bench_observe --key-column's CSV (arrival_ms,partition,timestamp_ms,key) -> list of
+    (arrival, partition, timestamp, key) with the key percent-decoded. The header line is skipped;
+    a malformed row raises ProtocolError naming its line number."""
+    rows = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or (number == 1 and line.strip() == "arrival_ms,partition,timestamp_ms,key"):
+            continue
+        parts = line.split(",")
+        if len(parts) != 4:
+            raise ProtocolError(f"observer csv line {number}: expected 4 fields: {line!r}")
+        try:
+            rows.append((int(parts[0]), int(parts[1]), int(parts[2]), urllib.parse.unquote(parts[3])))
+        except ValueError:
+            raise ProtocolError(f"observer csv line {number}: not integers: {line!r}") from None
+    return rows
+
+
+def join_send_times(statuses, sends, since_ms):
+    """The saga's end-to-end rows: each terminal status (arrival, partition, _, order_id) of
+    `statuses` timed from its order's send time (the `sends` rows: _, _, sent_at, order_id).
+    Returns (rows, unmatched): rows (arrival, partition, sent_at) for the statuses whose order was
+    sent at or after since_ms, in arrival order, as parse_observer_csv gives them; unmatched, the
+    statuses stamped at or after since_ms whose order was never seen (an observer that missed
+    records, or a status without its order). Two processes read the two topics: one process polling both once held the statuses
+    back for as long as it was busy with the orders (docs/benchmarks.md, 2026-12-07)."""
+    sent = {}
+    for _, _, sent_at, key in sends:
+        # A duplicate order (the load generator sends some twice) is dropped by the saga: its
+        # status answers the first send.
+        sent[key] = min(sent_at, sent.get(key, sent_at))
+    rows, unmatched = [], 0
+    for arrival, partition, stamped, key in statuses:
+        if key not in sent:
+            # A status stamped before the phase belongs to an order sent before it (not observed).
+            unmatched += stamped >= since_ms
+        elif sent[key] >= since_ms:
+            rows.append((arrival, partition, sent[key]))
+    return rows, unmatched
 
 
 def latencies_ms(rows, since_ms):

@@ -119,6 +119,30 @@ class ObserverTest(unittest.TestCase):
         with self.assertRaisesRegex(stats.ProtocolError, "line 2"):
             stats.parse_observer_csv("1,2,3\narrival_ms,partition,timestamp_ms\n")
 
+    def test_keyed_csv_decodes_keys(self):
+        rows = stats.parse_keyed_observer_csv("arrival_ms,partition,timestamp_ms,key\n1000,0,900,o-1\n"
+                                              "1010,2,905,a%2Cb%20c\n1020,1,910,\n")
+        self.assertEqual(rows, [(1000, 0, 900, "o-1"), (1010, 2, 905, "a,b c"), (1020, 1, 910, "")])
+        with self.assertRaisesRegex(stats.ProtocolError, "line 2"):
+            stats.parse_keyed_observer_csv("1,2,3,k\n1,2,3\n")
+        with self.assertRaisesRegex(stats.ProtocolError, "line 1"):
+            stats.parse_keyed_observer_csv("1,x,3,k\n")
+
+    def test_statuses_are_timed_from_their_orders_send_time(self):
+        # o-1 is sent twice (a duplicate): its status answers the first send.
+        sends = [(500, 0, 1000, "o-1"), (505, 1, 1002, "o-2"), (400, 2, 990, "o-early"), (1150, 0, 1140, "o-1")]
+        statuses = [
+            (1100, 0, 1090, "o-2"),     # a status may be read before its order by the other observer
+            (1200, 1, 1150, "o-1"),
+            (1300, 2, 1290, "o-lost"),  # its order was never observed: unmatched
+            (1010, 0, 995, "o-early"),  # sent before the phase: not a row
+            (999, 2, 950, "o-before"),  # stamped before the phase, order unseen: not unmatched either
+        ]
+        rows, unmatched = stats.join_send_times(statuses, sends, since_ms=1000)
+        self.assertEqual(rows, [(1100, 0, 1002), (1200, 1, 1000)])
+        self.assertEqual(unmatched, 1)
+        self.assertEqual(stats.latencies_ms(rows, 1000), [98, 200])
+
     def test_latency_summary(self):
         s = stats.latency_summary(list(range(1, 101)))
         self.assertEqual(s["count"], 100)

@@ -3,6 +3,7 @@
 //
 //   bench_observe --bootstrap B --topics T1[,T2...] --csv FILE [--from end|beginning] [--since-ms T]
 //                 [--match S]... [--done-after N] [--exit-on-done] [--duration-ms D]
+//                 [--key-column] [--timestamp-header H]
 //
 // A read_committed consumer without a group, assigned to every partition of the topics: at their
 // end offsets (--from end, the default: the last stable offsets, queried before `ready`, so every
@@ -11,21 +12,19 @@
 // strings, it appends `arrival_ms,partition,timestamp_ms` to FILE (header line first), arrival_ms
 // being the wall clock when the consumer returned the record. Counted records only.
 //
-// --sent-at TOPIC:HEADER (the saga's end-to-end latency): TOPIC (the orders) is read too, from the
-// same position, by a consumer of its own (one consumer for the idempotent input topic and the
-// transactional output held the output's records back for many seconds under load with librdkafka
-// 2.0: docs/benchmarks.md, 2026-12-04 evening). Each of its records gives its key's send time
-// (HEADER, decimal epoch ms, as ecommerce_loadgen's loadgen.sent_at). A counted record is then timed
-// from its key's send time instead of its own timestamp: timestamp_ms in FILE is that send time,
-// --since-ms applies to it, and a counted record whose key was not seen yet waits until it is
-// (records of TOPIC and of the outputs may arrive in either order). Counted records whose key never
-// shows are reported in the summary as "unmatched" and are not in FILE.
+// --key-column: a 4th column, `key`, the record's key percent-encoded (empty for a null key).
+// --timestamp-header H: a record is timed from header H (decimal epoch ms) instead of its own
+// timestamp: timestamp_ms in FILE is that value and --since-ms applies to it; records without it
+// are not counted (the summary says how many). With both, the saga's end-to-end latency is a join
+// of two observers' files by key (the orders' send times, the statuses' arrivals): the harness does
+// it (bench/harness/PROTOCOL.md). One process reading both topics held the statuses back now and
+// then (docs/benchmarks.md, 2026-12-04 evening and 2026-12-07), so each observer reads one.
 //
 // Events (stdout, one JSON object per line):
 //   {"event":"ready","t_ms":..}                    positioned
 //   {"event":"first","t_ms":..,"count":1}          the first counted record
 //   {"event":"done","t_ms":..,"count":n}           n >= --done-after (once)
-//   {"event":"summary","records":n[,"unmatched":u]} at exit: SIGTERM/SIGINT, --duration-ms elapsed
+//   {"event":"summary","records":n[,"without_header":w]} at exit: SIGTERM/SIGINT, --duration-ms elapsed
 //                                                  after ready, or after done with --exit-on-done
 // Exit codes: 0, 1 Kafka error, 2 bad command line.
 #include <charconv>
@@ -34,11 +33,11 @@
 #include <memory>
 #include <sstream>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "contenders/contender.h"
 #include "kstreams/runtime/clients.h"
+#include "kstreams/runtime/http.h"
 
 namespace {
 
@@ -57,15 +56,15 @@ struct Options {
   int64_t done_after = 0;  // 0: no done event
   bool exit_on_done = false;
   int64_t duration_ms = 0;    // 0: until a signal
-  std::string sent_at_topic;  // --sent-at TOPIC:HEADER; empty: time records from their own timestamp
-  std::string sent_at_header;
+  std::string timestamp_header;  // --timestamp-header H: a record's reference time is header H's value
+  bool key_column = false;       // --key-column: a 4th CSV column, the record's key (percent-encoded)
 };
 
 int usage(const std::string& why) {
   std::fprintf(stderr,
                "bench_observe: %s\nusage: bench_observe --bootstrap B --topics T1[,T2] --csv FILE [--from "
                "end|beginning] [--since-ms T] [--match S]... [--done-after N] [--exit-on-done] [--duration-ms D] "
-               "[--sent-at TOPIC:HEADER]\n",
+               "[--key-column] [--timestamp-header H]\n",
                why.c_str());
   return 2;
 }
@@ -81,6 +80,10 @@ std::string parse(int argc, char** argv, Options* o) {
     const std::string flag = argv[i];
     if (flag == "--exit-on-done") {
       o->exit_on_done = true;
+      continue;
+    }
+    if (flag == "--key-column") {
+      o->key_column = true;
       continue;
     }
     if (i + 1 >= argc) return "flag " + flag + " needs a value";
@@ -103,11 +106,9 @@ std::string parse(int argc, char** argv, Options* o) {
       o->matches.push_back(v);
     } else if (flag == "--done-after") {
       if (!parse_long(v, &o->done_after) || o->done_after < 1) return "--done-after needs a positive integer";
-    } else if (flag == "--sent-at") {
-      const auto colon = v.find(':');
-      if (colon == std::string::npos || colon == 0 || colon + 1 == v.size()) return "--sent-at needs TOPIC:HEADER";
-      o->sent_at_topic = v.substr(0, colon);
-      o->sent_at_header = v.substr(colon + 1);
+    } else if (flag == "--timestamp-header") {
+      if (v.empty()) return "--timestamp-header needs a header name";
+      o->timestamp_header = v;
     } else if (flag == "--duration-ms") {
       if (!parse_long(v, &o->duration_ms) || o->duration_ms < 1) return "--duration-ms needs a positive integer";
     } else {
@@ -157,68 +158,35 @@ int run(const Options& o) {
     std::fprintf(stderr, "bench_observe: cannot write %s\n", o.csv.c_str());
     return 1;
   }
-  std::fputs("arrival_ms,partition,timestamp_ms\n", csv.get());
-  // A consumer assigned to every partition of `topics` at its start position (null: failed, printed).
-  auto open = [&o](const std::vector<std::string>& topics) -> std::unique_ptr<ConsumerClient> {
-    auto consumer = ConsumerClient::create({{"bootstrap.servers", o.bootstrap},
-                                            {"isolation.level", "read_committed"},
-                                            {"enable.auto.commit", "false"},
-                                            {"fetch.wait.max.ms", "10"}});
-    absl::StatusOr<std::vector<TopicPartitionOffset>> parts =
-        consumer.ok() ? positions(o, topics, **consumer)
-                      : absl::StatusOr<std::vector<TopicPartitionOffset>>(consumer.status());
-    if (parts.ok()) {
-      if (auto st = (*consumer)->assign(*parts); !st.ok()) parts = st;
-    }
-    if (!parts.ok()) {
-      std::fprintf(stderr, "bench_observe: %s\n", parts.status().ToString().c_str());
-      return nullptr;
-    }
-    return std::move(*consumer);
-  };
-  std::unique_ptr<ConsumerClient> consumer = open(o.topics);
-  if (!consumer) return 1;
-  std::unique_ptr<ConsumerClient> sent_consumer;
-  if (!o.sent_at_topic.empty()) {
-    sent_consumer = open({o.sent_at_topic});
-    if (!sent_consumer) return 1;
+  // Rows are kept in memory and written at exit: a write() in the polling loop can block for
+  // hundreds of milliseconds when the file system is busy (the broker's and the stores' writes on
+  // the same disk), and every record counted after such a stall would carry it as latency
+  // (docs/benchmarks.md, 2026-12-07). The harness reads the file only after the observer exited.
+  std::string rows = o.key_column ? "arrival_ms,partition,timestamp_ms,key\n" : "arrival_ms,partition,timestamp_ms\n";
+  rows.reserve(1 << 22);
+  auto consumer = ConsumerClient::create({{"bootstrap.servers", o.bootstrap},
+                                          {"isolation.level", "read_committed"},
+                                          {"enable.auto.commit", "false"},
+                                          {"fetch.wait.max.ms", "10"}});
+  absl::StatusOr<std::vector<TopicPartitionOffset>> parts =
+      consumer.ok() ? positions(o, o.topics, **consumer)
+                    : absl::StatusOr<std::vector<TopicPartitionOffset>>(consumer.status());
+  if (parts.ok()) {
+    if (auto st = (*consumer)->assign(*parts); !st.ok()) parts = st;
+  }
+  if (!parts.ok()) {
+    std::fprintf(stderr, "bench_observe: %s\n", parts.status().ToString().c_str());
+    return 1;
   }
   kbench::emit_ready();
   const auto ready = std::chrono::steady_clock::now();
-  auto last_flush = ready;
   int64_t count = 0;
+  int64_t without_header = 0;  // --timestamp-header: records that lacked it (or held no number)
   bool done = false;
   int rc = 0;
-  // --sent-at: send time per key, and counted records waiting for theirs (arrival, partition).
-  std::unordered_map<std::string, int64_t> sent_at;
-  std::unordered_multimap<std::string, std::pair<int64_t, int32_t>> waiting;
-  auto count_one = [&](int64_t arrival, int32_t partition, int64_t reference) {
-    if (reference < o.since_ms) return;
-    std::fprintf(csv.get(), "%lld,%d,%lld\n", static_cast<long long>(arrival), partition,
-                 static_cast<long long>(reference));
-    if (++count == 1) kbench::emit(R"({"event":"first","t_ms":)" + std::to_string(arrival) + R"(,"count":1})");
-  };
   while (!kbench::stop_requested()) {
     if (o.duration_ms > 0 && std::chrono::steady_clock::now() - ready >= milliseconds(o.duration_ms)) break;
-    if (sent_consumer) {
-      // The send times first (without waiting): a status read below then usually finds its key.
-      auto sent = sent_consumer->poll(milliseconds(0), 5000);
-      if (!sent.ok()) {
-        std::fprintf(stderr, "bench_observe: %s\n", sent.status().ToString().c_str());
-        rc = 1;
-        break;
-      }
-      for (const auto& r : *sent) {
-        const auto header = r.headers.last(o.sent_at_header);
-        int64_t t = 0;
-        if (!r.key || !header || !parse_long(std::string(*header), &t)) continue;
-        sent_at[*r.key] = t;
-        auto [first, last] = waiting.equal_range(*r.key);
-        for (auto it = first; it != last; ++it) count_one(it->second.first, it->second.second, t);
-        waiting.erase(first, last);
-      }
-    }
-    auto batch = consumer->poll(milliseconds(sent_consumer ? 20 : 50), 1000);
+    auto batch = (*consumer)->poll(milliseconds(50), 1000);
     const int64_t arrival = kbench::now_ms();
     if (!batch.ok()) {
       std::fprintf(stderr, "bench_observe: %s\n", batch.status().ToString().c_str());
@@ -227,16 +195,20 @@ int run(const Options& o) {
     }
     for (const auto& r : *batch) {
       if (!matches(o, r.value)) continue;
-      if (o.sent_at_topic.empty()) {
-        count_one(arrival, r.partition.value(), r.timestamp);
-        continue;
+      int64_t reference = r.timestamp;
+      if (!o.timestamp_header.empty()) {
+        const auto header = r.headers.last(o.timestamp_header);
+        if (!header || !parse_long(std::string(*header), &reference)) {
+          ++without_header;
+          continue;
+        }
       }
-      const std::string key = r.key.value_or("");
-      if (auto it = sent_at.find(key); it != sent_at.end()) {
-        count_one(arrival, r.partition.value(), it->second);
-      } else {
-        waiting.emplace(key, std::make_pair(arrival, r.partition.value()));
-      }
+      if (reference < o.since_ms) continue;
+      rows.append(std::to_string(arrival)).append(",").append(std::to_string(r.partition.value())).append(",");
+      rows.append(std::to_string(reference));
+      if (o.key_column) rows.append(",").append(kstreams::runtime::http::url_encode(r.key.value_or("")));
+      rows.append("\n");
+      if (++count == 1) kbench::emit(R"({"event":"first","t_ms":)" + std::to_string(arrival) + R"(,"count":1})");
     }
     if (!done && o.done_after > 0 && count >= o.done_after) {
       done = true;
@@ -244,16 +216,14 @@ int run(const Options& o) {
                    "}");
       if (o.exit_on_done) break;
     }
-    if (std::chrono::steady_clock::now() - last_flush >= std::chrono::seconds(1)) {
-      std::fflush(csv.get());
-      last_flush = std::chrono::steady_clock::now();
-    }
   }
-  std::fflush(csv.get());
-  consumer->close();
-  if (sent_consumer) sent_consumer->close();
+  if (std::fwrite(rows.data(), 1, rows.size(), csv.get()) != rows.size() || std::fflush(csv.get()) != 0) {
+    std::fprintf(stderr, "bench_observe: cannot write %s\n", o.csv.c_str());
+    rc = 1;
+  }
+  (*consumer)->close();
   kbench::emit(R"({"event":"summary","records":)" + std::to_string(count) +
-               (o.sent_at_topic.empty() ? "" : R"(,"unmatched":)" + std::to_string(waiting.size())) + "}");
+               (o.timestamp_header.empty() ? "" : R"(,"without_header":)" + std::to_string(without_header)) + "}");
   return rc;
 }
 

@@ -16,6 +16,8 @@
 #   KSTREAMS_CACHE  jar cache outside the work tree (default ~/.cache/kstreams)
 #   KAFKA_RUN_DIR   throwaway data/log folder (default /tmp/kstreams-kafka-<port>)
 #   KAFKA_BROKER_PROPS  extra server.properties lines for experiments (they win over the defaults)
+#   KAFKA_HEAP      the JVM's heap options (default -Xmx1G -Xms256m)
+#   KAFKA_GC_OPTS   the JVM's collector options (default -XX:+UseG1GC -XX:MaxGCPauseMillis=20)
 #
 # Idempotent: `start` twice reuses the running broker; `stop` only stops a broker whose pid file
 # this script wrote, so a broker someone else runs at the same address is never killed.
@@ -137,8 +139,9 @@ start() {
 launch_node() { # node_id: the JVM of one formatted node, in the background
   local i=$1
   KAFKA_HEAP=${KAFKA_HEAP:--Xmx1G -Xms256m}
+  local gc=${KAFKA_GC_OPTS:--XX:+UseG1GC -XX:MaxGCPauseMillis=20}
   # shellcheck disable=SC2086
-  nohup java $KAFKA_HEAP -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
+  nohup java $KAFKA_HEAP $gc -Djava.awt.headless=true \
     -Dlog4j.configuration=file:"$here/log4j-broker.properties" -Dkafka.logs.dir="$run_dir/node-$i" \
     -cp "$libs/*" kafka.Kafka "$run_dir/node-$i/server.properties" \
     >> "$run_dir/node-$i/stdout.log" 2>&1 &
