@@ -55,7 +55,7 @@ struct Options {
   std::vector<std::string> matches;
   int64_t done_after = 0;  // 0: no done event
   bool exit_on_done = false;
-  int64_t duration_ms = 0;    // 0: until a signal
+  int64_t duration_ms = 0;       // 0: until a signal
   std::string timestamp_header;  // --timestamp-header H: a record's reference time is header H's value
   bool key_column = false;       // --key-column: a 4th CSV column, the record's key (percent-encoded)
 };
