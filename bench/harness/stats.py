@@ -79,39 +79,35 @@ def vm_hwm_kb(text):
     return None
 
 
-def parse_observer_csv(text):
-    """Rows of bench_observe's CSV (arrival_ms,partition,timestamp_ms) -> list of int triples.
-    The header line is skipped; a malformed row raises ProtocolError naming its line number."""
+def _observer_rows(text, keyed):
+    """Rows of an observer CSV: int triples, plus the percent-decoded key when `keyed`. The header
+    line is skipped; a malformed row raises ProtocolError naming its line number."""
+    header = "arrival_ms,partition,timestamp_ms" + (",key" if keyed else "")
+    width = 4 if keyed else 3
     rows = []
     for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip() or (number == 1 and line.strip() == "arrival_ms,partition,timestamp_ms"):
+        if not line.strip() or (number == 1 and line.strip() == header):
             continue
         parts = line.split(",")
-        if len(parts) != 3:
-            raise ProtocolError(f"observer csv line {number}: expected 3 fields: {line!r}")
+        if len(parts) != width:
+            raise ProtocolError(f"observer csv line {number}: expected {width} fields: {line!r}")
         try:
-            rows.append((int(parts[0]), int(parts[1]), int(parts[2])))
+            row = (int(parts[0]), int(parts[1]), int(parts[2]))
         except ValueError:
             raise ProtocolError(f"observer csv line {number}: not integers: {line!r}") from None
+        rows.append(row + (urllib.parse.unquote(parts[3]),) if keyed else row)
     return rows
+
+
+def parse_observer_csv(text):
+    """Rows of bench_observe's CSV (arrival_ms,partition,timestamp_ms) -> list of int triples."""
+    return _observer_rows(text, keyed=False)
 
 
 def parse_keyed_observer_csv(text):
     """Rows of bench_observe --key-column's CSV (arrival_ms,partition,timestamp_ms,key) -> list of
-    (arrival, partition, timestamp, key) with the key percent-decoded. The header line is skipped;
-    a malformed row raises ProtocolError naming its line number."""
-    rows = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip() or (number == 1 and line.strip() == "arrival_ms,partition,timestamp_ms,key"):
-            continue
-        parts = line.split(",")
-        if len(parts) != 4:
-            raise ProtocolError(f"observer csv line {number}: expected 4 fields: {line!r}")
-        try:
-            rows.append((int(parts[0]), int(parts[1]), int(parts[2]), urllib.parse.unquote(parts[3])))
-        except ValueError:
-            raise ProtocolError(f"observer csv line {number}: not integers: {line!r}") from None
-    return rows
+    (arrival, partition, timestamp, key) with the key percent-decoded."""
+    return _observer_rows(text, keyed=True)
 
 
 def join_send_times(statuses, sends, since_ms):
