@@ -49,8 +49,8 @@ saga_args=(--build "$build" --bootstrap "$bootstrap" --scenarios saga --guarante
 # The broker's JVM compiles its hot paths during the first minutes under load: on a fresh broker the
 # saga's p99 at 5,600 orders/s fell from 2.4 s to under 0.4 s over eight 20-s runs in a row
 # (docs/benchmarks.md, 2026-12-07). Unless the harness above already loaded it for an hour, the
-# e-commerce figures start with ECOMMERCE_WARMUP_S (150) seconds of saga load, discarded.
-warmup_s=${ECOMMERCE_WARMUP_S:-150}
+# e-commerce figures start with ECOMMERCE_WARMUP_S (300) seconds of saga load, discarded.
+warmup_s=${ECOMMERCE_WARMUP_S:-300}
 if [ "${KBENCH:-1}" = 0 ] && [ "$warmup_s" -gt 0 ]; then
   python3 bench/harness/kbench.py "${saga_args[@]}" --runs 1 --warmup 0 --saga-orders 10000 \
     --latency-seconds "$warmup_s" --latency-rate 4000 --out "$out/ecommerce-warmup" >/dev/null 2>&1 || true

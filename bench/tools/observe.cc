@@ -221,9 +221,12 @@ int run(const Options& o) {
     std::fprintf(stderr, "bench_observe: cannot write %s\n", o.csv.c_str());
     rc = 1;
   }
-  (*consumer)->close();
   kbench::emit(R"({"event":"summary","records":)" + std::to_string(count) +
                (o.timestamp_header.empty() ? "" : R"(,"without_header":)" + std::to_string(without_header)) + "}");
+  // Last, after everything is written: librdkafka 2.0's consumer close can hang for good once its
+  // topics were deleted (librdkafka issues #4362, #3182); the harness stops observers before it
+  // deletes a run's topics, and kills one that does not exit.
+  (*consumer)->close();
   return rc;
 }
 
