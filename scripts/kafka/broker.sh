@@ -31,8 +31,9 @@ cache=${KSTREAMS_CACHE:-$HOME/.cache/kstreams}
 run_dir=${KAFKA_RUN_DIR:-/tmp/kstreams-kafka-$port}
 
 case "$profile" in
-  3.9) version=3.9.1; pom="$here/pom-3.9.xml" ;;
-  4.1) version=4.1.1; pom="$here/pom-4.1.xml" ;;
+  3.9) version=3.9.1; pom="$here/pom-3.9.xml"; api_versions=kafka.admin.BrokerApiVersionsCommand ;;
+  # Kafka 4 moved the command-line tools from kafka.admin to org.apache.kafka.tools.
+  4.1) version=4.1.1; pom="$here/pom-4.1.xml"; api_versions=org.apache.kafka.tools.BrokerApiVersionsCommand ;;
   *) echo "broker.sh: unknown KAFKA_PROFILE '$profile' (3.9 or 4.1)" >&2; exit 2 ;;
 esac
 libs="$cache/kafka-$version/libs"
@@ -75,7 +76,7 @@ answers() {
   for p in $(node_ports); do port_open "$p" && any=1; done
   [ $any = 1 ] || return 1
   timeout 30 java -Xmx128m -XX:TieredStopAtLevel=1 -cp "$libs/*" -Dlog4j.configuration=file:"$here/log4j-quiet.properties" \
-    kafka.admin.BrokerApiVersionsCommand --bootstrap-server "$(bootstrap)" >/dev/null 2>&1
+    "$api_versions" --bootstrap-server "$(bootstrap)" >/dev/null 2>&1
 }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
