@@ -171,9 +171,13 @@ absl::Status KafkaStreams::Impl::open_state_dir() {
   }
   KSTREAMS_ASSIGN_OR_RETURN(
       state_dir_, state::StateDirectory::open(config_.get_string(config::kStateDir), config_.application_id()));
+  const std::string background = config_.get_string(config::kRocksDbBackgroundPriority);
   resources_ =
       state::StoreResources::create(static_cast<size_t>(config_.get_long(config::kRocksDbMemoryBytes)),
-                                    std::chrono::milliseconds(config_.get_long(config::kStateStoreFlushIntervalMs)));
+                                    std::chrono::milliseconds(config_.get_long(config::kStateStoreFlushIntervalMs)),
+                                    background == "idle"  ? state::BackgroundCpuPriority::kIdle
+                                    : background == "low" ? state::BackgroundCpuPriority::kLow
+                                                          : state::BackgroundCpuPriority::kNormal);
   return absl::OkStatus();
 }
 

@@ -384,24 +384,32 @@ absl::Status StreamTask::prepare_commit() {
 
 absl::Status StreamTask::seal_commit() {
   if (state_) KSTREAMS_RETURN_IF_ERROR(state_->seal());
-  for (auto& q : queues_) q.sealed_offset = q.next_offset;
-  sealed_ = true;
+  for (auto& q : queues_) q.sealed_offsets.push_back(q.next_offset);
+  ++sealed_;
   commit_requested_ = false;  // a request made from now on is for the next transaction
   return absl::OkStatus();
 }
 
 absl::Status StreamTask::post_commit(const std::map<std::string, int64_t>& changelog_next_offsets) {
   if (state_) KSTREAMS_RETURN_IF_ERROR(state_->commit(changelog_next_offsets));
-  for (auto& q : queues_) q.committed_offset = sealed_ ? q.sealed_offset : q.next_offset;
-  if (!sealed_) commit_requested_ = false;
-  sealed_ = false;
+  for (auto& q : queues_) {
+    if (sealed_ > 0) {
+      q.committed_offset = q.sealed_offsets.front();
+      q.sealed_offsets.pop_front();
+    } else {
+      q.committed_offset = q.next_offset;
+    }
+  }
+  if (sealed_ == 0) commit_requested_ = false;
+  if (sealed_ > 0) --sealed_;
   return absl::OkStatus();
 }
 
 void StreamTask::abort() {
   if (state_) state_->abort();
-  sealed_ = false;
+  sealed_ = 0;
   for (auto& q : queues_) {
+    q.sealed_offsets.clear();
     q.records.clear();
     q.next_offset = q.committed_offset;
     // The caller rewinds the consumer to the committed offsets.

@@ -128,11 +128,14 @@ class StreamTask final : private internal::TaskContext {
   // Commit phase 1 (before the Kafka commit): nodes flush what they buffer to the collector.
   [[nodiscard]] absl::Status prepare_commit();
   // Commit phase 1b (optional, right after prepare_commit): seals the store writes and input
-  // offsets so far as the transaction being committed (ProcessorStateManager::seal). The task may
+  // offsets so far as a transaction being committed (ProcessorStateManager::seal). The task may
   // then go on processing: what follows belongs to the next transaction, and post_commit()
-  // commits only what was sealed. Without seal_commit(), post_commit() commits everything.
+  // commits only the oldest sealed transaction. At most two are sealed at once (the next one may
+  // be sealed before the last one's post_commit). Without seal_commit(), post_commit() commits
+  // everything.
   [[nodiscard]] absl::Status seal_commit();
-  // Commit phase 3 (after the Kafka commit): store writes become durable with their changelog offsets.
+  // Commit phase 3 (after the Kafka commit): the oldest sealed transaction's store writes become
+  // durable with its changelog offsets (store -> next offset as of the end of that transaction).
   [[nodiscard]] absl::Status post_commit(const std::map<std::string, int64_t>& changelog_next_offsets);
   // The transaction aborted: drop uncommitted (and sealed) store writes and buffered records;
   // offsets return to the last commit (the caller rewinds the consumer).
@@ -141,7 +144,8 @@ class StreamTask final : private internal::TaskContext {
   [[nodiscard]] absl::Status close(bool clean);
 
   [[nodiscard]] bool commit_requested() const { return commit_requested_; }
-  [[nodiscard]] bool sealed() const { return sealed_; }
+  // Transactions sealed (seal_commit) and not yet post-committed or aborted: 0, 1 or 2.
+  [[nodiscard]] size_t sealed() const { return sealed_; }
   [[nodiscard]] TaskId id() const { return id_; }
   [[nodiscard]] TimestampMs current_stream_time() const { return stream_time_; }
   [[nodiscard]] state::ProcessorStateManager* state_manager() { return state_.get(); }
@@ -155,7 +159,7 @@ class StreamTask final : private internal::TaskContext {
     std::deque<RawRecord> records;
     int64_t next_offset = -1;
     int64_t committed_offset = -1;
-    int64_t sealed_offset = -1;  // next_offset at seal_commit()
+    std::deque<int64_t> sealed_offsets;  // next_offset at each seal_commit() not yet committed, oldest first
     internal::SourceNodeBase* source = nullptr;
     int64_t position = -1;           // next offset the consumer delivers; -1 unknown
     int64_t eof_high = -1;           // high watermark when the consumer reported the end; -1: not at the end
@@ -216,7 +220,7 @@ class StreamTask final : private internal::TaskContext {
   RecordMetadata metadata_;
   absl::Status pending_error_;
   bool commit_requested_ = false;
-  bool sealed_ = false;  // seal_commit() ran; post_commit() or abort() ends it
+  size_t sealed_ = 0;  // seal_commit()s not yet ended by their post_commit() (or by abort())
   bool initialized_ = false;
   bool closed_ = false;
 

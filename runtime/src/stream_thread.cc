@@ -521,7 +521,7 @@ void StreamThread::run() {
 }
 
 absl::Status StreamThread::run_once() {
-  absl::Status commit = finish_pipelined_commit(/*wait=*/false);
+  absl::Status commit = finish_pipelined_commit(/*wait=*/false, /*replay=*/true, /*hold=*/true);
   if (!commit.ok()) return handle_commit_error(commit);
   bool buffered = false;
   bool waiting = false;  // a task holds records back for an empty partition (max.task.idle.ms)
@@ -741,16 +741,28 @@ absl::Status StreamThread::process_tasks(size_t* processed) {
     // Tests: processing fails while a commit is in flight (the error belongs to the next transaction).
     if (inflight_.active && any) KSTREAMS_FAULT_POINT("runtime.process.during_commit");
     // A pipelined commit that returned: its deferred records go out now, not after the budget.
-    if (inflight_.active && committer_->done()) KSTREAMS_RETURN_IF_ERROR(finish_pipelined_commit(/*wait=*/false));
+    // (Its stores apply it in maybe_commit(), after the next commit started.)
+    if (inflight_.active && committer_->done()) {
+      KSTREAMS_RETURN_IF_ERROR(finish_pipelined_commit(/*wait=*/false, /*replay=*/true, /*hold=*/true));
+    }
   }
   return absl::OkStatus();
 }
 
 absl::Status StreamThread::maybe_commit(bool force) {
+  // A pipelined commit that returned (here or earlier in this loop, held_): the next transaction
+  // starts (below) before the stores apply it, so that their writes overlap the next flush.
   if (inflight_.active) {
-    KSTREAMS_RETURN_IF_ERROR(finish_pipelined_commit(/*wait=*/force));
-    if (inflight_.active) return absl::OkStatus();  // the next commit starts once this one returned
+    KSTREAMS_RETURN_IF_ERROR(finish_pipelined_commit(/*wait=*/force, /*replay=*/true, /*hold=*/!force));
+    if (inflight_.active) return post_held();  // the next commit starts once this one returned
   }
+  absl::Status next = force ? absl::OkStatus() : start_commit_if_due(false);
+  KSTREAMS_RETURN_IF_ERROR(post_held());
+  if (force && next.ok()) next = start_commit_if_due(true);
+  return next;
+}
+
+absl::Status StreamThread::start_commit_if_due(bool force) {
   const int64_t now = ctx_.clock->now_ms();
   bool idle = true;
   for (auto& [id, e] : tasks_) idle = idle && !e.task->has_buffered();
@@ -768,29 +780,42 @@ absl::Status StreamThread::maybe_commit(bool force) {
   if (!force && producer_->transactional() && ctx_.config->get_bool(config::kCommitPipelined)) {
     return begin_pipelined_commit();
   }
-  return commit_all();
+  return commit_all();  // applies held_ first
 }
 
-absl::Status StreamThread::prepare_tasks(std::map<TopicPartitionKey, int64_t>* offsets) {
+absl::Status StreamThread::prepare_tasks(std::map<TopicPartitionKey, int64_t>* offsets, std::vector<TaskId>* sealed) {
   for (auto& [id, e] : tasks_) {
     KSTREAMS_RETURN_IF_ERROR(e.task->prepare_commit());
     KSTREAMS_RETURN_IF_ERROR(e.collector->take_error());
     KSTREAMS_RETURN_IF_ERROR(e.task->seal_commit());
+    sealed->push_back(id);
     for (const auto& [tp, off] : e.task->committable_offsets()) (*offsets)[tp] = off;
   }
   return absl::OkStatus();
 }
 
-absl::Status StreamThread::post_commit_tasks() {
-  const auto& changelog = producer_->changelog_next_offsets();
-  for (auto& [id, e] : tasks_) {
-    if (!e.task->sealed()) continue;  // started while the commit was in flight: not part of it
+absl::Status StreamThread::post_commit_tasks(const std::vector<TaskId>& tasks,
+                                             const std::map<TopicPartitionKey, int64_t>& changelog) {
+  if (stores_diverged_) return absl::FailedPreconditionError("stores diverged: no later transaction is applied");
+  for (const TaskId& id : tasks) {
+    auto it = tasks_.find(id);
+    // Tasks leave only through a rebalance or a close, which finish or discard the commit first.
+    KSTREAMS_CHECK(it != tasks_.end(), "a task sealed for a commit is gone before its stores applied it");
     std::map<std::string, int64_t> store_offsets;
     for (const auto& spec : ctx_.topology->subtopologies().at(id.subtopology).stores) {
-      auto it = changelog.find({changelog_topic(ctx_.config->application_id(), spec.name), id.partition});
-      if (it != changelog.end()) store_offsets[spec.name] = it->second;
+      auto pos = changelog.find({changelog_topic(ctx_.config->application_id(), spec.name), id.partition});
+      if (pos != changelog.end()) store_offsets[spec.name] = pos->second;
     }
-    KSTREAMS_RETURN_IF_ERROR(e.task->post_commit(store_offsets));
+    absl::Status st = it->second.task->post_commit(store_offsets);
+    if (!st.ok()) {
+      // The transaction is committed in Kafka but not in this task's stores, and its sealed layer
+      // stays the oldest: applying anything later would pair writes and offsets wrongly. Closing
+      // the tasks dirty and restoring them from the changelogs is exact (each store's content and
+      // changelog position were written in one atomic batch).
+      stores_diverged_ = true;
+      return absl::FailedPreconditionError("task " + id.to_string() +
+                                           " could not apply a committed transaction to its stores: " + st.ToString());
+    }
   }
   return absl::OkStatus();
 }
@@ -801,9 +826,11 @@ absl::Status StreamThread::post_commit_tasks() {
 //   commit:  EOS: offsets into the transaction, commit it; ALOS: commit offsets to the group;
 //   post:    every task's stores apply their sealed writes with the changelog offsets.
 // Pipelined (commit.pipelined, EOS): flush and commit run on the CommitWorker while the thread
-// processes on; finish_pipelined_commit() does "post" when they returned.
+// processes on; when they returned, maybe_commit() starts the next transaction and then does
+// "post" of the one that returned (its stores' writes overlap with the next flush).
 absl::Status StreamThread::commit_all() {
   if (!producer_ || !consumer_) return absl::OkStatus();
+  KSTREAMS_RETURN_IF_ERROR(post_held());  // older than the one in flight
   KSTREAMS_RETURN_IF_ERROR(finish_pipelined_commit(/*wait=*/true));
   const int64_t start = ctx_.clock->monotonic_ns();
   int64_t mark = start;
@@ -813,7 +840,8 @@ absl::Status StreamThread::commit_all() {
     mark = now;
   };
   std::map<TopicPartitionKey, int64_t> offsets;
-  KSTREAMS_RETURN_IF_ERROR(prepare_tasks(&offsets));
+  std::vector<TaskId> sealed;
+  KSTREAMS_RETURN_IF_ERROR(prepare_tasks(&offsets, &sealed));
   phase_done(0);
   KSTREAMS_RETURN_IF_ERROR(producer_->flush(30s));
   phase_done(1);
@@ -834,7 +862,7 @@ absl::Status StreamThread::commit_all() {
     KSTREAMS_RETURN_IF_ERROR(rdk::to_status(rd_kafka_commit(consumer_.get(), list.get(), 0), "commit offsets"));
     phase_done(2);
   }
-  KSTREAMS_RETURN_IF_ERROR(post_commit_tasks());
+  KSTREAMS_RETURN_IF_ERROR(post_commit_tasks(sealed, producer_->changelog_next_offsets()));
   phase_done(4);
   commits_total_->increment();
   commit_latency_->observe(static_cast<double>(ctx_.clock->monotonic_ns() - start) / 1e6);
@@ -849,7 +877,8 @@ absl::Status StreamThread::commit_all() {
 absl::Status StreamThread::begin_pipelined_commit() {
   const int64_t start = ctx_.clock->monotonic_ns();
   std::map<TopicPartitionKey, int64_t> offsets;
-  KSTREAMS_RETURN_IF_ERROR(prepare_tasks(&offsets));
+  std::vector<TaskId> sealed;
+  KSTREAMS_RETURN_IF_ERROR(prepare_tasks(&offsets, &sealed));
   commit_phase_[0]->observe(static_cast<double>(ctx_.clock->monotonic_ns() - start) / 1e6);
   if (!committer_) {
     committer_ = std::make_unique<CommitWorker>("ks-commit-" + std::to_string(index_ + 1), [this] {
@@ -860,6 +889,7 @@ absl::Status StreamThread::begin_pipelined_commit() {
   inflight_ = InFlightCommit{};
   inflight_.active = true;
   inflight_.start_ns = start;
+  inflight_.tasks = std::move(sealed);
   deferred_.active = true;
   committer_->start([this, offsets = std::move(offsets)]() -> absl::Status {
     const auto t0 = std::chrono::steady_clock::now();
@@ -870,7 +900,11 @@ absl::Status StreamThread::begin_pipelined_commit() {
     absl::Status delivery = producer_->take_delivery_error();
     if (!delivery.ok()) return absl::AbortedError(delivery.message());
     KSTREAMS_FAULT_POINT("runtime.pipelined_commit.before_end");  // tests: a commit that fails
-    return producer_->commit_transaction(offsets, consumer_.get(), &inflight_.timings);
+    KSTREAMS_RETURN_IF_ERROR(producer_->commit_transaction(offsets, consumer_.get(), &inflight_.timings));
+    // Every record of this transaction is acknowledged and none of the next one is sent yet (they
+    // wait in `deferred_`): the producer's changelog positions are this transaction's.
+    inflight_.changelog_offsets = producer_->changelog_next_offsets();
+    return absl::OkStatus();
   });
   last_commit_ms_ = ctx_.clock->now_ms();
   uncommitted_ = false;
@@ -878,7 +912,7 @@ absl::Status StreamThread::begin_pipelined_commit() {
   return absl::OkStatus();
 }
 
-absl::Status StreamThread::finish_pipelined_commit(bool wait, bool replay) {
+absl::Status StreamThread::finish_pipelined_commit(bool wait, bool replay, bool hold) {
   if (!inflight_.active) return absl::OkStatus();
   if (!wait && !committer_->done()) return absl::OkStatus();
   absl::Status st = committer_->wait();
@@ -890,25 +924,50 @@ absl::Status StreamThread::finish_pipelined_commit(bool wait, bool replay) {
   commit_phase_[1]->observe(static_cast<double>(inflight_.flush_ns) / 1e6);
   commit_phase_[2]->observe(static_cast<double>(inflight_.timings.offsets_ns) / 1e6);
   commit_phase_[3]->observe(static_cast<double>(inflight_.timings.end_ns) / 1e6);
-  const int64_t post_start = ctx_.clock->monotonic_ns();
-  KSTREAMS_RETURN_IF_ERROR(post_commit_tasks());
-  const int64_t now = ctx_.clock->monotonic_ns();
-  commit_phase_[4]->observe(static_cast<double>(now - post_start) / 1e6);
-  commits_total_->increment();
-  commit_latency_->observe(static_cast<double>(now - inflight_.start_ns) / 1e6);
+  CommittedTransaction committed{std::move(inflight_.tasks), std::move(inflight_.changelog_offsets),
+                                 inflight_.start_ns};
   KS_LOG_DEBUG(
-      "stream-thread [{}] pipelined commit done in {:.1f} ms (flush {:.1f}, offsets {:.1f}, end {:.1f}, post {:.1f}), "
+      "stream-thread [{}] pipelined commit returned after {:.1f} ms (flush {:.1f}, offsets {:.1f}, end {:.1f}), "
       "{} records deferred",
-      name_, static_cast<double>(now - inflight_.start_ns) / 1e6, static_cast<double>(inflight_.flush_ns) / 1e6,
-      static_cast<double>(inflight_.timings.offsets_ns) / 1e6, static_cast<double>(inflight_.timings.end_ns) / 1e6,
-      static_cast<double>(now - post_start) / 1e6, deferred.size());
+      name_, static_cast<double>(ctx_.clock->monotonic_ns() - inflight_.start_ns) / 1e6,
+      static_cast<double>(inflight_.flush_ns) / 1e6, static_cast<double>(inflight_.timings.offsets_ns) / 1e6,
+      static_cast<double>(inflight_.timings.end_ns) / 1e6, deferred.size());
+  // An older held transaction goes first (a thread that did not reach maybe_commit() in between).
+  KSTREAMS_RETURN_IF_ERROR(post_held());
+  if (hold) {
+    held_.emplace(std::move(committed));
+  } else {
+    KSTREAMS_RETURN_IF_ERROR(post_committed(committed));
+  }
   if (!replay) return absl::OkStatus();
   for (const DeferredSend& d : deferred) d.collector->replay(d);
   if (!deferred.empty()) uncommitted_ = true;
   return absl::OkStatus();
 }
 
+absl::Status StreamThread::post_held() {
+  if (!held_) return absl::OkStatus();
+  CommittedTransaction committed = std::move(*held_);
+  held_.reset();
+  return post_committed(committed);
+}
+
+absl::Status StreamThread::post_committed(const CommittedTransaction& committed) {
+  const int64_t post_start = ctx_.clock->monotonic_ns();
+  KSTREAMS_RETURN_IF_ERROR(post_commit_tasks(committed.tasks, committed.changelog_offsets));
+  const int64_t now = ctx_.clock->monotonic_ns();
+  commit_phase_[4]->observe(static_cast<double>(now - post_start) / 1e6);
+  commits_total_->increment();
+  commit_latency_->observe(static_cast<double>(now - committed.start_ns) / 1e6);
+  KS_LOG_DEBUG("stream-thread [{}] pipelined commit applied to the stores in {:.1f} ms", name_,
+               static_cast<double>(now - post_start) / 1e6);
+  return absl::OkStatus();
+}
+
 void StreamThread::discard_pipelined_commit() {
+  // Dirty close: a held transaction is committed in Kafka but not in the stores, which reopen at
+  // what they applied and restore the rest from their changelogs.
+  held_.reset();
   if (inflight_.active) {
     absl::Status st = committer_->wait();
     if (!st.ok()) KS_LOG_WARN("stream-thread [{}] commit in flight failed: {}", name_, st.ToString());
@@ -923,6 +982,10 @@ absl::Status StreamThread::handle_commit_error(absl::Status st) {
   // flight decides what is committed. If it succeeded, its sealed writes reach the stores first;
   // either way what was processed since (deferred records, pending writes) is aborted below.
   const bool next_dropped = inflight_.active || !deferred_.entries.empty();
+  if (absl::Status held = post_held(); !held.ok()) {
+    KS_LOG_WARN("stream-thread [{}] a committed transaction could not be applied either: {}", name_, held.ToString());
+    if (st.code() != absl::StatusCode::kFailedPrecondition) st = held;  // close dirty, restore
+  }
   if (inflight_.active) {
     absl::Status commit = finish_pipelined_commit(/*wait=*/true, /*replay=*/false);
     if (!commit.ok()) KS_LOG_WARN("stream-thread [{}] commit in flight failed as well: {}", name_, commit.ToString());
@@ -1388,6 +1451,7 @@ void StreamThread::publish_snapshot() {
 
 void StreamThread::close_all_tasks(bool clean) {
   discard_pipelined_commit();  // after commit_all() (clean) there is none
+  stores_diverged_ = false;    // the stores close with what they applied; reopening restores the rest
   for (auto& [id, e] : tasks_) {
     absl::Status st = e.task->close(clean);
     if (!st.ok()) KS_LOG_WARN("stream-thread [{}] task [{}] close: {}", name_, id.to_string(), st.ToString());

@@ -170,19 +170,37 @@ class StreamThread {
   // A PARTITION_EOF event: the owning task learns the partition's position (max.task.idle.ms).
   void end_of_partition(const rd_kafka_message_t* msg);
   [[nodiscard]] absl::Status maybe_commit(bool force);
+  // The commit decision (commit.interval.ms, commit.when.idle, requests) and the commit it starts.
+  [[nodiscard]] absl::Status start_commit_if_due(bool force);
   // Synchronous commit of everything processed (a pipelined commit in flight is finished first).
   [[nodiscard]] absl::Status commit_all();
-  // Commit phase "prepare" of every task (nodes and changelog cache flush, seal): the offsets to commit.
-  [[nodiscard]] absl::Status prepare_tasks(std::map<TopicPartitionKey, int64_t>* offsets);
-  // Commit phase "stores": every task's sealed writes become durable with their changelog offsets.
-  [[nodiscard]] absl::Status post_commit_tasks();
+  // Commit phase "prepare" of every task (nodes and changelog cache flush, seal): the offsets to
+  // commit and the tasks sealed.
+  [[nodiscard]] absl::Status prepare_tasks(std::map<TopicPartitionKey, int64_t>* offsets, std::vector<TaskId>* sealed);
+  // Commit phase "stores": the oldest sealed writes of `tasks` become durable with the changelog
+  // positions `changelog` (as of the end of their transaction). A failure sets stores_diverged_
+  // and comes back as kFailedPrecondition: the tasks close dirty and restore.
+  [[nodiscard]] absl::Status post_commit_tasks(const std::vector<TaskId>& tasks,
+                                               const std::map<TopicPartitionKey, int64_t>& changelog);
   // commit.pipelined: prepares and seals the tasks, then hands flush + commit to the CommitWorker.
   [[nodiscard]] absl::Status begin_pipelined_commit();
+  // A pipelined commit that returned and whose store writes wait to be applied (maybe_commit starts
+  // the next transaction first: the stores apply this one while the next one flushes).
+  struct CommittedTransaction {
+    std::vector<TaskId> tasks;
+    std::map<TopicPartitionKey, int64_t> changelog_offsets;
+    int64_t start_ns = 0;
+  };
   // The pipelined commit in flight, if any (and, when !wait, only if it has returned): observes its
-  // phases; on success applies the sealed store writes and (replay) sends the deferred records into
-  // the next transaction, else drops them and returns the commit's error. Without replay the
-  // deferred records are dropped (the caller aborts the next transaction).
-  [[nodiscard]] absl::Status finish_pipelined_commit(bool wait, bool replay = true);
+  // phases; on success applies the sealed store writes (or, with `hold`, keeps the transaction in
+  // held_ for post_held()) and (replay) sends the deferred records into the next transaction, else
+  // drops them and returns the commit's error. Without replay the deferred records are dropped (the
+  // caller aborts the next transaction).
+  [[nodiscard]] absl::Status finish_pipelined_commit(bool wait, bool replay = true, bool hold = false);
+  // Phase "stores" of held_, if any: every path that seals, commits or aborts calls it first.
+  [[nodiscard]] absl::Status post_held();
+  // Phase "stores" of a pipelined commit that returned, and its metrics.
+  [[nodiscard]] absl::Status post_committed(const CommittedTransaction& committed);
   // Waits for a commit in flight and forgets it and the deferred records (dirty close paths).
   void discard_pipelined_commit();
   [[nodiscard]] absl::Status handle_commit_error(absl::Status st);
@@ -307,11 +325,22 @@ class StreamThread {
   DeferredSends deferred_;
   struct InFlightCommit {
     bool active = false;
-    int64_t start_ns = 0;  // monotonic, when prepare began
-    int64_t flush_ns = 0;  // written by the worker, read after wait()
+    int64_t start_ns = 0;       // monotonic, when prepare began
+    std::vector<TaskId> tasks;  // the tasks sealed for it
+    // Written by the worker, read after wait(): the phases, and the changelog positions as of the
+    // end of this transaction (the producer's map moves on with the next one).
+    int64_t flush_ns = 0;
     KafkaProducer::CommitTimings timings;
+    std::map<TopicPartitionKey, int64_t> changelog_offsets;
   };
   InFlightCommit inflight_;
+  // A post_commit_tasks() failed: a committed transaction's writes are missing from the stores and
+  // its sealed layer is still the oldest, so no later one may be applied. The tasks close dirty and
+  // restore from their changelogs (run() rejoins); set until the tasks are closed.
+  bool stores_diverged_ = false;
+  // A pipelined commit that returned and whose store writes are not applied yet: maybe_commit()
+  // starts the next commit first, then applies it (between them, only processing and polling).
+  std::optional<CommittedTransaction> held_;
   // Declared after producer_ and the consumer: destroyed (joined) before them.
   std::unique_ptr<CommitWorker> committer_;
 

@@ -67,8 +67,9 @@ std::vector<ConfigDef> make_defs() {
        "Under exactly_once_v2, a stream thread hands its transaction's flush and commit to a helper thread and "
        "goes on processing into the next transaction meanwhile: store writes made during the commit stay "
        "uncommitted on top of the sealed ones, output and changelog records wait in memory and are sent when the "
-       "commit returned. If the commit fails, both transactions are aborted and re-read. false: the thread waits "
-       "for each commit (Kafka Streams' behaviour)."});
+       "commit returned. The next commit then starts before the stores apply the one that returned, so that their "
+       "writes overlap its flush. If the commit fails, both transactions are aborted and re-read. false: the thread "
+       "waits for each commit (Kafka Streams' behaviour)."});
   add({kNumStreamThreads,
        ConfigType::kInt,
        std::string("1"),
@@ -113,6 +114,15 @@ std::vector<ConfigDef> make_defs() {
        {},
        nullptr,
        true});
+  add({kRocksDbBackgroundPriority,
+       ConfigType::kString,
+       std::string("low"),
+       "CPU priority of RocksDB's flush and compaction threads: low (nice 19), idle (SCHED_IDLE: only when the "
+       "CPU has nothing else to run) or normal. Nothing waits for them (the changelog is the log), and the "
+       "periodic flushes of every task's stores fall due at about the same time: at normal priority they compete "
+       "with the stream threads for their cores. Process-wide: the lowest priority asked for by any instance in "
+       "the process applies.",
+       {"low", "idle", "normal"}});
   add({kDeserializationHandler, ConfigType::kString, std::string("dead-letter"),
        "What a record that cannot be deserialized does: dead-letter (send the original to the dead-letter topic "
        "with headers saying why, go on), continue (drop and count), fail (stop the thread).",

@@ -201,7 +201,7 @@ absl::Status ProcessorStateManagerImpl::restore_batch(std::string_view store, co
     return absl::InvalidArgumentError("restore_batch: task " + options_.task.to_string() + " has no store " +
                                       std::string(store));
   }
-  if (slot->txn->table().has_pending() || slot->txn->table().has_sealed()) {
+  if (slot->txn->table().has_pending() || !slot->txn->table().sealed_layers().empty()) {
     return absl::FailedPreconditionError("restore_batch: store " + std::string(store) +
                                          " has uncommitted writes (restore before processing)");
   }
@@ -237,14 +237,12 @@ absl::Status ProcessorStateManagerImpl::seal() {
                                          std::to_string(changelog_buffer_->held_records()) +
                                          " changelog records still held: flush_changelog() comes first");
   }
-  for (Slot& slot : slots_) {
-    if (slot.txn->table().has_sealed()) {
-      return absl::FailedPreconditionError("seal of task " + options_.task.to_string() + ": store " +
-                                           slot.txn->spec().name + " still has sealed writes (commit or abort first)");
-    }
+  if (sealed_ >= TransactionalTable::kMaxSealedLayers) {
+    return absl::FailedPreconditionError("seal of task " + options_.task.to_string() + ": " + std::to_string(sealed_) +
+                                         " transactions sealed before are not committed yet (commit or abort first)");
   }
   for (Slot& slot : slots_) KSTREAMS_RETURN_IF_ERROR(seal(slot));
-  sealed_ = true;
+  ++sealed_;
   return absl::OkStatus();
 }
 
@@ -255,14 +253,14 @@ absl::Status ProcessorStateManagerImpl::commit(const std::map<std::string, int64
       return absl::InvalidArgumentError("commit: task " + options_.task.to_string() + " has no store " + store);
     }
   }
-  if (!sealed_) KSTREAMS_RETURN_IF_ERROR(seal());
+  if (sealed_ == 0) KSTREAMS_RETURN_IF_ERROR(seal());
   std::vector<Slot*> slots;
   slots.reserve(slots_.size());
   for (Slot& slot : slots_) slots.push_back(&slot);
   const auto started = std::chrono::steady_clock::now();
   absl::Status status = apply(slots, changelog_next_offsets, /*restoring=*/false);
   if (!status.ok()) return status;
-  sealed_ = false;
+  --sealed_;
   probe_.record_commit(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
   return absl::OkStatus();
 }
@@ -270,7 +268,7 @@ absl::Status ProcessorStateManagerImpl::commit(const std::map<std::string, int64
 void ProcessorStateManagerImpl::abort() {
   for (Slot& slot : slots_) drop_pending(slot);
   if (changelog_buffer_) changelog_buffer_->drop();
-  sealed_ = false;
+  sealed_ = 0;
 }
 
 bool ProcessorStateManagerImpl::has_uncommitted_writes() const {

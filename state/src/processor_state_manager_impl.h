@@ -72,7 +72,7 @@ class ProcessorStateManagerImpl final : public ProcessorStateManager {
   std::map<std::string, size_t, std::less<>> index_;
   std::map<std::string, int64_t, std::less<>> offsets_;  // committed changelog positions
   bool closed_ = false;
-  bool sealed_ = false;  // seal() ran and neither commit() nor abort() followed yet
+  size_t sealed_ = 0;  // transactions sealed and neither committed nor aborted yet (oldest commits first)
 };
 
 }  // namespace kstreams::state::internal

@@ -1,11 +1,25 @@
 #include "rocksdb_resources.h"
 
+#include <rocksdb/env.h>
+
+#include "kstreams/common/logging.h"
 #include "rocksdb_task_db.h"
 
 namespace kstreams::state {
 
-std::unique_ptr<StoreResources> StoreResources::create(size_t total_bytes, std::chrono::milliseconds flush_interval) {
+std::unique_ptr<StoreResources> StoreResources::create(size_t total_bytes, std::chrono::milliseconds flush_interval,
+                                                       BackgroundCpuPriority background) {
   KSTREAMS_CHECK(flush_interval.count() >= 0, "StoreResources::create with a negative flush interval");
+  if (background != BackgroundCpuPriority::kNormal) {
+    // Nothing waits for flushes and compactions (the changelog is the log), and the periodic flushes
+    // of every task's stores fall due at about the same time: they yield to processing.
+    const auto cpu =
+        background == BackgroundCpuPriority::kIdle ? rocksdb::CpuPriority::kIdle : rocksdb::CpuPriority::kLow;
+    for (auto pool : {rocksdb::Env::Priority::HIGH, rocksdb::Env::Priority::LOW}) {
+      rocksdb::Status st = rocksdb::Env::Default()->LowerThreadPoolCPUPriority(pool, cpu);
+      if (!st.ok()) KS_LOG_WARN("rocksdb: background threads keep their CPU priority: {}", st.ToString());
+    }
+  }
   return std::make_unique<internal::RocksDBResources>(total_bytes, flush_interval);
 }
 

@@ -19,7 +19,8 @@ absl::Status Segments::load(TransactionalTable& table) {
     state_.seq = read_be32(meta->data() + 8);
     state_.dropped_below = static_cast<int64_t>(read_be64(meta->data() + 12));
   }
-  sealed_ = committed_ = state_;
+  committed_ = state_;
+  sealed_.clear();
   // Discover the existing segments: one seek per segment.
   const std::string meta_key = metadata_key();
   int64_t next = state_.dropped_below;
@@ -81,8 +82,9 @@ std::vector<int64_t> Segments::between(int64_t first, int64_t last) const {
 }
 
 void Segments::prepare_commit(TransactionalTable& table) {
-  sealed_ = state_;
-  if (state_ == committed_) return;
+  const State last_written = sealed_.empty() ? committed_ : sealed_.back();
+  sealed_.push_back(state_);
+  if (state_ == last_written) return;
   std::string meta;
   append_be64(&meta, static_cast<uint64_t>(state_.stream_time));
   append_be32(&meta, state_.seq);

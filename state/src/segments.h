@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <set>
 #include <string>
 #include <vector>
@@ -50,11 +51,17 @@ class Segments {
   // Adds the metadata to the pending writes and remembers it as the state being committed (the
   // writes are sealed right after; the task may go on changing state_ while they commit).
   void prepare_commit(TransactionalTable& table);
+  // The oldest sealed state committed (TransactionalTable::clear_sealed took off its layer).
   void on_commit() {
-    committed_ = sealed_;
-    segments_.erase(segments_.begin(), segments_.lower_bound(sealed_.dropped_below));
+    if (sealed_.empty()) return;
+    committed_ = sealed_.front();
+    sealed_.pop_front();
+    segments_.erase(segments_.begin(), segments_.lower_bound(committed_.dropped_below));
   }
-  void on_abort() { state_ = sealed_ = committed_; }
+  void on_abort() {
+    state_ = committed_;
+    sealed_.clear();
+  }
 
  private:
   struct State {
@@ -67,7 +74,7 @@ class Segments {
   int64_t retention_ms_;
   int64_t interval_ms_;
   State state_;
-  State sealed_;
+  std::deque<State> sealed_;  // one per sealed transaction, oldest first
   State committed_;
   std::set<int64_t> segments_;
 };

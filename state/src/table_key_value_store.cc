@@ -98,11 +98,13 @@ std::unique_ptr<KeyValueIterator> TableKeyValueStore::reverse_all() { return tab
 
 uint64_t TableKeyValueStore::approximate_num_entries() {
   uint64_t n = table_.base().approximate_num_entries();
-  for (const PendingWrites* layer : {&table_.sealed(), &table_.pending()}) {
-    for (const auto& [key, value] : layer->writes) {
+  const auto count_puts = [&n](const PendingWrites& layer) {
+    for (const auto& [key, value] : layer.writes) {
       if (value) ++n;
     }
-  }
+  };
+  for (const PendingWrites& layer : table_.sealed_layers()) count_puts(layer);
+  count_puts(table_.pending());
   return n;
 }
 

@@ -100,15 +100,22 @@ bool range_deleted_in(const PendingWrites& layer, std::string_view key) {
   return false;
 }
 
+// A layer's verdict on a key (as overlay_lookup), nullopt when the layer does not mention it.
+std::optional<std::optional<std::string_view>> layer_verdict(const PendingWrites& layer, std::string_view key) {
+  if (auto it = layer.writes.find(key); it != layer.writes.end()) {
+    if (!it->second) return std::optional<std::string_view>();
+    return std::optional<std::string_view>(*it->second);
+  }
+  if (range_deleted_in(layer, key)) return std::optional<std::string_view>();
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<std::optional<std::string_view>> TransactionalTable::overlay_lookup(std::string_view key) const {
-  for (const PendingWrites* layer : {&pending_, &sealed_}) {
-    if (auto it = layer->writes.find(key); it != layer->writes.end()) {
-      if (!it->second) return std::optional<std::string_view>();
-      return std::optional<std::string_view>(*it->second);
-    }
-    if (range_deleted_in(*layer, key)) return std::optional<std::string_view>();
+  if (auto verdict = layer_verdict(pending_, key)) return verdict;
+  for (auto layer = sealed_.rbegin(); layer != sealed_.rend(); ++layer) {
+    if (auto verdict = layer_verdict(*layer, key)) return verdict;
   }
   return std::nullopt;
 }
@@ -118,27 +125,34 @@ PendingWrites TransactionalTable::merged_overlay(std::string_view lo, std::optio
   const auto overlaps = [&](const std::pair<std::string, std::string>& r) {
     return r.second > lo && (!hi || r.first < *hi);
   };
-  for (const PendingWrites* layer : {&sealed_, &pending_}) {
-    for (const auto& r : layer->range_deletes) {
-      if (overlaps(r)) out.range_deletes.push_back(r);
+  // Oldest to newest: a layer's range deletes take back the older writes they cover, its writes
+  // replace older ones. The range deletes of every layer hide committed keys (MergedIterator).
+  const auto fold = [&](const PendingWrites& layer) {
+    for (const auto& r : layer.range_deletes) {
+      if (!overlaps(r)) continue;
+      out.range_deletes.push_back(r);
+      out.writes.erase(out.writes.lower_bound(r.first), out.writes.lower_bound(r.second));
     }
-  }
-  auto first = sealed_.writes.lower_bound(lo);
-  auto last = hi ? sealed_.writes.lower_bound(*hi) : sealed_.writes.end();
-  for (auto it = first; it != last; ++it) {
-    if (!range_deleted_in(pending_, it->first)) out.writes.emplace(it->first, it->second);
-  }
-  first = pending_.writes.lower_bound(lo);
-  last = hi ? pending_.writes.lower_bound(*hi) : pending_.writes.end();
-  for (auto it = first; it != last; ++it) out.writes.insert_or_assign(it->first, it->second);
+    auto first = layer.writes.lower_bound(lo);
+    auto last = hi ? layer.writes.lower_bound(*hi) : layer.writes.end();
+    for (auto it = first; it != last; ++it) out.writes.insert_or_assign(it->first, it->second);
+  };
+  for (const PendingWrites& layer : sealed_) fold(layer);
+  fold(pending_);
   return out;
 }
 
+bool TransactionalTable::has_sealed() const {
+  return std::any_of(sealed_.begin(), sealed_.end(), [](const PendingWrites& l) { return !l.empty(); });
+}
+
 absl::Status TransactionalTable::seal() {
-  if (!sealed_.empty()) {
-    return absl::FailedPreconditionError("seal: the writes sealed before have not committed or aborted yet");
+  if (sealed_.size() >= kMaxSealedLayers) {
+    return absl::FailedPreconditionError("seal: " + std::to_string(sealed_.size()) +
+                                         " transactions sealed before have not committed or aborted yet");
   }
-  std::swap(sealed_, pending_);
+  sealed_.push_back(std::move(pending_));
+  pending_.clear();
   return absl::OkStatus();
 }
 
@@ -182,7 +196,7 @@ std::unique_ptr<KeyValueIterator> TransactionalTable::scan(std::string_view lo, 
     return std::make_unique<VectorKeyValueIterator>(std::vector<std::pair<std::string, std::string>>{});
   std::vector<std::pair<std::string, std::optional<std::string>>> overlay;
   std::vector<std::pair<std::string, std::string>> ranges;
-  if (sealed_.empty()) {
+  if (!has_sealed()) {
     auto first = pending_.writes.lower_bound(lo);
     auto last = hi ? pending_.writes.lower_bound(*hi) : pending_.writes.end();
     for (auto it = first; it != last; ++it) overlay.emplace_back(it->first, it->second);
@@ -212,13 +226,13 @@ absl::StatusOr<std::optional<std::string>> TransactionalTable::first_key(std::st
     break;
   }
   KSTREAMS_RETURN_IF_ERROR(it->status());
-  // Overlay side: the first put of either layer that the pending layer does not take back.
+  // Overlay side: the first put of any layer that no newer layer takes back.
   std::optional<std::string> from_overlay;
-  for (const PendingWrites* layer : {&pending_, &sealed_}) {
-    for (auto w = layer->writes.lower_bound(lo); w != layer->writes.end() && in_range(w->first, lo, hi); ++w) {
+  const auto first_live_put = [&](const PendingWrites& layer, bool newest) {
+    for (auto w = layer.writes.lower_bound(lo); w != layer.writes.end() && in_range(w->first, lo, hi); ++w) {
       if (from_overlay && w->first >= *from_overlay) break;
-      if (layer == &sealed_) {
-        auto verdict = overlay_lookup(w->first);  // the pending layer may have deleted it since
+      if (!newest) {
+        auto verdict = overlay_lookup(w->first);  // a newer layer may have deleted it since
         if (!verdict || !*verdict) continue;
       } else if (!w->second) {
         continue;
@@ -226,7 +240,9 @@ absl::StatusOr<std::optional<std::string>> TransactionalTable::first_key(std::st
       from_overlay.emplace(w->first);
       break;
     }
-  }
+  };
+  first_live_put(pending_, /*newest=*/true);
+  for (const PendingWrites& layer : sealed_) first_live_put(layer, /*newest=*/false);
   if (from_overlay && (!from_base || *from_overlay < *from_base)) return from_overlay;
   return from_base;
 }

@@ -6,13 +6,16 @@
 // overlay to the committed table (in one atomic batch with the changelog offsets, see
 // ProcessorStateManagerImpl), abort drops it. Not thread-safe: one stream thread.
 //
-// Two layers, so that a task can go on writing while its last transaction commits: seal() turns
-// the pending writes into the sealed layer (the transaction being committed) and starts an empty
-// pending layer for the next one. Reads see pending over sealed over committed; a commit applies
-// only the sealed layer (clear_sealed() afterwards), an abort drops both.
+// Sealed layers, so that a task can go on writing while its transactions commit: seal() turns the
+// pending writes into a sealed layer (a transaction being committed) and starts an empty pending
+// layer for the next one. Up to kMaxSealedLayers are sealed at once: under commit.pipelined the
+// next transaction is sealed (and its commit started) before the one that just committed in Kafka
+// is applied here. Reads see pending over the sealed layers (newest first) over committed; a commit
+// applies only the oldest sealed layer (clear_sealed() afterwards), an abort drops them all.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -67,33 +70,43 @@ class TransactionalTable {
   [[nodiscard]] absl::StatusOr<std::optional<std::string>> first_key(std::string_view lo,
                                                                      std::optional<std::string_view> hi);
 
+  static constexpr size_t kMaxSealedLayers = 2;
+
   [[nodiscard]] CommittedTable& base() { return *base_; }
   [[nodiscard]] const PendingWrites& pending() const { return pending_; }
   [[nodiscard]] bool has_pending() const { return !pending_.empty(); }
-  [[nodiscard]] const PendingWrites& sealed() const { return sealed_; }
-  [[nodiscard]] bool has_sealed() const { return !sealed_.empty(); }
-  // Moves the pending writes into the sealed layer. kFailedPrecondition when the sealed layer is
-  // not empty (the previous transaction has not committed or aborted yet).
+  // The oldest sealed layer: the writes the next commit applies (empty when none is sealed).
+  [[nodiscard]] const PendingWrites& sealed() const { return sealed_.empty() ? kNoWrites : sealed_.front(); }
+  // The sealed layers, oldest first.
+  [[nodiscard]] const std::deque<PendingWrites>& sealed_layers() const { return sealed_; }
+  // True when some sealed layer holds writes.
+  [[nodiscard]] bool has_sealed() const;
+  // Moves the pending writes into a new sealed layer, also when they are empty: every seal() is
+  // one transaction, and clear_sealed() must take off the layer of the transaction that committed.
+  // kFailedPrecondition when kMaxSealedLayers layers are sealed already.
   [[nodiscard]] absl::Status seal();
-  // After the sealed writes were applied to the committed table.
-  void clear_sealed() { sealed_.clear(); }
-  // Abort: both layers.
+  // After the oldest sealed layer was applied to the committed table.
+  void clear_sealed() {
+    if (!sealed_.empty()) sealed_.pop_front();
+  }
+  // Abort: every layer.
   void clear_all() {
     pending_.clear();
     sealed_.clear();
   }
 
  private:
-  // The overlay's verdict on a key: nullopt = not written in either layer (read the committed
-  // table); a value = written; an empty inner optional = deleted.
+  // The overlay's verdict on a key: nullopt = not written in any layer (read the committed table);
+  // a value = written; an empty inner optional = deleted.
   [[nodiscard]] std::optional<std::optional<std::string_view>> overlay_lookup(std::string_view key) const;
-  // Both layers restricted to [lo, hi) as one PendingWrites (pending wins; sealed writes inside a
-  // pending range delete are gone).
+  // Every layer restricted to [lo, hi) as one PendingWrites (a newer layer wins; older writes
+  // inside a newer range delete are gone).
   [[nodiscard]] PendingWrites merged_overlay(std::string_view lo, std::optional<std::string_view> hi) const;
 
+  inline static const PendingWrites kNoWrites{};
   std::unique_ptr<CommittedTable> base_;
   PendingWrites pending_;
-  PendingWrites sealed_;
+  std::deque<PendingWrites> sealed_;  // oldest first
 };
 
 // Iterator over a vector of entries it owns (snapshots and materialized results).

@@ -256,6 +256,28 @@ INSTANTIATE_TEST_SUITE_P(FailurePaths, PipelinedCommitFailureTest,
                            return std::string(info.index == 0 ? "TheCommitInFlight" : "ProcessingDuringTheCommit");
                          });
 
+// The stores cannot apply a transaction that committed in Kafka (their atomic write fails). With
+// commit.pipelined the next transaction is already sealed and flushing by then. Neither may be
+// applied over the hole: the thread closes its tasks dirty, rejoins, and restores them from their
+// changelogs (each store's content and changelog position were written together), and the counts
+// stay exact.
+TEST_F(CounterAppTest, AStoreThatCannotApplyACommittedTransactionIsRestoredAndTheOutputStaysExact) {
+  constexpr int kRecords = 8000;
+  produce_async(kRecords, 2000);
+  auto app = start_instance(0, "exactly_once_v2", "", {"commit.pipelined=true"},
+                            {"--fault", "state.commit.before_write:40:2"});
+  producer_thread_.join();
+  auto ids = wait_for_ids(kRecords, 120s);
+  EXPECT_EQ(app->terminate(30s), 0) << logs(1);
+  const std::string log = testing::tail_file(log_path(0), 2000);
+  const std::regex diverged(
+      "could not apply a committed transaction to its stores: .*injected fault at "
+      "state.commit.before_write");
+  EXPECT_EQ(std::distance(std::sregex_iterator(log.begin(), log.end(), diverged), std::sregex_iterator()), 2) << log;
+  EXPECT_NE(log.find("closing tasks dirty and rejoining"), std::string::npos) << log;
+  expect_exactly_once(ids, kRecords);
+}
+
 // A broker that goes away: it crashes (SIGKILL, no controlled shutdown) under load and comes back
 // on its data some seconds later. The instance rides it out without a restart: its transaction is
 // aborted (by its own delivery timeout or by the coordinator after the restart, which fences the

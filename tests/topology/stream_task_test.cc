@@ -124,6 +124,36 @@ TEST_F(StreamTaskTest, ACommitAfterASealCommitsTheOffsetsSealedNotThoseProcessed
   EXPECT_EQ(sent_values(), (std::vector<std::string>{"x", "y", "y", "z"}));
 }
 
+// The next transaction may be sealed before the last one's post_commit: each post_commit moves
+// the committed offsets to its own seal, oldest first.
+TEST_F(StreamTaskTest, TwoSealedTransactionsCommitTheirOffsetsInTurn) {
+  task_->add_records("a", 2, {raw("a", 0, 1, "x"), raw("a", 1, 2, "y"), raw("a", 2, 3, "z")});
+  ASSERT_TRUE(task_->process(1).ok());
+  ASSERT_TRUE(task_->prepare_commit().ok());
+  ASSERT_TRUE(task_->seal_commit().ok());  // offset 1
+  ASSERT_TRUE(task_->process(1).ok());
+  ASSERT_TRUE(task_->prepare_commit().ok());
+  ASSERT_TRUE(task_->seal_commit().ok());  // offset 2
+  EXPECT_EQ(task_->sealed(), 2u);
+  ASSERT_TRUE(task_->process(1).ok());
+  ASSERT_TRUE(task_->post_commit({}).ok());  // the first
+  EXPECT_EQ(task_->sealed(), 1u);
+  task_->abort();  // the second fails: back to the first seal
+  EXPECT_EQ(task_->sealed(), 0u);
+  EXPECT_EQ((task_->committable_offsets()[{"a", 2}]), 1);
+  task_->add_records("a", 2, {raw("a", 1, 2, "y"), raw("a", 2, 3, "z")});
+  ASSERT_TRUE(task_->process(1).ok());
+  ASSERT_TRUE(task_->prepare_commit().ok());
+  ASSERT_TRUE(task_->seal_commit().ok());
+  ASSERT_TRUE(task_->process(1).ok());
+  ASSERT_TRUE(task_->prepare_commit().ok());
+  ASSERT_TRUE(task_->seal_commit().ok());
+  ASSERT_TRUE(task_->post_commit({}).ok());
+  ASSERT_TRUE(task_->post_commit({}).ok());
+  task_->abort();  // nothing uncommitted: stays at the second seal
+  EXPECT_EQ((task_->committable_offsets()[{"a", 2}]), 3);
+}
+
 TEST_F(StreamTaskTest, AbortDropsBufferedRecordsAndReturnsOffsetsToTheLastCommit) {
   task_->add_records("a", 2, {raw("a", 0, 1, "x")});
   ASSERT_TRUE(task_->process(10).ok());

@@ -231,7 +231,6 @@ TYPED_TEST(TransactionalCommitTest, TheNextSealTakesWhatWasWrittenDuringTheCommi
   ASSERT_TRUE(this->manager_->seal().ok());
   ASSERT_TRUE(this->win().put("w", std::string_view("y"), 2000).ok());  // expires window 5
   ASSERT_TRUE(this->kv().put("k", "v").ok());
-  EXPECT_EQ(this->manager_->seal().code(), absl::StatusCode::kFailedPrecondition);  // still sealed
   ASSERT_TRUE(this->manager_->commit({}).ok());
   ASSERT_TRUE(this->manager_->seal().ok());
   ASSERT_TRUE(this->manager_->commit({}).ok());
@@ -241,6 +240,54 @@ TYPED_TEST(TransactionalCommitTest, TheNextSealTakesWhatWasWrittenDuringTheCommi
   EXPECT_EQ(*this->win().fetch("w", 5), std::nullopt);
   EXPECT_EQ(*this->win().fetch("w", 2000), "y");
   EXPECT_EQ(this->win().observed_stream_time(), 2000);
+}
+
+// commit.pipelined seals the next transaction before it applies the one that committed: two
+// sealed transactions, applied oldest first, each with its own changelog positions.
+TYPED_TEST(TransactionalCommitTest, TwoSealedTransactionsCommitOldestFirstEachWithItsOffsets) {
+  ASSERT_TRUE(this->kv().put("a", "1").ok());
+  ASSERT_TRUE(this->win().put("w", std::string_view("x"), 5).ok());
+  ASSERT_TRUE(this->manager_->seal().ok());  // transaction 1
+  ASSERT_TRUE(this->kv().put("a", "2").ok());
+  ASSERT_TRUE(this->kv().put("b", "2").ok());
+  ASSERT_TRUE(this->win().put("w", std::string_view("y"), 2000).ok());              // expires window 5
+  ASSERT_TRUE(this->manager_->seal().ok());                                         // transaction 2
+  ASSERT_TRUE(this->kv().put("a", "3").ok());                                       // pending
+  EXPECT_EQ(this->manager_->seal().code(), absl::StatusCode::kFailedPrecondition);  // a third
+  EXPECT_EQ(this->get("a"), "3");
+  EXPECT_EQ(*this->win().fetch("w", 5), std::nullopt);
+  ASSERT_TRUE(this->manager_->commit({{"kv", 10}, {"win", 11}}).ok());  // transaction 1
+  EXPECT_EQ(this->manager_->restore_offset("kv"), 10);
+  EXPECT_EQ(this->get("a"), "3");
+  EXPECT_EQ(this->get("b"), "2");
+  ASSERT_TRUE(this->manager_->commit({{"kv", 20}}).ok());  // transaction 2
+  EXPECT_EQ(this->manager_->restore_offset("kv"), 20);
+  EXPECT_EQ(this->manager_->restore_offset("win"), 11);
+  this->manager_->abort();  // the pending write only
+  EXPECT_EQ(this->get("a"), "2");
+  EXPECT_EQ(this->get("b"), "2");
+  EXPECT_EQ(*this->win().fetch("w", 5), std::nullopt);
+  EXPECT_EQ(this->win().observed_stream_time(), 2000);
+}
+
+TYPED_TEST(TransactionalCommitTest, AnAbortAfterTheOlderOfTwoSealedCommitsKeepsOnlyThatOne) {
+  ASSERT_TRUE(this->manager_->seal().ok());  // transaction 1 wrote nothing
+  ASSERT_TRUE(this->kv().put("k", "2").ok());
+  ASSERT_TRUE(this->win().put("w", std::string_view("x"), 5).ok());
+  ASSERT_TRUE(this->manager_->seal().ok());  // transaction 2
+  ASSERT_TRUE(this->manager_->commit({{"kv", 7}}).ok());
+  EXPECT_EQ(this->get("k"), "2");  // read through transaction 2's sealed layer
+  this->manager_->abort();         // transaction 2 failed in Kafka
+  EXPECT_FALSE(this->manager_->has_uncommitted_writes());
+  EXPECT_EQ(this->get("k"), std::nullopt);
+  EXPECT_EQ(*this->win().fetch("w", 5), std::nullopt);
+  EXPECT_EQ(this->win().observed_stream_time(), kNoTimestamp);
+  if (TypeParam::kPersistent) {  // a reopen finds transaction 1: nothing, with its offset
+    ASSERT_TRUE(this->manager_->close().ok());
+    this->open();
+    EXPECT_EQ(this->get("k"), std::nullopt);
+    EXPECT_EQ(this->manager_->restore_offset("kv"), 7);
+  }
 }
 
 TEST(WindowDuplicatesTest, SequenceNumbersSurviveReopenSoDuplicatesAreNeverOverwritten) {

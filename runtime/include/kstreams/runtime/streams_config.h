@@ -48,6 +48,7 @@ inline constexpr const char* kReplicationFactor = "replication.factor";
 inline constexpr const char* kStateStoreCacheMaxBytes = "statestore.cache.max.bytes";
 inline constexpr const char* kRocksDbMemoryBytes = "rocksdb.memory.bytes";
 inline constexpr const char* kStateStoreFlushIntervalMs = "statestore.flush.interval.ms";
+inline constexpr const char* kRocksDbBackgroundPriority = "rocksdb.background.cpu.priority";
 inline constexpr const char* kDeserializationHandler = "default.deserialization.exception.handler";
 inline constexpr const char* kProcessingHandler = "processing.exception.handler";
 inline constexpr const char* kProductionHandler = "default.production.exception.handler";

@@ -46,6 +46,13 @@ class ChangelogWriter {
                       TimestampMs timestamp) = 0;
 };
 
+// CPU priority of RocksDB's background (flush and compaction) threads.
+enum class BackgroundCpuPriority {
+  kNormal,  // as the stream threads
+  kLow,     // nice 19: they yield the CPU to processing, and still progress on a busy one
+  kIdle,    // SCHED_IDLE: they run only when the CPU has nothing else to run
+};
+
 // The instance-wide RocksDB memory budget: one block cache and one write-buffer manager shared by
 // every store of every task, so memory does not grow with the number of stores. Thread-safe.
 class StoreResources {
@@ -56,8 +63,12 @@ class StoreResources {
   // a write made flush_interval or longer after the oldest write still only in memory schedules a
   // background flush, so a crash loses (and restoration replays) about that much of each store's
   // changelog at most, plus what an idle task wrote last. 0: every commit flushes and waits.
+  // background: the priority of RocksDB's background threads. They belong to RocksDB's default
+  // environment, which is process-wide: a priority once lowered is never raised again, so the
+  // lowest one asked for by any StoreResources of the process applies.
   static std::unique_ptr<StoreResources> create(size_t total_bytes,
-                                                std::chrono::milliseconds flush_interval = kDefaultFlushInterval);
+                                                std::chrono::milliseconds flush_interval = kDefaultFlushInterval,
+                                                BackgroundCpuPriority background = BackgroundCpuPriority::kLow);
   static constexpr std::chrono::milliseconds kDefaultFlushInterval{10'000};
   [[nodiscard]] virtual size_t budget_bytes() const = 0;
   [[nodiscard]] virtual size_t usage_bytes() const = 0;
@@ -153,16 +164,19 @@ class ProcessorStateManager {
   // for this task to the ChangelogWriter. No-op without a cache.
   virtual void flush_changelog() = 0;
   // Commit phase 1b (after flush_changelog, before the Kafka commit): seals every store's buffered
-  // writes as the transaction being committed. Writes made after seal() belong to the next
+  // writes as a transaction being committed. Writes made after seal() belong to the next
   // transaction: reads see them over the sealed ones, commit() leaves them buffered, abort() drops
-  // both. This lets the runtime go on processing while the transaction commits.
+  // them all. This lets the runtime go on processing while the transaction commits. Two
+  // transactions may be sealed at once (the runtime seals the next one before it applies the one
+  // that just committed in Kafka); commit() applies the older first.
   // kFailedPrecondition when changelog records are still held (flush_changelog was not called) or
-  // when writes sealed earlier were neither committed nor aborted.
+  // when two sealed transactions are neither committed nor aborted.
   [[nodiscard]] virtual absl::Status seal() = 0;
-  // Commit phase 2 (after the Kafka transaction committed): applies the sealed writes (sealing the
-  // buffered ones first when nothing is sealed) and the given changelog positions (store -> next
-  // offset) in one atomic batch. kFailedPrecondition as seal() when it has to seal: the writes
-  // would become durable without their changelog records.
+  // Commit phase 2 (after the Kafka transaction committed): applies the oldest sealed transaction's
+  // writes (sealing the buffered ones first when nothing is sealed) and the given changelog
+  // positions (store -> next offset, as of the end of that transaction) in one atomic batch.
+  // kFailedPrecondition as seal() when it has to seal: the writes would become durable without
+  // their changelog records.
   [[nodiscard]] virtual absl::Status commit(const std::map<std::string, int64_t>& changelog_next_offsets) = 0;
   // The transaction aborted: drops every buffered and sealed write (and held changelog record),
   // stores return to the last commit.
