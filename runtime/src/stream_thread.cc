@@ -564,7 +564,7 @@ absl::Status StreamThread::run_once() {
   if (!inflight_.active) producer_->poll();  // else the CommitWorker serves the delivery reports
   update_pauses();
   record_lag();
-  st = maybe_commit(false);
+  st = maybe_commit();
   if (!st.ok()) return handle_commit_error(st);
   return absl::OkStatus();
 }
@@ -749,20 +749,19 @@ absl::Status StreamThread::process_tasks(size_t* processed) {
   return absl::OkStatus();
 }
 
-absl::Status StreamThread::maybe_commit(bool force) {
+absl::Status StreamThread::maybe_commit() {
   // A pipelined commit that returned (here or earlier in this loop, held_): the next transaction
   // starts (below) before the stores apply it, so that their writes overlap the next flush.
   if (inflight_.active) {
-    KSTREAMS_RETURN_IF_ERROR(finish_pipelined_commit(/*wait=*/force, /*replay=*/true, /*hold=*/!force));
-    if (inflight_.active) return post_held();  // the next commit starts once this one returned
+    KSTREAMS_RETURN_IF_ERROR(finish_pipelined_commit(/*wait=*/false, /*replay=*/true, /*hold=*/true));
+    if (inflight_.active) return absl::OkStatus();  // not returned yet (and nothing is held meanwhile)
   }
-  absl::Status next = force ? absl::OkStatus() : start_commit_if_due(false);
+  absl::Status next = start_commit_if_due();
   KSTREAMS_RETURN_IF_ERROR(post_held());
-  if (force && next.ok()) next = start_commit_if_due(true);
   return next;
 }
 
-absl::Status StreamThread::start_commit_if_due(bool force) {
+absl::Status StreamThread::start_commit_if_due() {
   const int64_t now = ctx_.clock->now_ms();
   bool idle = true;
   for (auto& [id, e] : tasks_) idle = idle && !e.task->has_buffered();
@@ -772,12 +771,12 @@ absl::Status StreamThread::start_commit_if_due(bool force) {
   // transactions instead of processing.
   const bool eager =
       ctx_.config->get_bool(config::kCommitWhenIdle) && idle && consumer_drained_ && ctx_.config->exactly_once();
-  if (!force && !(uncommitted_ || producer_->in_transaction()) && !commit_requested_) {
+  if (!(uncommitted_ || producer_->in_transaction()) && !commit_requested_) {
     if (due) last_commit_ms_ = now;
     return absl::OkStatus();
   }
-  if (!force && !due && !eager && !commit_requested_) return absl::OkStatus();
-  if (!force && producer_->transactional() && ctx_.config->get_bool(config::kCommitPipelined)) {
+  if (!due && !eager && !commit_requested_) return absl::OkStatus();
+  if (producer_->transactional() && ctx_.config->get_bool(config::kCommitPipelined)) {
     return begin_pipelined_commit();
   }
   return commit_all();  // applies held_ first

@@ -169,9 +169,11 @@ class StreamThread {
   [[nodiscard]] absl::Status process_tasks(size_t* processed);
   // A PARTITION_EOF event: the owning task learns the partition's position (max.task.idle.ms).
   void end_of_partition(const rd_kafka_message_t* msg);
-  [[nodiscard]] absl::Status maybe_commit(bool force);
+  // End of a loop round: finishes a pipelined commit that returned, starts the next commit if one
+  // is due, then applies the returned one (held_).
+  [[nodiscard]] absl::Status maybe_commit();
   // The commit decision (commit.interval.ms, commit.when.idle, requests) and the commit it starts.
-  [[nodiscard]] absl::Status start_commit_if_due(bool force);
+  [[nodiscard]] absl::Status start_commit_if_due();
   // Synchronous commit of everything processed (a pipelined commit in flight is finished first).
   [[nodiscard]] absl::Status commit_all();
   // Commit phase "prepare" of every task (nodes and changelog cache flush, seal): the offsets to
