@@ -8,6 +8,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -323,8 +324,10 @@ bool KafkaStreams::Impl::close(std::chrono::milliseconds timeout) {
   stop_monitor_ = true;
   if (monitor_.joinable()) monitor_.join();
   set_state(State::kPendingShutdown);
-  for (auto& t : threads_) t->shutdown();
   const auto deadline = std::chrono::steady_clock::now() + timeout;
+  // The threads' broker calls end a little before `deadline`, leaving them time to close clients.
+  const auto thread_deadline = deadline - std::min<std::chrono::milliseconds>(timeout / 4, 2000ms);
+  for (auto& t : threads_) t->shutdown(thread_deadline);
   bool stopped = true;
   for (auto& t : threads_) {
     while (t->state() != ThreadState::kDead && std::chrono::steady_clock::now() < deadline) {
@@ -337,8 +340,9 @@ bool KafkaStreams::Impl::close(std::chrono::milliseconds timeout) {
                  timeout.count());
     return false;
   }
-  threads_.clear();  // joins
+  // The HTTP handlers read threads_: the server stops (and its handlers return) before it goes.
   if (server_) server_->stop();
+  threads_.clear();  // joins
   if (directory_) directory_->stop();
   if (process_lock_fd_ >= 0) {
     ::close(process_lock_fd_);
@@ -594,6 +598,13 @@ class StreamsQueryBackend final : public QueryBackend {
 
   std::string metrics_text() override { return impl_.metrics_->text(); }
   std::string state() override { return KafkaStreams::to_string(impl_.state_for_http()); }
+  std::string degraded() override {
+    std::lock_guard lock(impl_.mu_);  // threads_ changes only under close(), after the server stopped
+    for (const auto& t : impl_.threads_) {
+      if (t->degraded()) return t->name() + ": " + t->degraded_reason();
+    }
+    return "";
+  }
 
  private:
   KafkaStreams::Impl& impl_;
@@ -761,7 +772,16 @@ int KafkaStreams::run_until_signal() {
   }
   const bool failed = state() == State::kError;
   if (g_signal.load() != 0) KS_LOG_INFO("kafka-streams: signal {} received, shutting down", g_signal.load());
-  const bool clean = close();
+  const auto timeout = std::chrono::milliseconds(impl_->config_.get_long(config::kShutdownTimeoutMs));
+  const bool clean = close(timeout);
+  if (!clean && state() != State::kNotRunning) {
+    // A stream thread is stuck in a call that did not honour the deadline. Waiting for it would
+    // make the shutdown unbounded; everything uncommitted is aborted by the transaction timeout and
+    // restored from the changelogs, so ending the process here is safe.
+    KS_LOG_ERROR("kafka-streams: not closed within shutdown.timeout.ms ({} ms): exiting", timeout.count());
+    ::kstreams::log::get()->flush();
+    std::_Exit(1);
+  }
   return failed || !clean ? 1 : 0;
 }
 

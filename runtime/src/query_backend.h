@@ -69,6 +69,9 @@ class QueryBackend {
   [[nodiscard]] virtual std::string metrics_text() = 0;
   // "RUNNING", "REBALANCING", ... (healthz is 200 for RUNNING and REBALANCING).
   [[nodiscard]] virtual std::string state() = 0;
+  // Why the instance is degraded (a stream thread backs off from retriable broker errors); empty
+  // when it is not. /healthz reports it and stays 200: the instance recovers by itself.
+  [[nodiscard]] virtual std::string degraded() { return ""; }
 };
 
 }  // namespace kstreams::runtime

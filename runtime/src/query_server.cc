@@ -315,7 +315,9 @@ struct QueryServer::Impl {
   QueryResponse healthz(const QueryRequest&) {
     const std::string state = backend.state();
     const bool healthy = state == "RUNNING" || state == "REBALANCING";
-    return json_response(healthy ? 200 : 503, {{"state", state}});
+    json body = {{"state", state}};
+    if (const std::string why = backend.degraded(); !why.empty()) body["degraded"] = why;
+    return json_response(healthy ? 200 : 503, body);
   }
 
   QueryResponse metrics(const QueryRequest&) {

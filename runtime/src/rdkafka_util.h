@@ -47,6 +47,7 @@ using GroupMetadata = std::unique_ptr<rd_kafka_consumer_group_metadata_t, GroupM
 
 // Maps a librdkafka error code to the kstreams error vocabulary.
 [[nodiscard]] absl::Status to_status(rd_kafka_resp_err_t err, const std::string& context);
+
 // Maps a transactional rd_kafka_error_t (consumed): fatal -> kFailedPrecondition,
 // txn_requires_abort -> kAborted, retriable -> kUnavailable.
 [[nodiscard]] absl::Status to_status(rd_kafka_error_t* error, const std::string& context);

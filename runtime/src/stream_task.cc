@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <exception>
+#include <limits>
+#include <optional>
 
 #include "kstreams/common/logging.h"
 #include "kstreams/topology/processor.h"
@@ -95,7 +97,80 @@ absl::Status StreamTask::initialize() {
   }
   for (auto& node : nodes_) node->init(*this);
   initialized_ = true;
+  committed_progress_ = progress_snapshot();
+  // The progress travels in the committed offsets' metadata, which the broker bounds: refuse a
+  // topology whose progress could outgrow it now rather than at the first commit.
+  TaskProgress widest = committed_progress_;
+  widest.sequence = std::numeric_limits<int64_t>::max();
+  widest.stream_time = std::numeric_limits<int64_t>::min();
+  for (auto& [id, next] : widest.punctuations) next = std::numeric_limits<int64_t>::min();
+  for (auto& [key, value] : widest.values) value = std::numeric_limits<int64_t>::min();
+  const size_t widest_bytes = encode_task_progress(widest).size();
+  if (widest_bytes > kMaxCommitMetadataBytes) {
+    return absl::FailedPreconditionError(log_prefix_ + "the task's progress (" + std::to_string(widest.values.size()) +
+                                         " node values) may take " + std::to_string(widest_bytes) +
+                                         " bytes, more than the " + std::to_string(kMaxCommitMetadataBytes) +
+                                         " bytes of commit metadata Kafka keeps: split the subtopology");
+  }
   return absl::OkStatus();
+}
+
+int64_t* StreamTask::progress(const std::string& key, int64_t initial) {
+  KSTREAMS_CHECK(!initialized_, "TaskContext::progress() is for init(), before the task runs");
+  auto [it, inserted] = progress_.try_emplace(key, initial);
+  KSTREAMS_CHECK(inserted, "two nodes of a task asked for the same progress key");
+  return &it->second;
+}
+
+TaskProgress StreamTask::progress_snapshot() const {
+  TaskProgress p;
+  p.sequence = committed_progress_.sequence + static_cast<int64_t>(sealed_progress_.size());
+  p.stream_time = stream_time_;
+  for (const auto& s : schedules_) {
+    if (s.type == PunctuationType::kStreamTime && !s.cancelled) p.punctuations[s.id] = s.next;
+  }
+  p.values = progress_;
+  return p;
+}
+
+void StreamTask::apply_progress(const TaskProgress& p) {
+  stream_time_ = p.stream_time;
+  for (auto& s : schedules_) {
+    if (s.type != PunctuationType::kStreamTime) continue;
+    auto it = p.punctuations.find(s.id);
+    if (it != p.punctuations.end()) s.next = it->second;
+  }
+  for (auto& [key, value] : progress_) {
+    auto it = p.values.find(key);
+    if (it != p.values.end()) value = it->second;
+  }
+}
+
+bool StreamTask::restore_progress(const std::vector<std::string>& committed_metadata) {
+  KSTREAMS_CHECK(initialized_ && !closed_, "restore_progress() needs an initialized task");
+  std::optional<TaskProgress> newest;
+  for (const auto& m : committed_metadata) {
+    if (m.empty()) continue;  // a partition never committed with progress
+    auto p = decode_task_progress(m);
+    if (!p.ok()) {
+      KS_LOG_WARN("{}ignoring committed offset metadata: {}", log_prefix_, std::string(p.status().message()));
+      continue;
+    }
+    if (!newest || p->sequence > newest->sequence) newest = std::move(*p);
+  }
+  if (!newest) return false;
+  apply_progress(*newest);
+  committed_progress_ = progress_snapshot();
+  committed_progress_.sequence = newest->sequence;
+  KS_LOG_DEBUG("{}restored progress: stream time {}, commit {}", log_prefix_, stream_time_, newest->sequence);
+  return true;
+}
+
+std::string StreamTask::commit_metadata() const {
+  if (!sealed_progress_.empty()) return encode_task_progress(sealed_progress_.back());
+  TaskProgress p = progress_snapshot();
+  ++p.sequence;
+  return encode_task_progress(p);
 }
 
 std::vector<std::string> StreamTask::source_topics() const {
@@ -260,6 +335,13 @@ absl::StatusOr<size_t> StreamTask::process(size_t max_records) {
     if (e2e_latency_) e2e_latency_->observe(static_cast<double>(clock_.now_ms() - rec.timestamp));
     next->records.pop_front();
     ++done;
+    // Stream-time punctuators fire as soon as a record moves stream time past their due time, not
+    // once per batch: what they emit then depends only on the input, never on how the records
+    // happened to be batched (an abort or a restart re-batches them).
+    if (stream_punctuation_due()) {
+      metadata_ = RecordMetadata{};
+      KSTREAMS_RETURN_IF_ERROR(run_punctuators(PunctuationType::kStreamTime, stream_time_));
+    }
   }
   metadata_ = RecordMetadata{};
   return done;
@@ -293,6 +375,13 @@ absl::Status StreamTask::handle_error(const std::string& error_class, const absl
 absl::Status StreamTask::punctuate(TimestampMs wall_clock_now) {
   KSTREAMS_RETURN_IF_ERROR(run_punctuators(PunctuationType::kStreamTime, stream_time_));
   return run_punctuators(PunctuationType::kWallClockTime, wall_clock_now);
+}
+
+bool StreamTask::stream_punctuation_due() const {
+  if (stream_time_ < 0) return false;
+  return std::any_of(schedules_.begin(), schedules_.end(), [this](const Schedule& s) {
+    return s.type == PunctuationType::kStreamTime && !s.cancelled && s.next <= stream_time_;
+  });
 }
 
 absl::Status StreamTask::run_punctuators(PunctuationType type, TimestampMs now) {
@@ -385,6 +474,9 @@ absl::Status StreamTask::prepare_commit() {
 absl::Status StreamTask::seal_commit() {
   if (state_) KSTREAMS_RETURN_IF_ERROR(state_->seal());
   for (auto& q : queues_) q.sealed_offsets.push_back(q.next_offset);
+  TaskProgress sealed = progress_snapshot();
+  ++sealed.sequence;
+  sealed_progress_.push_back(std::move(sealed));
   ++sealed_;
   commit_requested_ = false;  // a request made from now on is for the next transaction
   return absl::OkStatus();
@@ -400,6 +492,14 @@ absl::Status StreamTask::post_commit(const std::map<std::string, int64_t>& chang
       q.committed_offset = q.next_offset;
     }
   }
+  if (sealed_ > 0) {
+    committed_progress_ = std::move(sealed_progress_.front());
+    sealed_progress_.pop_front();
+  } else {
+    const int64_t sequence = committed_progress_.sequence + 1;
+    committed_progress_ = progress_snapshot();
+    committed_progress_.sequence = sequence;
+  }
   if (sealed_ == 0) commit_requested_ = false;
   if (sealed_ > 0) --sealed_;
   return absl::OkStatus();
@@ -408,6 +508,10 @@ absl::Status StreamTask::post_commit(const std::map<std::string, int64_t>& chang
 void StreamTask::abort() {
   if (state_) state_->abort();
   sealed_ = 0;
+  // Stream time, punctuation schedules and the nodes' progress return to the last commit too:
+  // the records after it are processed again and must be judged (late, closing windows) as then.
+  sealed_progress_.clear();
+  apply_progress(committed_progress_);
   for (auto& q : queues_) {
     q.sealed_offsets.clear();
     q.records.clear();
@@ -419,6 +523,26 @@ void StreamTask::abort() {
     q.idle_deadline = -1;
   }
   commit_requested_ = false;
+}
+
+void StreamTask::suspend() {
+  KSTREAMS_CHECK(sealed_ == 0 && (!state_ || !state_->has_uncommitted_writes()),
+                 "suspend() of a task with uncommitted work");
+  for (auto& q : queues_) {
+    q.records.clear();
+    q.next_offset = q.committed_offset;
+    q.position = q.committed_offset;
+    q.eof_high = -1;
+    q.eof_offset = -1;
+    q.idle_deadline = -1;
+  }
+  commit_requested_ = false;
+}
+
+std::map<std::pair<std::string, int32_t>, int64_t> StreamTask::committed_offsets() const {
+  std::map<std::pair<std::string, int32_t>, int64_t> out;
+  for (const auto& q : queues_) out[{q.topic, q.partition}] = q.committed_offset;
+  return out;
 }
 
 absl::Status StreamTask::close(bool clean) {

@@ -5,16 +5,23 @@
 //
 //   StreamTask task(id, topology, subtopology, std::move(state_manager), collector, clock, metrics, options);
 //   KSTREAMS_RETURN_IF_ERROR(task.initialize());        // creates and inits the nodes (once)
+//   task.restore_progress(metadata of the committed offsets of its input partitions);
 //   loop:
 //     task.add_records(topic, partition, std::move(batch));   // full topic names, as polled
 //     task.process(max_records);                               // non-ok only under the `fail` policy
 //     task.punctuate(clock.now_ms());                          // due stream-time and wall-clock punctuators
 //     on commit (every commit.interval.ms, or when commit_requested()):
 //       task.prepare_commit();                                 // nodes flush buffered results to the collector
-//       producer: send_offsets_to_transaction(task.committable_offsets()), commit_transaction
+//       task.seal_commit();                                    // optional: see below
+//       producer: send_offsets_to_transaction(task.committable_offsets(), each with
+//                 task.commit_metadata()), commit_transaction
 //       task.post_commit(changelog next offsets per store);   // state->commit(...)
 //     on an aborted transaction: task.abort(); rewind the consumer to the committed offsets
 //   task.close(clean);
+//
+// Progress (task_progress.h): stream time, stream-time punctuation schedules and the nodes'
+// TaskContext::progress() values are task state like the stores: committed with the offsets
+// (commit_metadata()), rolled back by abort(), restored by restore_progress() when the task opens.
 //
 // Time: stream time = max record timestamp processed. Among its partitions the task always takes the
 // head record with the lowest timestamp (Kafka Streams' PartitionGroup).
@@ -72,6 +79,7 @@
 #include "kstreams/topology/internal/task_context.h"
 #include "kstreams/topology/topology.h"
 #include "record_collector.h"
+#include "task_progress.h"
 
 namespace kstreams::runtime {
 
@@ -121,10 +129,20 @@ class StreamTask final : private internal::TaskContext {
 
   // Runs the stream-time punctuators due at the current stream time and the wall-clock ones due at
   // `wall_clock_now`. Errors follow the processing policy (dead letters have no source record).
+  // (process() already runs stream-time punctuators right after the record that makes them due.)
   [[nodiscard]] absl::Status punctuate(TimestampMs wall_clock_now);
 
   // Next offset to read per consumed input partition (last processed + 1).
   [[nodiscard]] std::map<std::pair<std::string, int32_t>, int64_t> committable_offsets() const;
+  // The metadata to commit with every offset of committable_offsets(): the progress of the newest
+  // sealed transaction (else of everything processed so far). At most kMaxCommitMetadataBytes.
+  [[nodiscard]] std::string commit_metadata() const;
+  // After initialize(), before the first record: takes the newest progress among the committed
+  // offsets' metadata of the task's partitions (entries that are not progress are ignored). A task
+  // with none starts from scratch. Returns whether any was found.
+  bool restore_progress(const std::vector<std::string>& committed_metadata);
+  // The progress as of now (tests and diagnostics).
+  [[nodiscard]] TaskProgress progress_snapshot() const;
   // Commit phase 1 (before the Kafka commit): nodes flush what they buffer to the collector.
   [[nodiscard]] absl::Status prepare_commit();
   // Commit phase 1b (optional, right after prepare_commit): seals the store writes and input
@@ -140,6 +158,12 @@ class StreamTask final : private internal::TaskContext {
   // The transaction aborted: drop uncommitted (and sealed) store writes and buffered records;
   // offsets return to the last commit (the caller rewinds the consumer).
   void abort();
+  // A rebalance revoked the task right after it committed everything: it stays open (stores, nodes,
+  // progress) in case the new assignment gives it back, but drops its buffered input, which the
+  // consumer delivers again from the committed offsets if it does. Requires nothing uncommitted.
+  void suspend();
+  // The committed input offsets the task holds (next offset to read per partition; -1 unknown).
+  [[nodiscard]] std::map<std::pair<std::string, int32_t>, int64_t> committed_offsets() const;
   // Closes nodes and stores. Not clean: uncommitted writes are dropped.
   [[nodiscard]] absl::Status close(bool clean);
 
@@ -190,6 +214,9 @@ class StreamTask final : private internal::TaskContext {
   void fail(absl::Status status) override;
   void record_dropped(std::string_view reason) override;
   [[nodiscard]] std::string resolve_topic(const std::string& topic, bool internal) const override;
+  int64_t* progress(const std::string& key, int64_t initial) override;
+
+  void apply_progress(const TaskProgress& p);
 
   PartitionQueue* queue_for(const std::string& topic, int32_t partition);
   [[nodiscard]] int64_t lag_of(const PartitionQueue& q) const;
@@ -201,6 +228,8 @@ class StreamTask final : private internal::TaskContext {
   [[nodiscard]] absl::Status handle_error(const std::string& error_class, const absl::Status& status,
                                           const RawRecord* record, ErrorPolicy policy);
   [[nodiscard]] absl::Status run_punctuators(PunctuationType type, TimestampMs now);
+  // A stream-time punctuator is due at the current stream time (unknown next: due as soon as known).
+  [[nodiscard]] bool stream_punctuation_due() const;
 
   TaskId id_;
   const Topology& topology_;
@@ -221,6 +250,9 @@ class StreamTask final : private internal::TaskContext {
   absl::Status pending_error_;
   bool commit_requested_ = false;
   size_t sealed_ = 0;  // seal_commit()s not yet ended by their post_commit() (or by abort())
+  std::map<std::string, int64_t, std::less<>> progress_;  // TaskContext::progress() values (stable addresses)
+  TaskProgress committed_progress_;                       // as of the last post_commit() (or restore)
+  std::deque<TaskProgress> sealed_progress_;              // one per seal_commit(), oldest first
   bool initialized_ = false;
   bool closed_ = false;
 

@@ -1,5 +1,7 @@
 #include "stream_thread.h"
 
+#include "offset_reset.h"
+
 #include <pthread.h>
 
 #include <algorithm>
@@ -37,6 +39,7 @@ class TaskCollector final : public RecordCollector {
   void send(const std::string& topic, std::optional<std::string> key, std::optional<std::string> value,
             const Headers& headers, TimestampMs timestamp, int32_t partition) override {
     if (deferred_->active) {
+      deferred_->bytes += (key ? key->size() : 0) + (value ? value->size() : 0) + topic.size();
       deferred_->entries.push_back(
           {this, false, topic, std::move(key), std::move(value), headers, timestamp, partition});
       return;
@@ -49,6 +52,7 @@ class TaskCollector final : public RecordCollector {
     std::optional<std::string> v;
     if (value) v.emplace(*value);
     if (deferred_->active) {
+      deferred_->bytes += key.size() + (v ? v->size() : 0) + store.size();
       deferred_->entries.push_back({this,
                                     true,
                                     changelog_topic(application_id_, store),
@@ -241,6 +245,14 @@ StreamThread::StreamThread(int index, ThreadContext context)
                                   "Output records the client refused (production handler)", labels);
   fetcher_kicks_ = &m.counter("kstreams_thread_fetcher_wakeups_total",
                               "Times the thread woke a consumer fetcher stalled on its full prefetch queue", labels);
+  degraded_gauge_ =
+      &m.gauge("kstreams_thread_degraded",
+               "1 while the thread retries a retriable error (the broker is away or slow), else 0", labels);
+  retriable_errors_ = &m.counter("kstreams_thread_retriable_errors_total",
+                                 "Retriable errors the thread backed off from and retried", labels);
+  commit_backpressure_ = &m.counter(
+      "kstreams_thread_commit_backpressure_total",
+      "Times processing waited for a commit in flight (commit.pipelined.max.buffered.bytes reached)", labels);
 }
 
 StreamThread::~StreamThread() {
@@ -253,7 +265,12 @@ void StreamThread::start() {
   thread_ = std::thread([this] { run(); });
 }
 
-void StreamThread::shutdown() { shutdown_requested_ = true; }
+void StreamThread::shutdown(std::chrono::steady_clock::time_point deadline) {
+  if (deadline != std::chrono::steady_clock::time_point::max()) {
+    shutdown_deadline_ns_.store(deadline.time_since_epoch().count(), std::memory_order_relaxed);
+  }
+  shutdown_requested_ = true;
+}
 
 void StreamThread::join() {
   if (thread_.joinable()) thread_.join();
@@ -274,31 +291,11 @@ absl::Status StreamThread::run_on_thread(const std::function<void()>& fn, std::c
     fn();
     return absl::OkStatus();
   }
-  std::packaged_task<void()> task(fn);
-  auto done = task.get_future();
-  {
-    std::lock_guard lock(mu_);
-    if (state_.load() == ThreadState::kDead) return absl::UnavailableError("stream thread is not running");
-    mailbox_.push_back(std::move(task));
-    mailbox_pending_ = true;
-  }
-  if (done.wait_for(timeout) != std::future_status::ready) {
-    return absl::UnavailableError("stream thread did not answer in time");
-  }
-  done.get();
-  return absl::OkStatus();
+  if (state_.load() == ThreadState::kDead) return absl::UnavailableError("stream thread is not running");
+  return mailbox_.call(fn, timeout);
 }
 
-void StreamThread::drain_mailbox() {
-  if (!mailbox_pending_.load(std::memory_order_relaxed)) return;
-  std::vector<std::packaged_task<void()>> work;
-  {
-    std::lock_guard lock(mu_);
-    work.swap(mailbox_);
-    mailbox_pending_ = false;
-  }
-  for (auto& w : work) w();
-}
+void StreamThread::drain_mailbox() { mailbox_.drain(); }
 
 std::vector<TaskId> StreamThread::active_tasks() const {
   std::lock_guard lock(mu_);
@@ -371,6 +368,7 @@ absl::Status StreamThread::create_clients() {
   const std::string txn_id =
       cfg.exactly_once() ? cfg.application_id() + "-" + ctx_.process_id + "-" + std::to_string(index_) : "";
   KSTREAMS_ASSIGN_OR_RETURN(producer_, KafkaProducer::create(cfg, txn_id, ctx_.process_id + "-" + name_ + "-producer"));
+  producer_->set_deadline(&shutdown_deadline_ns_);
   KSTREAMS_RETURN_IF_ERROR(producer_->init_transactions());
   std::vector<std::string> outputs = {cfg.dead_letter_topic()};
   for (const auto& sub : ctx_.topology->subtopologies()) {
@@ -455,6 +453,11 @@ absl::Status StreamThread::poll_global(int timeout_ms, bool* at_end) {
     wait = 0;
     if (msg == nullptr) break;
     std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> owned(msg, rd_kafka_message_destroy);
+    if (msg->rkt == nullptr) {  // a client-level event (e.g. all brokers down), not a partition's
+      if (msg->err == RD_KAFKA_RESP_ERR__FATAL) return rdk::to_status(msg->err, "global consumer");
+      KS_LOG_WARN("stream-thread [{}] global consumer: {}", name_, rd_kafka_err2str(msg->err));
+      continue;
+    }
     const std::pair<std::string, int32_t> tp{rd_kafka_topic_name(msg->rkt), msg->partition};
     if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       global_at_end_.insert(tp);
@@ -473,24 +476,37 @@ absl::Status StreamThread::poll_global(int timeout_ms, bool* at_end) {
 void StreamThread::run() {
   // "ks-stream-<n>" in top -H, perf and gdb (the kernel keeps 15 characters).
   pthread_setname_np(pthread_self(), ("ks-stream-" + std::to_string(index_ + 1)).substr(0, 15).c_str());
-  absl::Status st = create_clients();
+  absl::Status st = create_clients_retrying();
   last_commit_ms_ = ctx_.clock->now_ms();
   // The thread stays STARTING until its first assignment (the instance is REBALANCING until then).
   while (st.ok() && !shutdown_requested_.load()) {
     st = run_once();
-    if (!st.ok() && st.code() == absl::StatusCode::kFailedPrecondition) {
+    if (st.ok()) {
+      if (degraded_.load() && !rewind_pending_) set_degraded(absl::OkStatus());
+      continue;
+    }
+    if (st.code() == absl::StatusCode::kUnavailable) {
+      // Retriable (the broker is away or slow): report degraded, back off, try again. Nothing is
+      // lost meanwhile: a rewind that did not happen stays pending (rewind_pending_).
+      set_degraded(st);
+      backoff_while_degraded();
+      st = absl::OkStatus();
+      continue;
+    }
+    if (st.code() == absl::StatusCode::kFailedPrecondition) {
       // Task migrated / producer fenced: our tasks now belong to someone else. Close them dirty,
       // start over with new clients and rejoin the group.
       KS_LOG_WARN("stream-thread [{}] {}: closing tasks dirty and rejoining", name_, st.ToString());
       close_all_tasks(/*clean=*/false);
       producer_.reset();
       consumer_queue_.reset();
-      if (consumer_) rd_kafka_consumer_close(consumer_.get());
-      consumer_.reset();
-      restore_consumer_.reset();
-      st = create_clients();
+      if (consumer_) rd_kafka_destroy_flags(consumer_.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+      if (restore_consumer_) rd_kafka_destroy_flags(restore_consumer_.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+      rewind_pending_ = false;  // the new consumer starts from the committed offsets
+      st = create_clients_retrying();
     }
   }
+  bool leave_group = true;
   if (!st.ok()) {
     KS_LOG_ERROR("stream-thread [{}] failed: {}", name_, st.ToString());
     {
@@ -501,26 +517,97 @@ void StreamThread::run() {
   } else {
     set_state(ThreadState::kPendingShutdown);
     absl::Status commit = commit_all();
-    if (!commit.ok()) KS_LOG_WARN("stream-thread [{}] final commit failed: {}", name_, commit.ToString());
+    if (!commit.ok()) {
+      KS_LOG_WARN("stream-thread [{}] final commit failed: {}", name_, commit.ToString());
+      if (producer_) (void)producer_->abort_transaction();  // bounded by the shutdown deadline
+      leave_group = false;  // most likely the broker is unreachable: leaving would wait for it
+    }
     close_all_tasks(/*clean=*/commit.ok());
   }
   consumer_queue_.reset();
-  if (consumer_) rd_kafka_consumer_close(consumer_.get());  // leaves the group (revoke callback runs)
+  const bool in_time = std::chrono::steady_clock::now().time_since_epoch().count() <
+                       shutdown_deadline_ns_.load(std::memory_order_relaxed);
+  if (consumer_ && leave_group && in_time) {
+    rd_kafka_consumer_close(consumer_.get());  // leaves the group (the revoke callback runs)
+  } else if (consumer_) {
+    // The broker is unreachable or time is up: leaving the group would wait for it. The group
+    // coordinator drops this member after session.timeout.ms instead.
+    KS_LOG_WARN("stream-thread [{}] closing without leaving the group ({})", name_,
+                in_time ? "the final commit failed" : "shutdown deadline reached");
+    rd_kafka_destroy_flags(consumer_.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+  }
+  close_suspended(/*clean=*/true);
   consumer_.reset();
   producer_.reset();
-  restore_consumer_.reset();
+  // These consumers never join their (unused) groups: nothing to leave, nothing to wait for.
+  if (restore_consumer_) rd_kafka_destroy_flags(restore_consumer_.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
   if (global_) (void)global_->close();
   global_.reset();
-  global_consumer_.reset();
-  {
-    std::lock_guard lock(mu_);
-    set_state(ThreadState::kDead);
-    for (auto& w : mailbox_) w();  // never leave a query waiting
-    mailbox_.clear();
+  if (global_consumer_) rd_kafka_destroy_flags(global_consumer_.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+  set_state(ThreadState::kDead);
+  mailbox_.close();  // runs what is queued: never leave a query waiting
+}
+
+absl::Status StreamThread::create_clients_retrying() {
+  for (;;) {
+    absl::Status st = create_clients();
+    if (st.code() != absl::StatusCode::kUnavailable || shutdown_requested_.load()) {
+      if (st.ok() && degraded_.load()) set_degraded(absl::OkStatus());
+      return st;
+    }
+    set_degraded(st);
+    producer_.reset();
+    consumer_queue_.reset();
+    if (consumer_) rd_kafka_destroy_flags(consumer_.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    if (restore_consumer_) rd_kafka_destroy_flags(restore_consumer_.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    backoff_while_degraded();
   }
 }
 
+void StreamThread::set_degraded(const absl::Status& why) {
+  const bool now = !why.ok();
+  if (now) {
+    retriable_errors_->increment();
+    KS_LOG_WARN("stream-thread [{}] degraded, retrying: {}", name_, why.ToString());
+  } else {
+    KS_LOG_INFO("stream-thread [{}] recovered", name_);
+    degraded_backoff_ms_ = 0;
+  }
+  {
+    std::lock_guard lock(mu_);
+    degraded_reason_ = now ? why.ToString() : "";
+  }
+  degraded_.store(now);
+  degraded_gauge_->set(now ? 1 : 0);
+}
+
+void StreamThread::backoff_while_degraded() {
+  degraded_backoff_ms_ = std::clamp<int64_t>(degraded_backoff_ms_ * 2, 100, 5000);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(degraded_backoff_ms_);
+  while (std::chrono::steady_clock::now() < until && !shutdown_requested_.load()) {
+    // Queries keep being served; the consumer keeps its rebalance callbacks served by run_once().
+    drain_mailbox();
+    std::this_thread::sleep_for(10ms);
+  }
+}
+
+std::string StreamThread::degraded_reason() const {
+  std::lock_guard lock(mu_);
+  return degraded_reason_;
+}
+
 absl::Status StreamThread::run_once() {
+  if (rewind_pending_) {
+    // An abort happened and the consumer could not be rewound yet (the broker did not answer).
+    // Nothing may be processed before it is: what the consumer delivers meanwhile is dropped (the
+    // rewind re-reads it), and polling serves the rebalance callbacks.
+    for (int i = 0; i < 1000; ++i) {
+      rd_kafka_message_t* msg = rd_kafka_consumer_poll(consumer_.get(), 0);
+      if (msg == nullptr) break;
+      rd_kafka_message_destroy(msg);
+    }
+    KSTREAMS_RETURN_IF_ERROR(rewind_to_committed());
+  }
   absl::Status commit = finish_pipelined_commit(/*wait=*/false, /*replay=*/true, /*hold=*/true);
   if (!commit.ok()) return handle_commit_error(commit);
   bool buffered = false;
@@ -542,6 +629,7 @@ absl::Status StreamThread::run_once() {
   // safety net only.
   if (inflight_.active) poll_timeout = std::min(poll_timeout, std::chrono::milliseconds(5));
   KSTREAMS_RETURN_IF_ERROR(poll_and_route(poll_timeout));
+  KSTREAMS_RETURN_IF_ERROR(retry_deferred_tasks());
   if (global_) {
     bool at_end = false;
     KSTREAMS_RETURN_IF_ERROR(poll_global(0, &at_end));
@@ -726,10 +814,19 @@ void StreamThread::end_of_partition(const rd_kafka_message_t* msg) {
 absl::Status StreamThread::process_tasks(size_t* processed) {
   const int64_t budget_end =
       ctx_.clock->now_ms() + std::max<int64_t>(10, ctx_.config->get_long(config::kCommitIntervalMs));
+  const auto max_deferred = static_cast<size_t>(ctx_.config->get_long(config::kCommitPipelinedMaxBytes));
   bool any = true;
   while (any && ctx_.clock->now_ms() < budget_end) {
     any = false;
     for (auto& [id, e] : tasks_) {
+      // Back-pressure: a commit in flight holds what is produced meanwhile in memory; past the bound
+      // the thread waits for it (the loop polls, serves queries and finishes the commit meanwhile).
+      if (deferred_.active && deferred_.bytes >= max_deferred) {
+        if (!deferred_full_) commit_backpressure_->increment();
+        deferred_full_ = true;
+        break;
+      }
+      deferred_full_ = false;
       if (!e.task->has_buffered()) continue;
       KSTREAMS_ASSIGN_OR_RETURN(size_t n, e.task->process(200));
       commit_requested_ = commit_requested_ || e.task->commit_requested();
@@ -737,7 +834,7 @@ absl::Status StreamThread::process_tasks(size_t* processed) {
       *processed += n;
       any = any || n > 0;
     }
-    if (mailbox_pending_.load(std::memory_order_relaxed)) drain_mailbox();
+    if (mailbox_.pending()) drain_mailbox();
     // Tests: processing fails while a commit is in flight (the error belongs to the next transaction).
     if (inflight_.active && any) KSTREAMS_FAULT_POINT("runtime.process.during_commit");
     // A pipelined commit that returned: its deferred records go out now, not after the budget.
@@ -782,13 +879,16 @@ absl::Status StreamThread::start_commit_if_due() {
   return commit_all();  // applies held_ first
 }
 
-absl::Status StreamThread::prepare_tasks(std::map<TopicPartitionKey, int64_t>* offsets, std::vector<TaskId>* sealed) {
+absl::Status StreamThread::prepare_tasks(CommitOffsets* offsets, std::vector<TaskId>* sealed) {
   for (auto& [id, e] : tasks_) {
     KSTREAMS_RETURN_IF_ERROR(e.task->prepare_commit());
     KSTREAMS_RETURN_IF_ERROR(e.collector->take_error());
     KSTREAMS_RETURN_IF_ERROR(e.task->seal_commit());
     sealed->push_back(id);
-    for (const auto& [tp, off] : e.task->committable_offsets()) (*offsets)[tp] = off;
+    // Every offset of the task carries its progress (stream time, window emit progress): it is
+    // committed atomically with the offsets and read back when the task opens (start_task).
+    const std::string metadata = e.task->commit_metadata();
+    for (const auto& [tp, off] : e.task->committable_offsets()) (*offsets)[tp] = OffsetAndMetadata{off, metadata};
   }
   return absl::OkStatus();
 }
@@ -838,7 +938,7 @@ absl::Status StreamThread::commit_all() {
     commit_phase_[phase]->observe(static_cast<double>(now - mark) / 1e6);
     mark = now;
   };
-  std::map<TopicPartitionKey, int64_t> offsets;
+  CommitOffsets offsets;
   std::vector<TaskId> sealed;
   KSTREAMS_RETURN_IF_ERROR(prepare_tasks(&offsets, &sealed));
   phase_done(0);
@@ -857,7 +957,7 @@ absl::Status StreamThread::commit_all() {
   } else if (!offsets.empty()) {
     rdk::TopicPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
     for (const auto& [tp, off] : offsets)
-      rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second)->offset = off;
+      set_commit_offset(rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second), off);
     KSTREAMS_RETURN_IF_ERROR(rdk::to_status(rd_kafka_commit(consumer_.get(), list.get(), 0), "commit offsets"));
     phase_done(2);
   }
@@ -875,7 +975,7 @@ absl::Status StreamThread::commit_all() {
 
 absl::Status StreamThread::begin_pipelined_commit() {
   const int64_t start = ctx_.clock->monotonic_ns();
-  std::map<TopicPartitionKey, int64_t> offsets;
+  CommitOffsets offsets;
   std::vector<TaskId> sealed;
   KSTREAMS_RETURN_IF_ERROR(prepare_tasks(&offsets, &sealed));
   commit_phase_[0]->observe(static_cast<double>(ctx_.clock->monotonic_ns() - start) / 1e6);
@@ -919,6 +1019,7 @@ absl::Status StreamThread::finish_pipelined_commit(bool wait, bool replay, bool 
   deferred_.active = false;
   std::vector<DeferredSend> deferred;
   deferred.swap(deferred_.entries);
+  deferred_.bytes = 0;
   if (!st.ok()) return st;
   commit_phase_[1]->observe(static_cast<double>(inflight_.flush_ns) / 1e6);
   commit_phase_[2]->observe(static_cast<double>(inflight_.timings.offsets_ns) / 1e6);
@@ -973,7 +1074,7 @@ void StreamThread::discard_pipelined_commit() {
     inflight_.active = false;
   }
   deferred_.active = false;
-  deferred_.entries.clear();
+  deferred_.clear();
 }
 
 absl::Status StreamThread::handle_commit_error(absl::Status st) {
@@ -990,7 +1091,7 @@ absl::Status StreamThread::handle_commit_error(absl::Status st) {
     if (!commit.ok()) KS_LOG_WARN("stream-thread [{}] commit in flight failed as well: {}", name_, commit.ToString());
   }
   deferred_.active = false;
-  deferred_.entries.clear();
+  deferred_.clear();
   if (st.code() == absl::StatusCode::kFailedPrecondition) return st;  // fenced: caller rejoins
   if (st.code() == absl::StatusCode::kAborted || next_dropped || (producer_ && producer_->in_transaction())) {
     KS_LOG_WARN("stream-thread [{}] aborting the transaction: {}", name_, st.ToString());
@@ -1011,22 +1112,19 @@ absl::Status StreamThread::handle_commit_error(absl::Status st) {
 }
 
 absl::Status StreamThread::rewind_to_committed() {
+  rewind_pending_ = true;  // until the seek below succeeded
   rd_kafka_topic_partition_list_t* raw = nullptr;
   KSTREAMS_RETURN_IF_ERROR(rdk::to_status(rd_kafka_assignment(consumer_.get(), &raw), "assignment"));
   rdk::TopicPartitionList all(raw);
-  // Restoring tasks processed nothing: their (paused) inputs stay where they are.
-  rdk::TopicPartitionList parts(rd_kafka_topic_partition_list_new(all->cnt > 0 ? all->cnt : 1));
+  // Restoring tasks processed nothing: their (paused) inputs stay where they are; neither did
+  // tasks waiting to be created (retry_deferred_tasks() seeks theirs).
+  std::vector<std::pair<std::string, int32_t>> parts;
   for (int i = 0; i < all->cnt; ++i) {
-    if (restoring_inputs_.count({all->elems[i].topic, all->elems[i].partition}) == 0)
-      rd_kafka_topic_partition_list_add(parts.get(), all->elems[i].topic, all->elems[i].partition);
+    const std::pair<std::string, int32_t> tp{all->elems[i].topic, all->elems[i].partition};
+    if (restoring_inputs_.count(tp) == 0 && partition_to_task_.count(tp) > 0) parts.push_back(tp);
   }
-  if (parts->cnt == 0) return absl::OkStatus();
-  KSTREAMS_RETURN_IF_ERROR(rdk::to_status(rd_kafka_committed(consumer_.get(), parts.get(), 30000), "committed"));
-  for (int i = 0; i < parts->cnt; ++i) {
-    if (parts->elems[i].offset < 0) parts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
-  }
-  rdk::Error err(rd_kafka_seek_partitions(consumer_.get(), parts.get(), 30000));
-  if (err) return absl::UnavailableError(std::string("seek: ") + rd_kafka_error_string(err.get()));
+  if (!parts.empty()) KSTREAMS_RETURN_IF_ERROR(seek_to_committed(parts));
+  rewind_pending_ = false;
   return absl::OkStatus();
 }
 
@@ -1114,8 +1212,132 @@ void StreamThread::on_partitions_revoked(bool lost) {
     (void)producer_->abort_transaction();
     for (auto& [id, e] : tasks_) e.task->abort();
   }
-  close_all_tasks(clean);
+  // Committed and clean: the tasks wait, open, for the assignment that follows; most come back to
+  // this thread (Kafka Streams' suspended tasks) and go on without closing or restoring anything.
+  if (clean) {
+    suspend_all_tasks();
+  } else {
+    close_all_tasks(/*clean=*/false);
+  }
   if (ctx_.on_assignment_changed) ctx_.on_assignment_changed();
+}
+
+void StreamThread::suspend_all_tasks() {
+  std::map<TaskId, TaskEntry> running;
+  running.swap(tasks_);
+  close_all_tasks(/*clean=*/true);  // restoring tasks close; maps and snapshots clear
+  for (auto& [id, e] : running) {
+    e.task->suspend();
+    suspended_[id] = std::move(e);
+  }
+}
+
+bool StreamThread::resume_task(TaskId id, const std::vector<std::pair<std::string, int32_t>>& inputs) {
+  auto it = suspended_.find(id);
+  if (it == suspended_.end()) return false;
+  TaskEntry& e = it->second;
+  bool same = e.inputs.size() == inputs.size();
+  for (const auto& tp : inputs) same = same && std::find(e.inputs.begin(), e.inputs.end(), tp) != e.inputs.end();
+  // Another member may have processed the task between our revocation and this assignment: its
+  // committed offsets then moved past ours, and our state is stale.
+  if (same && consumer_) {
+    rdk::TopicPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(inputs.size())));
+    for (const auto& tp : inputs) rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second);
+    same = rd_kafka_committed(consumer_.get(), list.get(), 30000) == RD_KAFKA_RESP_ERR_NO_ERROR;
+    const auto mine = e.task->committed_offsets();
+    for (int i = 0; same && i < list->cnt; ++i) {
+      const auto& p = list->elems[i];
+      auto m = mine.find({p.topic, p.partition});
+      const int64_t held = m == mine.end() ? -1 : m->second;
+      same = p.err == RD_KAFKA_RESP_ERR_NO_ERROR && (p.offset == held || (p.offset < 0 && held < 0));
+    }
+  }
+  if (!same) {
+    KS_LOG_INFO("stream-thread [{}] task [{}] comes back changed: closing the suspended copy", name_, id.to_string());
+    absl::Status st = e.task->close(/*clean=*/true);
+    if (!st.ok()) KS_LOG_WARN("stream-thread [{}] task [{}] close: {}", name_, id.to_string(), st.ToString());
+    ctx_.state_directory->unlock(id);
+    ctx_.metrics->remove_matching({{"task", id.to_string()}});
+    suspended_.erase(it);
+    return false;
+  }
+  for (const auto& tp : inputs) partition_to_task_[tp] = id;
+  tasks_[id] = std::move(e);
+  suspended_.erase(it);
+  KS_LOG_INFO("stream-thread [{}] task [{}] resumed after the rebalance (kept open, nothing restored)", name_,
+              id.to_string());
+  return true;
+}
+
+void StreamThread::defer_task(TaskId id, const std::vector<std::pair<std::string, int32_t>>& inputs,
+                              const absl::Status& why) {
+  KS_LOG_WARN("stream-thread [{}] task [{}] cannot be created yet, retrying: {}", name_, id.to_string(),
+              why.ToString());
+  deferred_tasks_[id] = inputs;
+  pause_inputs(inputs, true);
+  deferred_backoff_ms_ = 100;
+  deferred_retry_ms_ = ctx_.clock->now_ms() + deferred_backoff_ms_;
+}
+
+absl::Status StreamThread::retry_deferred_tasks() {
+  if (deferred_tasks_.empty() || ctx_.clock->now_ms() < deferred_retry_ms_) return absl::OkStatus();
+  for (auto it = deferred_tasks_.begin(); it != deferred_tasks_.end();) {
+    const TaskId id = it->first;
+    const auto inputs = it->second;
+    // Records the consumer delivered before the pause took effect were dropped (no task owned
+    // them): the task starts again from its committed offsets.
+    absl::Status st = seek_to_committed(inputs);
+    if (st.ok()) st = create_task(id, inputs);
+    if (st.code() == absl::StatusCode::kUnavailable) {
+      KS_LOG_DEBUG("stream-thread [{}] task [{}] still waiting: {}", name_, id.to_string(), st.ToString());
+      ++it;
+      continue;
+    }
+    KSTREAMS_RETURN_IF_ERROR(st);
+    it = deferred_tasks_.erase(it);
+    if (tasks_.count(id) > 0) pause_inputs(inputs, false);  // a restoring task resumes them when restored
+    KS_LOG_INFO("stream-thread [{}] task [{}] created after waiting", name_, id.to_string());
+  }
+  if (!restoring_.empty()) KSTREAMS_RETURN_IF_ERROR(assign_restore_consumer());
+  deferred_backoff_ms_ = std::min<int64_t>(deferred_backoff_ms_ * 2, 5000);
+  deferred_retry_ms_ = ctx_.clock->now_ms() + deferred_backoff_ms_;
+  publish_snapshot();
+  if (deferred_tasks_.empty() && restoring_.empty() && state_.load() == ThreadState::kPartitionsAssigned)
+    set_state(ThreadState::kRunning);
+  return absl::OkStatus();
+}
+
+absl::Status StreamThread::seek_to_committed(const std::vector<std::pair<std::string, int32_t>>& inputs) {
+  rdk::TopicPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(inputs.size())));
+  for (const auto& tp : inputs) rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second);
+  KSTREAMS_RETURN_IF_ERROR(rdk::to_status(rd_kafka_committed(consumer_.get(), list.get(), 10000), "committed"));
+  // A partition with no committed offset starts where auto.offset.reset says, as the consumer
+  // itself would have started it.
+  const std::string reset = ctx_.config->client_settings_with_defaults("consumer.").at("auto.offset.reset");
+  for (int i = 0; i < list->cnt; ++i) {
+    if (list->elems[i].offset >= 0) continue;
+    auto start = parse_offset_reset(reset);
+    if (!start.ok()) {
+      return absl::FailedPreconditionError(
+          "partition " + std::string(list->elems[i].topic) + "-" + std::to_string(list->elems[i].partition) +
+          " has no committed offset to start from: " + std::string(start.status().message()));
+    }
+    list->elems[i].offset = *start == OffsetReset::kEarliest ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
+  }
+  rdk::Error err(rd_kafka_seek_partitions(consumer_.get(), list.get(), 10000));
+  if (err) return absl::UnavailableError(std::string("seek: ") + rd_kafka_error_string(err.get()));
+  return absl::OkStatus();
+}
+
+void StreamThread::close_suspended(bool clean) {
+  for (auto& [id, e] : suspended_) {
+    absl::Status st = e.task->close(clean);
+    if (!st.ok()) KS_LOG_WARN("stream-thread [{}] task [{}] close: {}", name_, id.to_string(), st.ToString());
+    ctx_.state_directory->unlock(id);
+    ctx_.metrics->remove_matching({{"task", id.to_string()}});
+    KS_LOG_INFO("stream-thread [{}] task [{}] closed: assigned elsewhere", name_, id.to_string());
+  }
+  suspended_.clear();
 }
 
 void StreamThread::on_partitions_assigned(rd_kafka_topic_partition_list_t* parts) {
@@ -1133,7 +1355,12 @@ void StreamThread::on_partitions_assigned(rd_kafka_topic_partition_list_t* parts
     }
   }
   for (const auto& [id, inputs] : wanted) {
+    if (resume_task(id, inputs)) continue;
     absl::Status st = create_task(id, inputs);
+    if (st.code() == absl::StatusCode::kUnavailable) {
+      defer_task(id, inputs, st);
+      continue;
+    }
     if (!st.ok()) {
       KS_LOG_ERROR("stream-thread [{}] task [{}] could not be created: {}", name_, id.to_string(), st.ToString());
       std::lock_guard lock(mu_);
@@ -1141,6 +1368,7 @@ void StreamThread::on_partitions_assigned(rd_kafka_topic_partition_list_t* parts
       shutdown_requested_ = true;
     }
   }
+  close_suspended(/*clean=*/true);  // what the new assignment did not give back
   if (!restoring_.empty()) {
     absl::Status st = assign_restore_consumer();
     if (!st.ok()) {
@@ -1151,8 +1379,9 @@ void StreamThread::on_partitions_assigned(rd_kafka_topic_partition_list_t* parts
     }
   }
   publish_snapshot();
-  // The thread is RUNNING once no task restores (complete_restored() moves it on).
-  if (restoring_.empty()) set_state(ThreadState::kRunning);
+  // The thread is RUNNING once no task restores or waits (complete_restored() and
+  // retry_deferred_tasks() move it on).
+  if (restoring_.empty() && deferred_tasks_.empty()) set_state(ThreadState::kRunning);
   if (ctx_.on_assignment_changed) ctx_.on_assignment_changed();
 }
 
@@ -1201,6 +1430,20 @@ absl::Status StreamThread::create_task(TaskId id, const std::vector<std::pair<st
       return wm;
     }
     const int64_t start = (*manager)->restore_offset(spec.name).value_or(low);
+    if (start > high) {
+      // The store has applied records the changelog does not hold (it was deleted and recreated,
+      // or truncated, while the state directory stayed): the local state is not the changelog's,
+      // and keeping it would mix old and new state. Start over from the changelog.
+      KS_LOG_WARN(
+          "stream-thread [{}] task [{}] store {} is at changelog offset {}, past the end {} of {}-{} (the changelog "
+          "was recreated or truncated): wiping the task's local state and restoring it from the changelog",
+          name_, id.to_string(), spec.name, start, high, topic, id.partition);
+      (void)(*manager)->close();
+      absl::Status wiped = ctx_.state_directory->wipe(id);
+      ctx_.state_directory->unlock(id);
+      KSTREAMS_RETURN_IF_ERROR(wiped);
+      return create_task(id, inputs);  // a wiped store restores from the changelog's start
+    }
     if (start >= high) continue;  // nothing after the checkpointed position
     ChangelogRestore c;
     c.store = spec.name;
@@ -1263,6 +1506,7 @@ absl::Status StreamThread::start_task(TaskId id, std::unique_ptr<TaskCollector> 
   auto task = std::make_unique<StreamTask>(id, *ctx_.topology, id.subtopology, std::move(manager), collector.get(),
                                            *ctx_.clock, ctx_.metrics, topts);
   absl::Status init = task->initialize();
+  if (init.ok()) init = restore_progress(task.get(), inputs);
   if (!init.ok()) {
     (void)task->close(false);
     ctx_.state_directory->unlock(id);
@@ -1271,6 +1515,29 @@ absl::Status StreamThread::start_task(TaskId id, std::unique_ptr<TaskCollector> 
   for (const auto& tp : inputs) partition_to_task_[tp] = id;
   tasks_[id] = TaskEntry{std::move(collector), std::move(task), inputs};
   KS_LOG_INFO("stream-thread [{}] task [{}] running with {} input partition(s)", name_, id.to_string(), inputs.size());
+  return absl::OkStatus();
+}
+
+absl::Status StreamThread::restore_progress(StreamTask* task,
+                                            const std::vector<std::pair<std::string, int32_t>>& inputs) {
+  if (!consumer_ || inputs.empty()) return absl::OkStatus();
+  rdk::TopicPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(inputs.size())));
+  for (const auto& tp : inputs) rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second);
+  KSTREAMS_RETURN_IF_ERROR(rdk::to_status(rd_kafka_committed(consumer_.get(), list.get(), 30000),
+                                          "committed offsets of task " + task->id().to_string()));
+  std::vector<std::string> metadata;
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto& e = list->elems[i];
+    if (e.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return rdk::to_status(e.err, "committed offset of " + std::string(e.topic) + "-" + std::to_string(e.partition));
+    }
+    if (e.metadata != nullptr && e.metadata_size > 0)
+      metadata.emplace_back(static_cast<const char*>(e.metadata), e.metadata_size);
+  }
+  if (task->restore_progress(metadata)) {
+    KS_LOG_INFO("stream-thread [{}] task [{}] resumes at stream time {}", name_, task->id().to_string(),
+                task->current_stream_time());
+  }
   return absl::OkStatus();
 }
 
@@ -1334,6 +1601,13 @@ absl::Status StreamThread::restore_step(std::chrono::milliseconds wait) {
       if (i < 16) {
         sampled_bytes += msg->len + msg->key_len;
         ++sampled;
+      }
+      if (msg->rkt == nullptr) {  // a client-level event (e.g. all brokers down), not a partition's
+        if (msg->err == RD_KAFKA_RESP_ERR__FATAL && st.ok()) st = rdk::to_status(msg->err, "restore consumer");
+        if (msg->err != RD_KAFKA_RESP_ERR__FATAL)
+          KS_LOG_WARN("stream-thread [{}] restore consumer: {}", name_, rd_kafka_err2str(msg->err));
+        rd_kafka_message_destroy(msg);
+        continue;
       }
       auto it =
           st.ok() ? changelog_owner_.find({rd_kafka_topic_name(msg->rkt), msg->partition}) : changelog_owner_.end();
@@ -1428,7 +1702,8 @@ absl::Status StreamThread::complete_restored() {
                 secs > 0 ? static_cast<double>(restore_period_records_) / secs : 0.0);
   }
   publish_snapshot();
-  if (restoring_.empty() && state_.load() == ThreadState::kPartitionsAssigned) set_state(ThreadState::kRunning);
+  if (restoring_.empty() && deferred_tasks_.empty() && state_.load() == ThreadState::kPartitionsAssigned)
+    set_state(ThreadState::kRunning);
   return absl::OkStatus();
 }
 
@@ -1449,6 +1724,8 @@ void StreamThread::publish_snapshot() {
 }
 
 void StreamThread::close_all_tasks(bool clean) {
+  close_suspended(clean);
+  deferred_tasks_.clear();     // never created: nothing to close
   discard_pipelined_commit();  // after commit_all() (clean) there is none
   stores_diverged_ = false;    // the stores close with what they applied; reopening restores the rest
   for (auto& [id, e] : tasks_) {

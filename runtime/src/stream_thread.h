@@ -31,6 +31,7 @@
 #include <condition_variable>
 #include <functional>
 #include <future>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -48,6 +49,7 @@
 #include "kstreams/runtime/streams_config.h"
 #include "kstreams/state/state_manager.h"
 #include "kstreams/topology/topology.h"
+#include "mailbox.h"
 #include "rdkafka_util.h"
 
 namespace kstreams::runtime {
@@ -71,6 +73,11 @@ struct DeferredSend {
 struct DeferredSends {
   bool active = false;  // a commit is in flight: collectors append here instead of sending
   std::vector<DeferredSend> entries;
+  size_t bytes = 0;  // keys and values of `entries` (commit.pipelined.max.buffered.bytes)
+  void clear() {
+    entries.clear();
+    bytes = 0;
+  }
 };
 
 // The helper thread of a pipelined commit: runs one job at a time (the producer's flush and
@@ -135,11 +142,17 @@ class StreamThread {
   ~StreamThread();
 
   void start();
-  // Asks the loop to commit, close its tasks and leave the group; join() waits for it.
-  void shutdown();
+  // Asks the loop to commit, close its tasks and leave the group; join() waits for it. With a
+  // deadline, every broker call of the shutdown (and a commit in flight) ends by then: what could
+  // not be committed is aborted (by the transaction timeout if the broker is gone), the tasks close
+  // dirty and the group is left by session timeout. The thread is dead shortly after the deadline.
+  void shutdown(std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max());
   void join();
 
   [[nodiscard]] ThreadState state() const { return state_.load(); }
+  // True while the thread backs off from a retriable error (kstreams_thread_degraded); the reason.
+  [[nodiscard]] bool degraded() const { return degraded_.load(); }
+  [[nodiscard]] std::string degraded_reason() const;
   [[nodiscard]] const std::string& name() const { return name_; }
   // Non-ok once the thread died of a fatal error.
   [[nodiscard]] absl::Status error() const;
@@ -178,7 +191,7 @@ class StreamThread {
   [[nodiscard]] absl::Status commit_all();
   // Commit phase "prepare" of every task (nodes and changelog cache flush, seal): the offsets to
   // commit and the tasks sealed.
-  [[nodiscard]] absl::Status prepare_tasks(std::map<TopicPartitionKey, int64_t>* offsets, std::vector<TaskId>* sealed);
+  [[nodiscard]] absl::Status prepare_tasks(CommitOffsets* offsets, std::vector<TaskId>* sealed);
   // Commit phase "stores": the oldest sealed writes of `tasks` become durable with the changelog
   // positions `changelog` (as of the end of their transaction). A failure sets stores_diverged_
   // and comes back as kFailedPrecondition: the tasks close dirty and restore.
@@ -232,6 +245,9 @@ class StreamThread {
   // Opens the task's stores; the task runs at once when nothing is left to restore, else it joins
   // restoring_ with its inputs paused.
   [[nodiscard]] absl::Status create_task(TaskId id, const std::vector<std::pair<std::string, int32_t>>& inputs);
+  // Gives a new task the progress committed with its inputs' offsets (task_progress.h).
+  [[nodiscard]] absl::Status restore_progress(StreamTask* task,
+                                              const std::vector<std::pair<std::string, int32_t>>& inputs);
   // Initializes a task whose stores are current and makes it process.
   [[nodiscard]] absl::Status start_task(TaskId id, std::unique_ptr<TaskCollector> collector,
                                         std::unique_ptr<state::ProcessorStateManager> manager,
@@ -245,6 +261,24 @@ class StreamThread {
   void pause_inputs(const std::vector<std::pair<std::string, int32_t>>& tps, bool pause);
   void publish_snapshot();
   void close_all_tasks(bool clean);
+  // Revocation after a successful commit: the running tasks stay open in suspended_ until the
+  // assignment that follows says whether they come back (resume_task) or go (close_suspended).
+  void suspend_all_tasks();
+  // Whether the suspended task `id` could take its inputs back: no one committed them since.
+  [[nodiscard]] bool resume_task(TaskId id, const std::vector<std::pair<std::string, int32_t>>& inputs);
+  void close_suspended(bool clean);
+  // Tasks whose creation hit a retriable error (their directory still locked by another thread or
+  // process, a broker round trip that timed out): their inputs stay paused and creation is retried
+  // with backoff from the loop, never a shutdown.
+  void defer_task(TaskId id, const std::vector<std::pair<std::string, int32_t>>& inputs, const absl::Status& why);
+  [[nodiscard]] absl::Status retry_deferred_tasks();
+  // create_clients(), retried with backoff while it fails with kUnavailable (init_transactions
+  // timing out while the broker is away), until it succeeds, fails otherwise, or shutdown.
+  [[nodiscard]] absl::Status create_clients_retrying();
+  void set_degraded(const absl::Status& why);  // ok: recovered
+  void backoff_while_degraded();
+  // Seeks the consumer to the committed offsets of `inputs` (auto.offset.reset where none).
+  [[nodiscard]] absl::Status seek_to_committed(const std::vector<std::pair<std::string, int32_t>>& inputs);
   void set_state(ThreadState s);
 
   const int index_;
@@ -252,8 +286,10 @@ class StreamThread {
   ThreadContext ctx_;
   std::atomic<ThreadState> state_{ThreadState::kCreated};
   std::atomic<bool> shutdown_requested_{false};
+  // steady_clock ns; INT64_MAX: none. The producer's blocking calls honour it (set_deadline).
+  std::atomic<int64_t> shutdown_deadline_ns_{std::numeric_limits<int64_t>::max()};
   std::thread thread_;
-  mutable std::mutex mu_;  // guards error_, snapshots and the mailbox
+  mutable std::mutex mu_;  // guards error_ and the snapshots
   absl::Status error_;
 
   rdk::Handle consumer_;
@@ -280,6 +316,10 @@ class StreamThread {
     std::vector<std::pair<std::string, int32_t>> inputs;
   };
   std::map<TaskId, TaskEntry> tasks_;
+  std::map<TaskId, TaskEntry> suspended_;  // revoked, committed, kept open for the next assignment
+  std::map<TaskId, std::vector<std::pair<std::string, int32_t>>> deferred_tasks_;  // creation retried later
+  int64_t deferred_retry_ms_ = 0;                                                  // next retry (wall clock)
+  int64_t deferred_backoff_ms_ = 0;
   // A logged store of a restoring task and its changelog partition.
   struct ChangelogRestore {
     std::string store;
@@ -320,11 +360,16 @@ class StreamThread {
   std::vector<TaskId> snapshot_restoring_;
   std::vector<std::pair<std::string, int32_t>> snapshot_partitions_;
 
-  std::vector<std::packaged_task<void()>> mailbox_;
-  std::atomic<bool> mailbox_pending_{false};
+  Mailbox mailbox_;  // queries run on this thread (run_on_thread)
 
   // commit.pipelined: the records sent while a commit is in flight, and the commit itself.
   DeferredSends deferred_;
+  bool deferred_full_ = false;  // processing waits for the commit in flight (back-pressure)
+  // Retriable trouble (broker away): the loop backs off and retries, reporting itself degraded.
+  std::atomic<bool> degraded_{false};
+  std::string degraded_reason_;  // guarded by mu_
+  int64_t degraded_backoff_ms_ = 0;
+  bool rewind_pending_ = false;  // aborted, consumer not rewound yet: process nothing until it is
   struct InFlightCommit {
     bool active = false;
     int64_t start_ns = 0;       // monotonic, when prepare began
@@ -364,6 +409,9 @@ class StreamThread {
   Counter* restored_total_ = nullptr;
   Counter* production_errors_ = nullptr;
   Counter* fetcher_kicks_ = nullptr;
+  Counter* commit_backpressure_ = nullptr;
+  Gauge* degraded_gauge_ = nullptr;
+  Counter* retriable_errors_ = nullptr;
 };
 
 }  // namespace kstreams::runtime

@@ -1,5 +1,7 @@
 #include "kstreams/runtime/streams_config.h"
 
+#include "absl/strings/numbers.h"
+
 #include <algorithm>
 #include <charconv>
 #include <fstream>
@@ -70,6 +72,15 @@ std::vector<ConfigDef> make_defs() {
        "commit returned. The next commit then starts before the stores apply the one that returned, so that their "
        "writes overlap its flush. If the commit fails, both transactions are aborted and re-read. false: the thread "
        "waits for each commit (Kafka Streams' behaviour)."});
+  add({kCommitPipelinedMaxBytes,
+       ConfigType::kLong,
+       std::string("67108864"),
+       "With commit.pipelined, the most output and changelog bytes a stream thread holds in memory while a "
+       "commit is in flight. Past it the thread stops processing until the commit returns (its inputs then "
+       "pause at buffered.records.per.partition): a broker that stalls a commit cannot make a backlog pile up "
+       "in memory.",
+       {},
+       [](const std::string& v) { return std::stoll(v) >= 1 ? "" : "must be at least 1"; }});
   add({kNumStreamThreads,
        ConfigType::kInt,
        std::string("1"),
@@ -174,6 +185,17 @@ std::vector<ConfigDef> make_defs() {
        {},
        nullptr,
        true});
+  add({kShutdownTimeoutMs,
+       ConfigType::kLong,
+       std::string("30000"),
+       "How long a shutdown (SIGTERM/SIGINT through run_until_signal) may take. The stream threads commit, "
+       "close their tasks and leave the group within it; with the broker unreachable their broker calls end "
+       "at the deadline, uncommitted work is left to the transaction timeout (nothing is lost: the tasks "
+       "restore and reprocess on the next start) and the group is left by session timeout. If a thread is "
+       "still stuck then, the process exits with status 1.",
+       {},
+       nullptr,
+       true});
   add({kRestoreBatchRecords,
        ConfigType::kInt,
        std::string("10000"),
@@ -239,6 +261,59 @@ std::string trim(const std::string& s) {
   return s.substr(b, e - b + 1);
 }
 
+// Client settings passed through a prefix that would silently break what the runtime guarantees:
+// exactly-once (read_committed, idempotence, the transaction timeout below the session timeout, no
+// offsets committed outside the transaction) and co-partitioning (the range assignor). The runtime
+// sets these itself; a user who overrides them gets this error instead of a quietly wrong app.
+absl::Status check_client_overrides(const StreamsConfig& cfg) {
+  const auto consumer = cfg.client_settings("consumer.");
+  const auto producer = cfg.client_settings("producer.");
+  const auto refuse = [](const std::string& key, const std::string& value, const std::string& why) {
+    return absl::InvalidArgumentError("setting '" + key + "' = '" + value + "': " + why);
+  };
+  const auto value_of = [](const std::map<std::string, std::string>& m, const std::string& key) -> const std::string* {
+    auto it = m.find(key);
+    return it == m.end() ? nullptr : &it->second;
+  };
+  if (const auto* v = value_of(consumer, "partition.assignment.strategy"); v != nullptr && *v != "range") {
+    return refuse("consumer.partition.assignment.strategy", *v,
+                  "kstreams needs the range assignor: it keeps co-partitioned partitions in one task");
+  }
+  if (const auto* v = value_of(consumer, "enable.auto.commit"); v != nullptr && *v != "false") {
+    return refuse("consumer.enable.auto.commit", *v, "kstreams commits offsets itself, after processing");
+  }
+  if (const auto* v = value_of(consumer, "group.id"); v != nullptr && *v != cfg.application_id()) {
+    return refuse("consumer.group.id", *v, "the consumer group is application.id");
+  }
+  if (!cfg.exactly_once()) return absl::OkStatus();
+  const std::string eos = " under exactly_once_v2";
+  if (const auto* v = value_of(consumer, "isolation.level"); v != nullptr && *v != "read_committed") {
+    return refuse("consumer.isolation.level", *v, "must be read_committed" + eos + " (aborted output would be read)");
+  }
+  if (const auto* v = value_of(producer, "enable.idempotence"); v != nullptr && *v != "true") {
+    return refuse("producer.enable.idempotence", *v, "must be true" + eos);
+  }
+  if (const auto* v = value_of(producer, "acks"); v != nullptr && *v != "all" && *v != "-1") {
+    return refuse("producer.acks", *v, "must be all" + eos);
+  }
+  if (const auto* v = value_of(producer, "transactional.id"); v != nullptr) {
+    return refuse("producer.transactional.id", *v, "kstreams names each stream thread's transactional producer");
+  }
+  if (const auto* v = value_of(producer, "transaction.timeout.ms"); v != nullptr) {
+    return refuse("producer.transaction.timeout.ms", *v,
+                  "set transaction.timeout.ms instead (kept below the session timeout)");
+  }
+  if (const auto* v = value_of(consumer, "session.timeout.ms"); v != nullptr) {
+    int64_t session = 0;
+    if (!absl::SimpleAtoi(*v, &session) || session <= cfg.get_long(kTransactionTimeoutMs)) {
+      return refuse("consumer.session.timeout.ms", *v,
+                    "must be above transaction.timeout.ms (" + cfg.get_string(kTransactionTimeoutMs) + ")" + eos +
+                        ", so that a member kicked out of the group cannot commit afterwards");
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 const std::vector<ConfigDef>& streams_config_defs() {
@@ -278,6 +353,7 @@ absl::StatusOr<StreamsConfig> StreamsConfig::from_map(const std::map<std::string
         ") under exactly_once_v2, so that a member kicked out of the group cannot commit afterwards: "
         "lower transaction.timeout.ms or raise session.timeout.ms");
   }
+  KSTREAMS_RETURN_IF_ERROR(check_client_overrides(cfg));
   for (const auto& [key, value] : cfg.values_) {
     const bool known = std::any_of(streams_config_defs().begin(), streams_config_defs().end(),
                                    [&key](const ConfigDef& d) { return d.name == key; });

@@ -102,12 +102,13 @@ struct TopologyTestDriver::Impl {
     Collector(Impl* impl, int32_t partition) : impl_(impl), partition_(partition) {}
     void send(const std::string& topic, std::optional<std::string> key, std::optional<std::string> value,
               const Headers& headers, TimestampMs timestamp, int32_t partition) override {
-      impl_->append(topic, std::move(key), std::move(value), headers, timestamp, partition);
+      impl_->append(topic, std::move(key), std::move(value), headers, timestamp, partition, /*transactional=*/true);
     }
     void append(const std::string& store, std::string_view key, std::optional<std::string_view> value,
                 TimestampMs timestamp) override {
       impl_->append(changelog_topic(impl_->app_id, store), std::string(key),
-                    value ? std::optional<std::string>(std::string(*value)) : std::nullopt, {}, timestamp, partition_);
+                    value ? std::optional<std::string>(std::string(*value)) : std::nullopt, {}, timestamp, partition_,
+                    /*transactional=*/true);
     }
 
    private:
@@ -118,7 +119,10 @@ struct TopologyTestDriver::Impl {
   struct TaskEntry {
     std::unique_ptr<Collector> collector;
     std::unique_ptr<StreamTask> task;
-    std::map<std::string, size_t> consumed;  // topic -> next index in the task's partition
+    std::map<std::string, size_t> consumed;            // topic -> next index in the task's partition
+    std::map<std::string, size_t> committed_consumed;  // `consumed` as of the last commit
+    std::string committed_metadata;                    // the task's commit metadata (its progress)
+    TaskId id{};
   };
 
   const Topology topology;  // a copy: the driver may be given a temporary
@@ -134,6 +138,9 @@ struct TopologyTestDriver::Impl {
   std::vector<TaskEntry> tasks;
   std::unique_ptr<GlobalStateTask> global;
   std::map<std::string, size_t> global_consumed;  // "topic#partition" -> next index
+  // Where the records the tasks wrote since the last commit start, per (topic, partition): the
+  // open transaction, which abort() and crash_and_restart() drop.
+  std::map<std::pair<std::string, int32_t>, size_t> transaction_start;
   TaskOptions options;
   int64_t commit_every = 1;
   int64_t uncommitted = 0;
@@ -145,8 +152,10 @@ struct TopologyTestDriver::Impl {
     commit_every = std::stoll(config_or(config, "commit.every.records", "1"));
     changelog_cache = std::make_unique<state::ChangelogCache>(
         static_cast<size_t>(std::stoll(config_or(config, "statestore.cache.max.bytes", "10485760"))));
-    char tmpl[] = "/tmp/kstreams-driver-XXXXXX";
-    const char* made = mkdtemp(tmpl);
+    const char* tmpdir = std::getenv("TMPDIR");
+    std::string tmpl =
+        config_or(config, "state.dir", tmpdir != nullptr && *tmpdir != 0 ? tmpdir : "/tmp") + "/kstreams-driver-XXXXXX";
+    const char* made = mkdtemp(tmpl.data());
     KSTREAMS_CHECK(made != nullptr, "cannot create the driver's state directory");
     dir = made;
     options.application_id = app_id;
@@ -185,12 +194,18 @@ struct TopologyTestDriver::Impl {
   }
 
   void append(const std::string& name, std::optional<std::string> key, std::optional<std::string> value,
-              const Headers& headers, TimestampMs ts, int32_t partition) {
+              const Headers& headers, TimestampMs ts, int32_t partition, bool transactional = false) {
     Topic& t = topic(name);
     const int32_t n = static_cast<int32_t>(t.partitions.size());
     if (partition < 0) partition = key ? partition_for_key(*key, n) : 0;
     KSTREAMS_CHECK(partition < n, "partition out of range");
     auto& log = t.partitions[partition];
+    if (transactional) {
+      transaction_start.try_emplace({name, partition}, log.size());
+    } else {
+      KSTREAMS_CHECK(transaction_start.count({name, partition}) == 0,
+                     "piping into a partition the topology wrote to since the last commit");
+    }
     RawRecord r;
     r.topic = name;
     r.partition = Partition(partition);
@@ -224,23 +239,76 @@ struct TopologyTestDriver::Impl {
       for (const auto& t : sub.source_topics) n = std::max(n, partitions_of(t.full_name(app_id)));
       for (int32_t p = 0; p < n; ++p) {
         TaskEntry e;
-        TaskId id{sub.id, p};
-        e.collector = std::make_unique<Collector>(this, p);
-        state::StateManagerOptions o;
-        o.task = id;
-        o.task_dir = dir / id.to_string();
-        o.changelog = e.collector.get();
-        o.changelog_cache = changelog_cache.get();
-        o.metrics = &metrics;
-        auto sm = state::ProcessorStateManager::open(o, sub.stores);
-        KSTREAMS_CHECK(sm.ok(), std::string(sm.status().message()).c_str());
-        e.task = std::make_unique<StreamTask>(id, topology, sub.id, std::move(*sm), e.collector.get(), clock, &metrics,
-                                              options);
-        absl::Status st = e.task->initialize();
-        KSTREAMS_CHECK(st.ok(), std::string(st.message()).c_str());
+        open_task(TaskId{sub.id, p}, &e);
         tasks.push_back(std::move(e));
       }
     }
+  }
+
+  // Opens the task's stores (restoring from its changelogs what they lack, as the runtime's
+  // restoration does) and the task itself, with the progress it committed last.
+  void open_task(TaskId id, TaskEntry* e) {
+    const auto& sub = topology.subtopologies().at(id.subtopology);
+    e->id = id;
+    e->collector = std::make_unique<Collector>(this, id.partition);
+    state::StateManagerOptions o;
+    o.task = id;
+    o.task_dir = dir / id.to_string();
+    o.changelog = e->collector.get();
+    o.changelog_cache = changelog_cache.get();
+    o.metrics = &metrics;
+    auto sm = state::ProcessorStateManager::open(o, sub.stores);
+    KSTREAMS_CHECK(sm.ok(), std::string(sm.status().message()).c_str());
+    for (const auto& spec : sub.stores) {
+      if (!spec.logging) continue;
+      auto it = topics.find(changelog_topic(app_id, spec.name));
+      if (it == topics.end() || id.partition >= static_cast<int32_t>(it->second.partitions.size())) continue;
+      const auto& log = it->second.partitions[id.partition];
+      const auto from = static_cast<size_t>(std::max<int64_t>(0, (*sm)->restore_offset(spec.name).value_or(0)));
+      if (from >= log.size()) continue;
+      std::vector<RawRecord> batch(log.begin() + static_cast<std::ptrdiff_t>(from), log.end());
+      absl::Status st = (*sm)->restore_batch(spec.name, batch, static_cast<int64_t>(log.size()));
+      KSTREAMS_CHECK(st.ok(), std::string(st.message()).c_str());
+    }
+    e->task = std::make_unique<StreamTask>(id, topology, sub.id, std::move(*sm), e->collector.get(), clock, &metrics,
+                                           options);
+    absl::Status st = e->task->initialize();
+    KSTREAMS_CHECK(st.ok(), std::string(st.message()).c_str());
+    if (!e->committed_metadata.empty()) e->task->restore_progress({e->committed_metadata});
+    e->consumed = e->committed_consumed;
+  }
+
+  // Drops what the tasks wrote since the last commit (a read_committed reader never sees it).
+  void drop_transaction() {
+    for (const auto& [tp, start] : transaction_start) {
+      Topic& t = topics.at(tp.first);
+      t.partitions[tp.second].resize(start);
+      std::erase_if(t.order, [&](const auto& entry) {
+        return entry.first == tp.second && entry.second >= t.partitions[tp.second].size();
+      });
+      t.read = std::min(t.read, t.order.size());
+    }
+    transaction_start.clear();
+    uncommitted = 0;
+  }
+
+  void abort_all() {
+    drop_transaction();
+    for (auto& e : tasks) {
+      e.task->abort();
+      e.consumed = e.committed_consumed;
+    }
+    run_to_quiescence();
+  }
+
+  void crash_and_restart() {
+    drop_transaction();
+    for (auto& e : tasks) {
+      (void)e.task->close(/*clean=*/false);
+      e.task.reset();
+      open_task(e.id, &e);
+    }
+    run_to_quiescence();
   }
 
   // Feeds new records to the global task and the stream tasks and processes them, until nothing
@@ -306,6 +374,14 @@ struct TopologyTestDriver::Impl {
     }
     run_to_quiescence();  // what prepare_commit flushed may feed other subtopologies
     if (global) (void)global->commit();
+    // As the runtime does: seal, commit the offsets with the task's progress as their metadata,
+    // then let the stores apply the sealed writes.
+    for (auto& e : tasks) {
+      absl::Status st = e.task->seal_commit();
+      if (!st.ok()) status = st;
+      e.committed_metadata = e.task->commit_metadata();
+      e.committed_consumed = e.consumed;
+    }
     for (auto& e : tasks) {
       std::map<std::string, int64_t> changelog_offsets;
       for (const auto& spec : topology.subtopologies()[e.task->id().subtopology].stores) {
@@ -321,6 +397,7 @@ struct TopologyTestDriver::Impl {
       absl::Status st = e.task->post_commit(changelog_offsets);
       if (!st.ok()) status = st;
     }
+    transaction_start.clear();
     uncommitted = 0;
   }
 
@@ -381,6 +458,10 @@ void TopologyTestDriver::advance_wall_clock_time(std::chrono::milliseconds d) {
 }
 
 void TopologyTestDriver::commit() { impl_->commit_all(); }
+
+void TopologyTestDriver::abort() { impl_->abort_all(); }
+
+void TopologyTestDriver::crash_and_restart() { impl_->crash_and_restart(); }
 
 state::StateStore* TopologyTestDriver::raw_store(const std::string& store, int32_t partition) {
   if (impl_->global) {

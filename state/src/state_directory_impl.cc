@@ -1,6 +1,8 @@
 // StateDirectory: `<state.dir>/<application.id>/<task id>`, each task directory guarded by an
 // exclusive flock(2) on `<task dir>/.lock`. flock locks belong to an open file description, so a
 // second owner conflicts whether it is another process or another StateDirectory in this one.
+// Within one StateDirectory a lock belongs to the thread that took it: another stream thread of the
+// instance asking for the same task gets kUnavailable until the owner unlocks it.
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -9,6 +11,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include "kstreams/state/state_manager.h"
 
@@ -22,14 +25,20 @@ class StateDirectoryImpl final : public StateDirectory {
   explicit StateDirectoryImpl(std::filesystem::path root) : root_(std::move(root)) {}
   ~StateDirectoryImpl() override {
     std::lock_guard lock(mu_);
-    for (auto& [task, fd] : locks_) release(fd);
+    for (auto& [task, held] : locks_) release(held.fd);
   }
 
   [[nodiscard]] std::filesystem::path task_dir(TaskId task) const override { return root_ / task.to_string(); }
 
   [[nodiscard]] absl::Status lock(TaskId task) override {
     std::lock_guard lock(mu_);
-    if (locks_.contains(task)) return absl::OkStatus();
+    if (auto held = locks_.find(task); held != locks_.end()) {
+      if (held->second.owner == std::this_thread::get_id()) return absl::OkStatus();
+      // Another stream thread of this instance still has the task open (its close is on its way:
+      // a rebalance moved the task between threads). Retry later; never open the stores twice.
+      return absl::UnavailableError("task directory " + task_dir(task).string() +
+                                    " is still held by another stream thread of this instance");
+    }
     const std::filesystem::path dir = task_dir(task);
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
@@ -41,26 +50,28 @@ class StateDirectoryImpl final : public StateDirectory {
       const int err = errno;
       ::close(fd);
       if (err == EWOULDBLOCK) {
-        return absl::FailedPreconditionError("task directory " + dir.string() +
-                                             " is locked by another owner (process or thread)");
+        return absl::UnavailableError("task directory " + dir.string() +
+                                      " is locked by another process (an instance sharing this state.dir, or "
+                                      "one still shutting down)");
       }
       return absl::InternalError("cannot lock " + path + ": " + std::strerror(err));
     }
-    locks_.emplace(task, fd);
+    locks_.emplace(task, Held{fd, std::this_thread::get_id()});
     return absl::OkStatus();
   }
 
   void unlock(TaskId task) override {
     std::lock_guard lock(mu_);
     auto it = locks_.find(task);
-    if (it == locks_.end()) return;
-    release(it->second);
+    if (it == locks_.end() || it->second.owner != std::this_thread::get_id()) return;  // not ours
+    release(it->second.fd);
     locks_.erase(it);
   }
 
   [[nodiscard]] absl::Status wipe(TaskId task) override {
     std::lock_guard lock(mu_);
-    if (!locks_.contains(task)) {
+    auto held = locks_.find(task);
+    if (held == locks_.end() || held->second.owner != std::this_thread::get_id()) {
       return absl::FailedPreconditionError("wipe of task " + task.to_string() + " without holding its lock");
     }
     // Everything but the lock file, which must stay so that the lock keeps excluding other owners.
@@ -82,7 +93,11 @@ class StateDirectoryImpl final : public StateDirectory {
 
   const std::filesystem::path root_;
   std::mutex mu_;
-  std::map<TaskId, int> locks_;
+  struct Held {
+    int fd;
+    std::thread::id owner;  // the thread that locked it: only it may use, wipe or unlock the task
+  };
+  std::map<TaskId, Held> locks_;
 };
 
 }  // namespace

@@ -81,11 +81,21 @@ class EcommerceAppTest : public ::testing::Test {
     return tool.terminate(1s);
   }
 
-  std::vector<std::string> loadgen(int orders, int rate) {
-    return {
-        KSTREAMS_ECOMMERCE_LOADGEN,   "--bootstrap", testing::bootstrap(), "--topic-prefix", prefix_, "--orders",
-        std::to_string(orders),       "--rate",      std::to_string(rate), "--time-step-ms", "1",     "--summary-json",
-        (dir_ / "load.json").string()};
+  // `time_step_ms`: how far created_at advances per order (event time runs that much faster).
+  std::vector<std::string> loadgen(int orders, int rate, int time_step_ms = 1) {
+    return {KSTREAMS_ECOMMERCE_LOADGEN,
+            "--bootstrap",
+            testing::bootstrap(),
+            "--topic-prefix",
+            prefix_,
+            "--orders",
+            std::to_string(orders),
+            "--rate",
+            std::to_string(rate),
+            "--time-step-ms",
+            std::to_string(time_step_ms),
+            "--summary-json",
+            (dir_ / "load.json").string()};
   }
 
   int expected_terminal_statuses() {
@@ -118,6 +128,10 @@ class EcommerceAppTest : public ::testing::Test {
 };
 
 TEST_F(EcommerceAppTest, TwoInstancesUnderLoadSurviveASigkillAndPassTheVerifier) {
+  // created_at advances 50 ms per order (20x the wall clock at 1,000 orders/s): by the kill, about
+  // 150 s of event time have passed and the first revenue_1m windows (1 min + 30 s grace) and
+  // sku_sales_5m windows have closed and been emitted. The verifier's analytics checks then catch
+  // a window emitted twice (by the restarted instance or the survivor) or lost.
   start_webhook({"--fail-share", "0.05"});
   auto a = start_instance(0);
   auto b = start_instance(1);
@@ -128,7 +142,7 @@ TEST_F(EcommerceAppTest, TwoInstancesUnderLoadSurviveASigkillAndPassTheVerifier)
     std::this_thread::sleep_for(2s);
     a = start_instance(0);  // restarts on its state directory (no wipe) and rejoins
   });
-  ASSERT_EQ(run_tool(loadgen(8000, 1000), "loadgen", 120s), 0) << diagnostics();
+  ASSERT_EQ(run_tool(loadgen(12000, 1000, 50), "loadgen", 120s), 0) << diagnostics();
   killer.join();
   const int expected = expected_terminal_statuses();
   ASSERT_GT(expected, 0);

@@ -229,6 +229,121 @@ TEST_F(CounterAppTest, ExactlyOnceOutputsHaveNoDuplicatesOrGapsAcrossRepeatedSig
   expect_exactly_once(ids, kRecords);
 }
 
+// Emit-on-close windows are final results: a window closed before a SIGKILL must not come out again
+// from the restarted instance, nor from the survivor that takes its tasks over while it is down
+// (stream time and emit progress travel with the committed offsets), and none may be lost.
+TEST_F(CounterAppTest, ClosedWindowsComeOutExactlyOnceAcrossSigkillsAndTaskMoves) {
+  constexpr int kRecords = 9000;
+  const std::string closed = app_id_ + "-closed";
+  create_topic(closed, 3);
+  produce_async(kRecords, 1500);  // event time base + i ms: 9 s of 1 s windows
+  const std::vector<std::string> args = {"--closed-windows-out", closed};
+  instances_.push_back(start_instance(0, "exactly_once_v2", "", {}, args));
+  instances_.push_back(start_instance(1, "exactly_once_v2", "", {}, args));
+  for (int kill = 0; kill < 3; ++kill) {
+    std::this_thread::sleep_for(2500ms);
+    const int victim = kill % 2;
+    ASSERT_TRUE(instances_[victim]->running()) << logs(2);
+    instances_[victim]->kill_hard();
+    std::this_thread::sleep_for(1500ms);  // the survivor takes the victim's tasks over meanwhile
+    instances_[victim] = start_instance(victim, "exactly_once_v2", "", {}, args);
+  }
+  producer_thread_.join();
+  {
+    // One record far ahead in event time per partition closes every window of the run.
+    auto producer = runtime::ProducerClient::create(client_props({{"enable.idempotence", "true"}}));
+    ASSERT_TRUE(producer.ok()) << producer.status();
+    const int64_t far =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count() +
+        3600 * 1000;
+    for (int p = 0; p < 3; ++p) {
+      RawRecord r;
+      r.topic = input_;
+      r.partition = Partition(p);
+      r.key = "close-" + std::to_string(p);
+      r.value = "g-close";
+      r.timestamp = far;
+      ASSERT_TRUE((*producer)->send(r).ok());
+    }
+    ASSERT_TRUE((*producer)->flush(30s).ok());
+  }
+  std::vector<RawRecord> results;
+  const auto deadline = std::chrono::steady_clock::now() + 120s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto read = runtime::read_all(client_props({{"isolation.level", "read_committed"}}), {closed}, 60s);
+    if (read.ok() && static_cast<int>(read->size()) >= kRecords) break;
+    std::this_thread::sleep_for(1s);
+  }
+  std::this_thread::sleep_for(3s);  // anything emitted twice would be committed by now
+  auto read = runtime::read_all(client_props({{"isolation.level", "read_committed"}}), {closed}, 60s);
+  ASSERT_TRUE(read.ok()) << read.status();
+  for (auto& p : instances_) EXPECT_EQ(p->terminate(30s), 0) << logs(2);
+  std::map<std::string, int> emitted;
+  int wrong_counts = 0;
+  for (const auto& r : *read) {
+    ++emitted[*r.key];
+    wrong_counts += *r.value == "1" ? 0 : 1;
+  }
+  int duplicated = 0;
+  for (const auto& [window, n] : emitted) duplicated += n > 1 ? 1 : 0;
+  EXPECT_EQ(duplicated, 0) << "windows emitted more than once\n" << logs(2);
+  EXPECT_EQ(static_cast<int>(emitted.size()), kRecords) << logs(2);
+  EXPECT_EQ(wrong_counts, 0);
+}
+
+// A changelog deleted and recreated while an instance's state directory stayed: the stores'
+// checkpoints point past the new changelog's end. The local state is not the changelog's any more,
+// so the task wipes it and restores from the changelog (here: empty) instead of mixing both.
+TEST_F(CounterAppTest, AStoreCheckpointPastItsChangelogsEndWipesTheTaskAndRestoresFromTheChangelog) {
+  constexpr int kFirst = 2000;
+  constexpr int kSecond = 400;
+  produce_async(kFirst, 0);
+  producer_thread_.join();
+  auto app = start_instance(0, "exactly_once_v2");
+  CountCheck c = wait_for_counts(kFirst, 90s);
+  ASSERT_EQ(c.exact_sequences, kGroups) << c.first_problem << logs(1);
+  ASSERT_EQ(app->terminate(30s), 0) << logs(1);
+  const std::string changelog = app_id_ + "-group-counts-changelog";
+  {
+    auto admin = runtime::AdminClient::create(client_props());
+    ASSERT_TRUE(admin.ok()) << admin.status();
+    ASSERT_TRUE((*admin)->delete_topics({changelog}, 30s).ok());
+    // Deletion is asynchronous: wait until the topic is gone before the instance recreates it.
+    for (int i = 0; i < 60; ++i) {
+      auto counts = (*admin)->partition_counts({changelog}, 10s);
+      if (counts.ok() && counts->count(changelog) == 0) break;
+      std::this_thread::sleep_for(500ms);
+    }
+  }
+  std::this_thread::sleep_for(2s);
+  produce_async(kSecond, 0);  // ids i-0 .. i-399 again: 10 more per group
+  producer_thread_.join();
+  app = start_instance(0, "exactly_once_v2");
+  // Each group's state restarts from the empty changelog: its updates after the restart are 1..10.
+  std::map<std::string, std::vector<int64_t>> after;
+  const auto deadline = std::chrono::steady_clock::now() + 90s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    after.clear();
+    auto read = runtime::read_all(client_props({{"isolation.level", "read_committed"}}), {counts_}, 60s);
+    ASSERT_TRUE(read.ok()) << read.status();
+    std::map<std::string, int> seen;
+    for (const auto& r : *read) {
+      if (seen[*r.key]++ >= kFirst / kGroups) after[*r.key].push_back(std::stoll(*r.value));
+    }
+    size_t complete = 0;
+    for (const auto& [g, v] : after) complete += v.size() >= kSecond / kGroups ? 1 : 0;
+    if (complete == kGroups) break;
+    std::this_thread::sleep_for(1s);
+  }
+  EXPECT_EQ(app->terminate(30s), 0) << logs(1);
+  ASSERT_EQ(after.size(), static_cast<size_t>(kGroups)) << logs(1);
+  std::vector<int64_t> fresh;
+  for (int64_t i = 1; i <= kSecond / kGroups; ++i) fresh.push_back(i);
+  for (const auto& [g, v] : after) EXPECT_EQ(v, fresh) << g << "\n" << logs(1);
+  EXPECT_NE(testing::tail_file(log_path(0), 400).find("past the end"), std::string::npos) << logs(1);
+}
+
 // commit.pipelined: the stream thread processes into the next transaction while the last one
 // commits. Checks the two failure paths of that overlap under load; each must abort both
 // transactions (deferred output, sealed and pending store writes), rewind, and stay exact.
@@ -336,22 +451,30 @@ struct Outage {
   const char* name;
   const char* away;  // broker.sh verbs
   const char* back;
+  int seconds = 12;        // how long the broker stays away
+  bool soak_only = false;  // too long for `make test`: runs under `make soak` (KSTREAMS_SOAK=1)
 };
 
 class BrokerOutageTest : public BrokerOutageFixture, public ::testing::WithParamInterface<Outage> {};
 
 TEST_P(BrokerOutageTest, ExactlyOnceInstanceRidesItOutAndItsOutputStaysExact) {
+  if (GetParam().soak_only && std::getenv("KSTREAMS_SOAK") == nullptr) {
+    GTEST_SKIP() << "a " << GetParam().seconds << " s outage runs under `make soak` (KSTREAMS_SOAK=1)";
+  }
   // 60 s of input: the broker goes away early and most of the load comes after it is back.
   constexpr int kRecords = 12000;
   // The load producer waits out the outage too (its records stay queued and are retried).
-  produce_async(kRecords, 200, {{"message.timeout.ms", "180000"}});
+  const std::string wait_out = std::to_string((GetParam().seconds + 180) * 1000);
+  produce_async(kRecords, 200, {{"message.timeout.ms", wait_out}});
   auto app = start_instance(0, "exactly_once_v2");
   // (Not wait_for_ids: reading to the end waits for the open transactions of a busy instance.)
   std::this_thread::sleep_for(6s);
   ASSERT_TRUE(app->running()) << logs(1);
   ASSERT_EQ(broker(GetParam().away), 0) << testing::tail_file(broker_log(), 20);
   const auto away = std::chrono::steady_clock::now();
-  std::this_thread::sleep_for(12s);  // past the session (6 s) and transaction (5 s) timeouts
+  // Past the session (6 s) and transaction (5 s) timeouts; the long ones past every client timeout
+  // (30 s commits, 60 s init_transactions, 300 s max.poll.interval.ms).
+  std::this_thread::sleep_for(std::chrono::seconds(GetParam().seconds));
   EXPECT_TRUE(app->running()) << "the instance exited while the broker was away\n" << logs(1);
   ASSERT_EQ(broker(GetParam().back), 0) << testing::tail_file(broker_log(), 40);
   std::printf("broker away for %.1f s\n",
@@ -366,8 +489,58 @@ TEST_P(BrokerOutageTest, ExactlyOnceInstanceRidesItOutAndItsOutputStaysExact) {
 
 INSTANTIATE_TEST_SUITE_P(Outages, BrokerOutageTest,
                          ::testing::Values(Outage{"CrashAndRestart", "crash", "revive"},
-                                           Outage{"HangAndResume", "freeze", "thaw"}),
+                                           Outage{"HangAndResume", "freeze", "thaw"},
+                                           Outage{"Hang150s", "freeze", "thaw", 150},
+                                           Outage{"Stopped10min", "crash", "revive", 600, true}),
                          [](const auto& info) { return std::string(info.param.name); });
+
+// SIGTERM while the broker hangs: the instance is gone within shutdown.timeout.ms (plus the
+// process's own teardown), not after the sum of every client timeout; and the output is still
+// exact after a restart once the broker is back.
+TEST_F(BrokerOutageFixture, SigtermWithTheBrokerHangingEndsWithinTheShutdownTimeout) {
+  constexpr int kRecords = 3000;
+  produce_async(kRecords, 300, {{"message.timeout.ms", "180000"}});
+  const std::vector<std::string> settings = {"shutdown.timeout.ms=8000"};
+  auto app = start_instance(0, "exactly_once_v2", "", settings);
+  std::this_thread::sleep_for(6s);
+  ASSERT_TRUE(app->running()) << logs(1);
+  ASSERT_EQ(broker("freeze"), 0) << testing::tail_file(broker_log(), 20);
+  std::this_thread::sleep_for(2s);
+  const auto start = std::chrono::steady_clock::now();
+  const int rc = app->terminate(60s);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("SIGTERM with the broker frozen: exited after %.1f s (code %d)\n", secs, rc);
+  EXPECT_NE(rc, -1) << "had to be killed\n" << logs(1);
+  EXPECT_LE(secs, 8.0 + 4.0) << logs(1);
+  ASSERT_EQ(broker("thaw"), 0) << testing::tail_file(broker_log(), 40);
+  app = start_instance(0, "exactly_once_v2", "", settings);
+  producer_thread_.join();
+  auto ids = wait_for_ids(kRecords, 180s);
+  EXPECT_EQ(app->terminate(30s), 0) << logs(1);
+  expect_exactly_once(ids, kRecords);
+}
+
+// commit.pipelined.max.buffered.bytes: a commit in flight may hold only so much output in memory;
+// past it the thread stops processing until the commit returns. With a tiny bound every pipelined
+// commit engages it, and the output must stay exact.
+TEST_F(CounterAppTest, ACommitInFlightHoldsBoundedOutputAndTheOutputStaysExact) {
+  constexpr int kRecords = 6000;
+  const std::string server = "127.0.0.1:" + std::to_string(testing::free_tcp_port());
+  produce_async(kRecords, 2000);
+  auto app = start_instance(0, "exactly_once_v2", server, {"commit.pipelined.max.buffered.bytes=200"});
+  producer_thread_.join();
+  auto ids = wait_for_ids(kRecords, 120s);
+  auto client = runtime::http::HttpClient::create("http://" + server);
+  ASSERT_TRUE(client.ok()) << client.status();
+  auto metrics = (*client)->get("/metrics");
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  const std::regex waited(R"(kstreams_thread_commit_backpressure_total\{[^}]*\} ([0-9.e+]+))");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(metrics->body, m, waited)) << metrics->body.substr(0, 2000);
+  EXPECT_GT(std::stod(m[1].str()), 0) << "the bound never engaged";
+  EXPECT_EQ(app->terminate(30s), 0) << logs(1);
+  expect_exactly_once(ids, kRecords);
+}
 
 // The synchronous commit (Kafka Streams' behaviour) stays exact across a SIGKILL as well.
 TEST_F(CounterAppTest, ExactlyOnceWithoutPipelinedCommitsSurvivesASigkill) {
@@ -851,6 +1024,46 @@ TEST_F(CounterAppTest, RecordTheClientRefusesGoesToTheDeadLetterTopicAndProcessi
     EXPECT_EQ(*d.headers.last("dlq.value.dropped"), "true");
   }
   EXPECT_TRUE(std::any_of(dead->begin(), dead->end(), [](const RawRecord& d) { return d.key == "i-10"; }));
+  EXPECT_EQ(app->terminate(30s), 0) << logs(1);
+}
+
+// The broker (not the client) refuses a record: the output topic's max.message.bytes is 1000 and one
+// result is 2 KB. Its transaction aborts; processed again, that record goes to the production
+// handler (dead letter) and everything else comes out exactly once.
+TEST_F(CounterAppTest, ARecordTheBrokerRefusesGoesToTheDeadLetterTopicAfterTheAbortAndProcessingGoesOn) {
+  ids_ = app_id_ + "-ids-small";
+  create_topic(ids_, 3, {{"max.message.bytes", "1000"}});
+  auto app = start_instance(0, "exactly_once_v2", "", {"default.production.exception.handler=dead-letter"});
+  auto producer = runtime::ProducerClient::create(client_props({{"enable.idempotence", "true"}}));
+  ASSERT_TRUE(producer.ok());
+  constexpr int kRecords = 200;
+  for (int i = 0; i < kRecords; ++i) {
+    RawRecord r;
+    r.topic = input_;
+    r.partition = Partition(-1);
+    r.key = "i-" + std::to_string(i);
+    r.value = i == 10 ? std::string(2000, 'x') : "g-" + std::to_string(i % kGroups);
+    r.timestamp =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    ASSERT_TRUE((*producer)->send(r).ok());
+  }
+  ASSERT_TRUE((*producer)->flush(30s).ok());
+  const auto ids = wait_for_ids(kRecords - 1, 90s);
+  std::set<std::string> unique;
+  for (const auto& r : ids) unique.insert(*r.key);
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kRecords - 1)) << logs(1);  // all but the refused one, once each
+  EXPECT_EQ(unique.size(), static_cast<size_t>(kRecords - 1));
+  EXPECT_EQ(unique.count("i-10"), 0u);
+  auto dead =
+      runtime::read_all(client_props({{"isolation.level", "read_committed"}}), {app_id_ + "-dead-letters"}, 30s);
+  ASSERT_TRUE(dead.ok()) << dead.status();
+  ASSERT_EQ(dead->size(), 1u) << logs(1);
+  EXPECT_EQ((*dead)[0].key, "i-10");
+  EXPECT_EQ((*dead)[0].value, std::string(2000, 'x'));
+  EXPECT_EQ(*(*dead)[0].headers.last("dlq.error"), "PRODUCTION");
+  EXPECT_EQ(*(*dead)[0].headers.last("dlq.target.topic"), ids_);
+  EXPECT_TRUE(app->running()) << logs(1);
   EXPECT_EQ(app->terminate(30s), 0) << logs(1);
 }
 

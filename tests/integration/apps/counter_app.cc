@@ -2,7 +2,8 @@
 // process so that tests can SIGKILL it mid-stream and start it again.
 //
 //   counter_app --input T --ids-out T --counts-out T [--table T --joined-out T] [--windowed-out T]
-//               [--id-table T --id-joined-out T] [--fault POINT:SKIP:TIMES ...] [--config F] [--set key=value ...]
+//               [--closed-windows-out T] [--id-table T --id-joined-out T] [--fault POINT:SKIP:TIMES ...] [--config F]
+//               [--set key=value ...]
 //
 // --fault arms a kstreams fault point (kstreams/common/fault_points.h) to return an aborted
 // transaction error TIMES times after letting SKIP hits pass: the runtime's failure paths under load.
@@ -27,7 +28,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "counter_app: %s\n", config.status().ToString().c_str());
     return 2;
   }
-  std::string input, ids_out, counts_out, table, joined_out, windowed_out, id_table, id_joined_out;
+  std::string input, ids_out, counts_out, table, joined_out, windowed_out, closed_windows_out, id_table, id_joined_out;
   for (size_t i = 0; i + 1 < rest.size(); i += 2) {
     if (rest[i] == "--input") input = rest[i + 1];
     if (rest[i] == "--ids-out") ids_out = rest[i + 1];
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
     if (rest[i] == "--table") table = rest[i + 1];
     if (rest[i] == "--joined-out") joined_out = rest[i + 1];
     if (rest[i] == "--windowed-out") windowed_out = rest[i + 1];
+    if (rest[i] == "--closed-windows-out") closed_windows_out = rest[i + 1];
     if (rest[i] == "--id-table") id_table = rest[i + 1];
     if (rest[i] == "--id-joined-out") id_joined_out = rest[i + 1];
     if (rest[i] == "--fault") {
@@ -95,6 +97,21 @@ int main(int argc, char** argv) {
           return std::make_pair(w.key + "@" + std::to_string(w.start), std::to_string(n));
         })
         .to(windowed_out);
+  }
+  if (!closed_windows_out.empty()) {
+    // Emit-on-close windowed count per record key (each id once), tumbling 1 s, no grace, and a
+    // long retention: every closed window is forwarded exactly once, as ("<id>@<start>", "<count>"),
+    // across restarts and task moves (the stores keep a minute of windows that a restart must not
+    // emit again).
+    records.group_by_key()
+        .windowed_by(kstreams::TimeWindows::of_size_and_grace(std::chrono::seconds(1), std::chrono::seconds(0)))
+        .emit_strategy(kstreams::EmitStrategy::kOnWindowClose)
+        .count(kstreams::Materialized::as("closed-window-counts").with_retention(std::chrono::minutes(1)))
+        .to_stream()
+        .map([](const kstreams::Windowed<std::string>& w, int64_t n) {
+          return std::make_pair(w.key + "@" + std::to_string(w.start), std::to_string(n));
+        })
+        .to(closed_windows_out);
   }
   kstreams::Topology topology = builder.build();
   kstreams::runtime::KafkaStreams streams(topology, *config);

@@ -70,6 +70,44 @@ TEST(StreamsConfigTest, TransactionTimeoutMustStayBelowSessionTimeoutUnderEos) {
   EXPECT_TRUE(StreamsConfig::from_map(values).ok());
 }
 
+TEST(StreamsConfigTest, ClientOverridesThatBreakExactlyOnceOrCoPartitioningAreConfigErrors) {
+  // Each of these, passed through a client prefix, would silently break a guarantee.
+  const std::vector<std::tuple<std::string, std::string, std::string>> unsafe = {
+      {"exactly_once_v2", "consumer.isolation.level", "read_uncommitted"},
+      {"exactly_once_v2", "producer.transaction.timeout.ms", "60000"},
+      {"exactly_once_v2", "consumer.session.timeout.ms", "5000"},  // below transaction.timeout.ms (10000)
+      {"exactly_once_v2", "producer.enable.idempotence", "false"},
+      {"exactly_once_v2", "producer.acks", "1"},
+      {"exactly_once_v2", "producer.transactional.id", "mine"},
+      {"exactly_once_v2", "consumer.enable.auto.commit", "true"},
+      {"at_least_once", "consumer.partition.assignment.strategy", "roundrobin"},
+      {"at_least_once", "consumer.partition.assignment.strategy", "cooperative-sticky"},
+      {"at_least_once", "consumer.enable.auto.commit", "true"},
+      {"at_least_once", "consumer.group.id", "other"},
+  };
+  for (const auto& [guarantee, key, value] : unsafe) {
+    auto values = minimal();
+    values["processing.guarantee"] = guarantee;
+    values[key] = value;
+    auto cfg = StreamsConfig::from_map(values);
+    ASSERT_FALSE(cfg.ok()) << guarantee << " " << key << "=" << value;
+    EXPECT_EQ(cfg.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(cfg.status().message().find(key), std::string::npos) << cfg.status();
+  }
+  // The same settings with safe values are fine.
+  auto values = minimal();
+  values["processing.guarantee"] = "exactly_once_v2";
+  values["consumer.isolation.level"] = "read_committed";
+  values["consumer.session.timeout.ms"] = "45000";
+  values["consumer.partition.assignment.strategy"] = "range";
+  values["producer.enable.idempotence"] = "true";
+  values["producer.acks"] = "all";
+  EXPECT_TRUE(StreamsConfig::from_map(values).ok()) << StreamsConfig::from_map(values).status();
+  auto alos = minimal();
+  alos["consumer.isolation.level"] = "read_uncommitted";  // a choice at-least-once may make
+  EXPECT_TRUE(StreamsConfig::from_map(alos).ok());
+}
+
 TEST(StreamsConfigTest, ClientDefaultsApplyToTheirClientUnderWhatTheUserSet) {
   auto values = minimal();
   values["consumer.queued.min.messages"] = "100000";

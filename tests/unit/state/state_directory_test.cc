@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <thread>
 
 #include "state_test_util.h"
 
@@ -26,10 +27,33 @@ TEST(StateDirectoryTest, SecondOwnerInTheSameProcessIsRefusedUntilTheFirstUnlock
   auto second = *StateDirectory::open(dir.path(), "app");
   ASSERT_TRUE(first->lock(TaskId{0, 1}).ok());
   EXPECT_TRUE(first->lock(TaskId{0, 1}).ok());  // re-entrant for the owner
-  EXPECT_EQ(second->lock(TaskId{0, 1}).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(second->lock(TaskId{0, 1}).code(), absl::StatusCode::kUnavailable);
   EXPECT_TRUE(second->lock(TaskId{0, 2}).ok());  // other tasks are independent
   first->unlock(TaskId{0, 1});
   EXPECT_TRUE(second->lock(TaskId{0, 1}).ok());
+}
+
+TEST(StateDirectoryTest, ALockBelongsToItsThreadNotToTheWholeInstance) {
+  // Two stream threads share the instance's StateDirectory. A task moved from one to the other by
+  // a rebalance must not be opened by the second while the first still has it open.
+  TempDir dir;
+  auto sd = *StateDirectory::open(dir.path(), "app");
+  ASSERT_TRUE(sd->lock(TaskId{0, 1}).ok());
+  absl::Status other_lock;
+  absl::Status other_wipe;
+  std::thread other([&] {
+    other_lock = sd->lock(TaskId{0, 1});
+    other_wipe = sd->wipe(TaskId{0, 1});
+    sd->unlock(TaskId{0, 1});  // not its lock: no effect
+  });
+  other.join();
+  EXPECT_EQ(other_lock.code(), absl::StatusCode::kUnavailable) << other_lock;
+  EXPECT_EQ(other_wipe.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(sd->wipe(TaskId{0, 1}).ok());  // still ours
+  sd->unlock(TaskId{0, 1});
+  std::thread next([&] { other_lock = sd->lock(TaskId{0, 1}); });
+  next.join();
+  EXPECT_TRUE(other_lock.ok()) << other_lock;
 }
 
 TEST(StateDirectoryTest, LockHeldByAnotherProcessIsRefused) {
@@ -51,7 +75,7 @@ TEST(StateDirectoryTest, LockHeldByAnotherProcessIsRefused) {
   char c = 0;
   ASSERT_EQ(read(ready[0], &c, 1), 1);
   ASSERT_EQ(c, 'y');
-  EXPECT_EQ(sd->lock(TaskId{0, 1}).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(sd->lock(TaskId{0, 1}).code(), absl::StatusCode::kUnavailable);  // retry later
   (void)!write(done[1], "x", 1);
   int status = 0;
   waitpid(child, &status, 0);
@@ -69,7 +93,7 @@ TEST(StateDirectoryTest, WipeRemovesTheTaskStateButNeedsTheLock) {
   ASSERT_TRUE(sd->wipe(TaskId{1, 0}).ok());
   EXPECT_FALSE(std::filesystem::exists(task_dir / "rocksdb"));
   auto other = *StateDirectory::open(dir.path(), "app");
-  EXPECT_EQ(other->lock(TaskId{1, 0}).code(), absl::StatusCode::kFailedPrecondition);  // still locked
+  EXPECT_EQ(other->lock(TaskId{1, 0}).code(), absl::StatusCode::kUnavailable);  // still locked
 }
 
 TEST(StateDirectoryTest, ApplicationIdThatIsNotADirectoryNameIsRejected) {

@@ -131,12 +131,15 @@ class KafkaStreams {
   // kUnavailable (the cluster did not answer).
   [[nodiscard]] absl::Status start();
 
-  // Commits, closes the tasks, leaves the group, stops HTTP. Idempotent. Returns false if the
-  // threads did not stop within `timeout`.
+  // Stops HTTP, commits, closes the tasks, leaves the group. Idempotent. The stream threads' broker
+  // calls end before `timeout` (with the broker unreachable: uncommitted work is aborted, tasks close
+  // dirty, the group is left by session timeout). Returns false if a thread did not stop in time.
   bool close(std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
-  // Blocks until SIGTERM or SIGINT (or until the instance reaches ERROR), then close().
-  // Returns 0 after a clean shutdown, 1 after an error.
+  // Blocks until SIGTERM or SIGINT (or until the instance reaches ERROR), then close() within
+  // `shutdown.timeout.ms`. Returns 0 after a clean shutdown, 1 after an error. If a stream thread
+  // is still stuck when the timeout ends, logs it and ends the process with status 1 (safe: what
+  // was not committed is aborted and reprocessed after the restart).
   int run_until_signal();
 
   [[nodiscard]] State state() const;

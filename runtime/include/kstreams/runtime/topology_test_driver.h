@@ -14,19 +14,21 @@
 // Each pipe runs to quiescence: records flow through every subtopology (repartition topics
 // included), then stream-time punctuators run, then a commit happens every `commit.every.records`
 // piped records (default 1; the EOS commit = prepare_commit (nodes flush, then the changelog cache
-// sends the last write of each store key) + state commit with the changelog end offsets). Records
-// written to output topics are visible at once (no transactions).
+// sends the last write of each store key) + seal + state commit with the changelog end offsets).
+// Records written to output topics are visible at once; abort() and crash_and_restart() remove the
+// ones written since the last commit, as a read_committed consumer would never have seen them.
 // Wall-clock punctuators fire from advance_wall_clock_time() only.
 //
 // Config: application.id (default "test-app"), default.deserialization.exception.handler and
 // processing.exception.handler (dead-letter | continue | fail; default dead-letter),
 // errors.deadletterqueue.topic.name (default <application.id>-dead-letters), commit.every.records,
 // statestore.cache.max.bytes (changelog cache of the driver, default 10485760; 0 sends every
-// write), default.topic.partitions, topic.partitions.<topic>.
+// write), default.topic.partitions, topic.partitions.<topic>, state.dir (where the driver makes its
+// temporary state directory; default $TMPDIR, else /tmp).
 // Under `fail`, the first error is kept in status() and later pipes are ignored.
 //
 // The driver keeps its own copy of the topology.
-// State: stores live under a fresh temporary directory removed by the destructor.
+// State: stores live under a fresh temporary directory (under state.dir) removed by the destructor.
 // Thread-safety: none; use from one thread. The driver must outlive its test topics.
 #pragma once
 
@@ -130,8 +132,19 @@ class TopologyTestDriver {
 
   // Advances the wall clock, runs due wall-clock punctuators and what they produce, and commits.
   void advance_wall_clock_time(std::chrono::milliseconds d);
-  // Commits now (also at destruction).
+  // Commits now (also at destruction). A commit is one transaction over every task: the tasks seal
+  // their store writes, their input positions are committed with their progress (stream time,
+  // punctuation schedules, window emit progress) and the stores apply the sealed writes.
   void commit();
+  // Aborts the open transaction, as the runtime does on an abortable error: the records the tasks
+  // wrote since the last commit disappear from every topic (a read_committed reader never sees
+  // them), the tasks drop their uncommitted store writes and progress and process their inputs
+  // again from the committed positions, at once. Records piped since the last commit stay.
+  void abort();
+  // A crash and a restart (a SIGKILL): the open transaction is dropped as by abort(), every task is
+  // closed dirty and reopened from its state directory, restoring from its changelogs what its
+  // stores lack and taking its committed progress; then it reprocesses from its committed positions.
+  void crash_and_restart();
 
   // Stores. A key-value store of `partition`'s task; for_key() picks the partition of a key.
   [[nodiscard]] state::StateStore* raw_store(const std::string& store, int32_t partition = 0);

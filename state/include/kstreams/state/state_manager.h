@@ -196,8 +196,10 @@ class StateDirectory {
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<StateDirectory>> open(const std::filesystem::path& state_dir,
                                                                             const std::string& application_id);
   [[nodiscard]] virtual std::filesystem::path task_dir(TaskId task) const = 0;
-  // kFailedPrecondition if another owner (process or thread) holds the lock.
+  // Locks the task's directory for the calling thread (again: ok). kUnavailable while another
+  // process or another thread of this one holds it: retry later.
   [[nodiscard]] virtual absl::Status lock(TaskId task) = 0;
+  // Releases a lock the calling thread holds (others: no-op).
   virtual void unlock(TaskId task) = 0;
   // Removes the task's directory (for a reset); the task must be locked by the caller.
   [[nodiscard]] virtual absl::Status wipe(TaskId task) = 0;

@@ -139,13 +139,15 @@ class WindowAggregateNode final : public Node<K, V, Windowed<K>, Change<VA>> {
   void init(TaskContext& ctx) override {
     NodeBase::init(ctx);
     store_ = find_store<state::WindowBytesStore>(ctx, store_name_);
+    observed_ = ctx.progress(this->name() + ".observed", -1);
+    emitted_up_to_ = ctx.progress(this->name() + ".emitted", -1);
   }
   void process(const Record<K, V>& r) override {
-    observed_ = std::max(observed_, r.timestamp);
+    *observed_ = std::max(*observed_, r.timestamp);
     // Emit windows this record closes before writing: the write advances the store's stream time,
     // which may expire them (retention is window size + grace by default).
     if (emit_ == EmitStrategy::kOnWindowClose) emit_closed();
-    const TimestampMs close_time = observed_ - windows_.grace_ms;
+    const TimestampMs close_time = *observed_ - windows_.grace_ms;
     ks_->serialize(r.key, &kbuf_);
     bool any = false;
     bool failed = false;
@@ -194,11 +196,11 @@ class WindowAggregateNode final : public Node<K, V, Windowed<K>, Change<VA>> {
   // stream time crosses, not on every record that advances it (a time-range scan of the store walks
   // every key of the segment; doing it per record made it the top hotspot of a windowed topology).
   void emit_closed() {
-    TimestampMs last_closed_start = observed_ - windows_.grace_ms - windows_.size_ms;
+    TimestampMs last_closed_start = *observed_ - windows_.grace_ms - windows_.size_ms;
     if (last_closed_start < 0) return;
     last_closed_start -= last_closed_start % windows_.advance_ms;  // the last aligned start that closed
-    if (last_closed_start <= emitted_up_to_) return;
-    auto it = store_->fetch_all(emitted_up_to_ + 1, last_closed_start);
+    if (last_closed_start <= *emitted_up_to_) return;
+    auto it = store_->fetch_all(*emitted_up_to_ + 1, last_closed_start);
     for (; it->valid(); it->next()) {
       const auto& e = it->entry();
       out_.key.start = e.window_start;
@@ -213,7 +215,7 @@ class WindowAggregateNode final : public Node<K, V, Windowed<K>, Change<VA>> {
       this->forward(out_);
     }
     if (!it->status().ok()) return this->ctx_->fail(it->status());
-    emitted_up_to_ = last_closed_start;
+    *emitted_up_to_ = last_closed_start;
   }
 
   std::string store_name_;
@@ -223,8 +225,9 @@ class WindowAggregateNode final : public Node<K, V, Windowed<K>, Change<VA>> {
   SerdePtr<VA> vs_;
   Fn fn_;
   state::WindowBytesStore* store_ = nullptr;
-  TimestampMs observed_ = -1;
-  TimestampMs emitted_up_to_ = -1;  // window starts <= this were emitted (emit-on-close)
+  // Task progress (TaskContext::progress): committed, rolled back and restored with the offsets.
+  TimestampMs* observed_ = nullptr;       // the highest record timestamp this node has seen
+  TimestampMs* emitted_up_to_ = nullptr;  // window starts <= this were emitted (emit-on-close)
   std::string kbuf_, vbuf_;
   Record<Windowed<K>, Change<VA>> out_;
 };
@@ -249,10 +252,11 @@ class SessionWindowAggregateNode final : public Node<K, V, Windowed<K>, Change<V
   void init(TaskContext& ctx) override {
     NodeBase::init(ctx);
     store_ = find_store<state::SessionBytesStore>(ctx, store_name_);
+    observed_ = ctx.progress(this->name() + ".observed", -1);
   }
   void process(const Record<K, V>& r) override {
-    observed_ = std::max(observed_, r.timestamp);
-    const TimestampMs close_time = observed_ - windows_.grace_ms;
+    *observed_ = std::max(*observed_, r.timestamp);
+    const TimestampMs close_time = *observed_ - windows_.grace_ms;
     ks_->serialize(r.key, &kbuf_);
     TimestampMs start = r.timestamp, end = r.timestamp;
     std::optional<VA> acc;
@@ -307,7 +311,7 @@ class SessionWindowAggregateNode final : public Node<K, V, Windowed<K>, Change<V
   Agg agg_;
   Merge merge_;
   state::SessionBytesStore* store_ = nullptr;
-  TimestampMs observed_ = -1;
+  TimestampMs* observed_ = nullptr;  // task progress: the highest record timestamp seen
   std::string kbuf_, vbuf_;
   std::vector<Merged> merged_;
   Record<Windowed<K>, Change<VA>> out_;
@@ -337,12 +341,13 @@ class SlidingWindowAggregateNode final : public Node<K, V, Windowed<K>, Change<V
     NodeBase::init(ctx);
     store_ = find_store<state::WindowBytesStore>(ctx, store_name_);
     records_ = find_store<state::WindowBytesStore>(ctx, records_name_);
+    observed_ = ctx.progress(this->name() + ".observed", -1);
   }
   void process(const Record<K, V>& r) override {
     const int64_t d = windows_.time_difference_ms;
     const TimestampMs t = r.timestamp;
-    observed_ = std::max(observed_, t);
-    const TimestampMs close_time = observed_ - windows_.grace_ms;
+    *observed_ = std::max(*observed_, t);
+    const TimestampMs close_time = *observed_ - windows_.grace_ms;
     if (t + d < close_time) {
       this->ctx_->record_dropped("late");
       return;
@@ -366,7 +371,7 @@ class SlidingWindowAggregateNode final : public Node<K, V, Windowed<K>, Change<V
     starts.erase(std::unique(starts.begin(), starts.end()), starts.end());
     for (TimestampMs start : starts) {
       if (start < 0 || start + d < t || (start > t && start != t + 1)) continue;  // contains t, or t's right window
-      if (start + d + windows_.grace_ms < observed_) continue;                    // closed
+      if (start + d + windows_.grace_ms < *observed_) continue;                   // closed
       if (!update_window(r, start)) return;
     }
   }
@@ -420,7 +425,7 @@ class SlidingWindowAggregateNode final : public Node<K, V, Windowed<K>, Change<V
   Fn fn_;
   state::WindowBytesStore* store_ = nullptr;
   state::WindowBytesStore* records_ = nullptr;
-  TimestampMs observed_ = -1;
+  TimestampMs* observed_ = nullptr;  // task progress: the highest record timestamp seen
   std::string kbuf_, vbuf_, abuf_;
   Record<Windowed<K>, Change<VA>> out_;
 };

@@ -50,6 +50,13 @@ class TaskContext {
   virtual void record_dropped(std::string_view reason) = 0;
   // The full name of a topic as named in the topology (prefixes internal topics with application.id).
   [[nodiscard]] virtual std::string resolve_topic(const std::string& topic, bool internal) const = 0;
+  // A named int64 of task state that is not in a store (the stream time a windowed node has seen,
+  // the last window it emitted). The task commits it atomically with its input offsets (in the
+  // committed offsets' metadata), rolls it back to the committed value when a transaction aborts,
+  // and restores it when the task is reopened, here or on another instance. Call from init();
+  // `key` must be unique in the task and stable across restarts (prefix it with the node name).
+  // The pointer stays valid while the task runs; `initial` is its value before any commit.
+  virtual int64_t* progress(const std::string& key, int64_t initial) = 0;
 };
 
 }  // namespace internal
