@@ -204,6 +204,7 @@ TEST_F(PoisonPillTest, TheSameOrderUnderThreeKeysIsProcessedOnceAndTheOthersAreK
   EXPECT_EQ(ledger(), (std::vector<std::string>{"RESTOCKED:10->10", "RESERVED:2->8"}));
   EXPECT_EQ(dead_letter_classes(), (std::vector<std::string>{kDlqKeyMismatch, kDlqKeyMismatch}));
   const auto dead = driver_->read_raw(kDeadLettersTopic);
+  ASSERT_EQ(dead.size(), 2u);
   EXPECT_EQ(*dead[0].key, "k-2");  // the original key and bytes
   EXPECT_EQ(json::parse(*dead[0].value)["order_id"], "o-1");
   // A mismatched key first, the right one later: the right one is the order.
