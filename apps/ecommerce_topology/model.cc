@@ -70,11 +70,17 @@ std::string line_problem(const json& line, size_t i) {
   auto q = line.find("qty");
   if (q == line.end() || !as_int64(*q, &qty)) return at + ".qty missing or not an integer";
   if (qty <= 0) return at + ".qty must be > 0";
+  if (qty > kMaxLineQty) return at + ".qty must be <= " + std::to_string(kMaxLineQty);
   int64_t price = 0;
   auto p = line.find("unit_price_cents");
   if (p == line.end() || !as_int64(*p, &price)) return at + ".unit_price_cents missing or not an integer";
   if (price < 0) return at + ".unit_price_cents must be >= 0";
+  if (price > kMaxUnitPriceCents) return at + ".unit_price_cents must be <= " + std::to_string(kMaxUnitPriceCents);
   return "";
+}
+
+bool key_is(const std::optional<std::string>& key, const std::string& expected) {
+  return key.has_value() && *key == expected;
 }
 
 }  // namespace
@@ -86,13 +92,37 @@ std::vector<std::string> output_topics() {
           kNotificationsDlqTopic, kAnalyticsTopic,    kDeadLettersTopic};
 }
 
+bool is_usable_event_time(int64_t t, int64_t now_ms) {
+  return t >= 0 && t <= saturating_add(now_ms, kMaxCreatedAtAheadMs);
+}
+
+int64_t saturating_add(int64_t a, int64_t b) {
+  int64_t sum = 0;
+  if (!__builtin_add_overflow(a, b, &sum)) return sum;
+  return b > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
+}
+
 int64_t Order::total_cents() const {
   int64_t total = 0;
-  for (const auto& item : items) total += item.qty * item.unit_price_cents;
+  for (const auto& item : items) {
+    int64_t line = 0;
+    if (__builtin_mul_overflow(item.qty, item.unit_price_cents, &line)) {
+      const bool negative = (item.qty < 0) != (item.unit_price_cents < 0);
+      line = negative ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int64_t>::max();
+    }
+    total = saturating_add(total, line);
+  }
   return total;
 }
 
-absl::Status validate_order(const json& value) {
+std::optional<int64_t> ClassifiedOrder::event_time(int64_t record_timestamp, int64_t now_ms) const {
+  if (input_class == InputClass::kMalformed || created_at_out_of_range) return std::nullopt;
+  if (has_created_at) return order.created_at;
+  if (is_usable_event_time(record_timestamp, now_ms)) return record_timestamp;
+  return std::nullopt;
+}
+
+absl::Status validate_order(const json& value, int64_t now_ms) {
   if (!value.is_object()) return absl::InvalidArgumentError("value is not a JSON object");
   if (!is_non_empty_string(value, "order_id")) return absl::InvalidArgumentError("order_id missing or empty");
   auto customer = value.find("customer_id");
@@ -101,8 +131,15 @@ absl::Status validate_order(const json& value) {
   }
   int64_t created_at = 0;
   auto created = value.find("created_at");
-  if (created == value.end() || !as_int64(*created, &created_at) || created_at < 0) {
-    return absl::InvalidArgumentError("created_at missing or not an integer >= 0");
+  if (created == value.end() || !(as_int64(*created, &created_at) || created->is_number_unsigned())) {
+    return absl::InvalidArgumentError("created_at missing or not an integer");
+  }
+  if (created->is_number_unsigned() && !as_int64(*created, &created_at)) {
+    return absl::InvalidArgumentError("created_at is out of range (0 .. the processing clock + 24 h)");
+  }
+  if (!is_usable_event_time(created_at, now_ms)) {
+    return absl::InvalidArgumentError("created_at " + std::to_string(created_at) +
+                                      " is out of range (0 .. the processing clock + 24 h)");
   }
   auto items = value.find("items");
   if (items == value.end() || !items->is_array()) return absl::InvalidArgumentError("items missing or not an array");
@@ -120,7 +157,8 @@ absl::Status validate_order(const json& value) {
   return absl::OkStatus();
 }
 
-ClassifiedOrder classify_order(const std::optional<std::string>& value) {
+ClassifiedOrder classify_order(const std::optional<std::string>& key, const std::optional<std::string>& value,
+                               int64_t now_ms) {
   ClassifiedOrder out;
   const json j = parse_or_discard(value);
   if (j.is_discarded() || j.is_null()) {
@@ -138,14 +176,21 @@ ClassifiedOrder classify_order(const std::optional<std::string>& value) {
     out.reason = "order_id missing, empty or not a string";
     return out;
   }
+  if (!key_is(key, j["order_id"].get_ref<const std::string&>())) {
+    out.dlq_error = kDlqKeyMismatch;
+    out.reason = "record key is not the order_id";
+    return out;
+  }
   out.order.order_id = j["order_id"].get<std::string>();
   // Best-effort fields, so that an INVALID status can still say what it knows.
   if (auto c = j.find("customer_id"); c != j.end() && c->is_string()) out.order.customer_id = c->get<std::string>();
   if (auto c = j.find("created_at"); c != j.end() && as_int64(*c, &out.order.created_at)) {
-    out.has_created_at = out.order.created_at >= 0;
-    if (!out.has_created_at) out.order.created_at = 0;
+    out.has_created_at = is_usable_event_time(out.order.created_at, now_ms);
+    out.created_at_out_of_range = !out.has_created_at;
+  } else if (c != j.end() && c->is_number_unsigned()) {
+    out.created_at_out_of_range = true;  // an integer beyond int64
   }
-  if (absl::Status st = validate_order(j); !st.ok()) {
+  if (absl::Status st = validate_order(j, now_ms); !st.ok()) {
     out.input_class = InputClass::kInvalid;
     out.reason = std::string(st.message());
     return out;
@@ -155,7 +200,7 @@ ClassifiedOrder classify_order(const std::optional<std::string>& value) {
   return out;
 }
 
-ClassifiedRestock classify_restock(const std::optional<std::string>& value) {
+ClassifiedRestock classify_restock(const std::optional<std::string>& key, const std::optional<std::string>& value) {
   ClassifiedRestock out;
   const json j = parse_or_discard(value);
   if (j.is_discarded() || j.is_null()) {
@@ -174,8 +219,12 @@ ClassifiedRestock classify_restock(const std::optional<std::string>& value) {
     out.reason = "restock_id missing or not a non-empty string";
   } else if (!is_non_empty_string(j, "sku")) {
     out.reason = "sku missing or not a non-empty string";
-  } else if (q == j.end() || !as_int64(*q, &qty) || qty <= 0) {
-    out.reason = "qty missing or not an integer > 0";
+  } else if (q == j.end() || !as_int64(*q, &qty) || qty <= 0 || qty > kMaxRestockQty) {
+    out.reason = "qty missing or not an integer in 1.." + std::to_string(kMaxRestockQty);
+  } else if (!key_is(key, j["sku"].get_ref<const std::string&>())) {
+    out.dlq_error = kDlqKeyMismatch;
+    out.reason = "record key is not the sku";
+    return out;
   } else {
     out.input_class = InputClass::kValid;
     out.restock = j.get<Restock>();
@@ -281,9 +330,12 @@ int64_t revenue_window_start(int64_t event_time) {
 
 std::vector<int64_t> sku_window_starts(int64_t event_time) {
   std::vector<int64_t> starts;
-  const int64_t last = event_time - ((event_time % kSkuWindowAdvanceMs) + kSkuWindowAdvanceMs) % kSkuWindowAdvanceMs;
-  for (int64_t s = last - kSkuWindowSizeMs + kSkuWindowAdvanceMs; s <= last; s += kSkuWindowAdvanceMs) {
-    if (s >= 0 && s + kSkuWindowSizeMs > event_time) starts.push_back(s);
+  if (event_time < 0) return starts;  // windows never start before 0
+  const int64_t last = event_time - event_time % kSkuWindowAdvanceMs;
+  // Counted down from `last`, so that nothing is computed beyond event_time (no overflow near INT64_MAX).
+  for (int64_t k = kSkuWindowSizeMs / kSkuWindowAdvanceMs - 1; k >= 0; --k) {
+    const int64_t s = last - k * kSkuWindowAdvanceMs;
+    if (s >= 0 && event_time - s < kSkuWindowSizeMs) starts.push_back(s);
   }
   return starts;
 }

@@ -49,6 +49,22 @@ inline constexpr const char* kDlqMalformedJson = "MALFORMED_JSON";     // not JS
 inline constexpr const char* kDlqNotAnObject = "NOT_AN_OBJECT";        // JSON, but not an object
 inline constexpr const char* kDlqMissingOrderId = "MISSING_ORDER_ID";  // order_id absent, empty or not a string
 inline constexpr const char* kDlqInvalidRestock = "INVALID_RESTOCK";   // restock with missing/bad fields
+inline constexpr const char* kDlqKeyMismatch = "KEY_MISMATCH";         // record key is not the order_id / sku
+// A restock that would take the sku's stock (available + reserved) past int64 (the inventory's check:
+// it depends on the stock, not on the record alone).
+inline constexpr const char* kDlqStockOverflow = "STOCK_OVERFLOW";
+
+// ---- Numeric bounds (contract: no arithmetic on an input can overflow) ----------------------
+inline constexpr int64_t kMaxLineQty = 1'000'000;
+inline constexpr int64_t kMaxUnitPriceCents = 10'000'000'000;
+inline constexpr int64_t kMaxRestockQty = 1'000'000'000;
+// created_at may lie at most this far ahead of the processing instance's clock.
+inline constexpr int64_t kMaxCreatedAtAheadMs = 24 * 3'600'000;
+
+// True when `t` is a usable event time at wall-clock `now_ms`: 0 <= t <= now_ms + 24 h.
+[[nodiscard]] bool is_usable_event_time(int64_t t, int64_t now_ms);
+// a + b, clamped to [INT64_MIN, INT64_MAX] instead of overflowing (analytics sums).
+[[nodiscard]] int64_t saturating_add(int64_t a, int64_t b);
 
 // ---- Orders ---------------------------------------------------------------------------------
 inline constexpr size_t kMaxOrderLines = 100;
@@ -66,7 +82,8 @@ struct Order {
   int64_t created_at = 0;  // event time, epoch ms
   std::vector<OrderItem> items;
 
-  // Sum of qty * unit_price_cents.
+  // Sum of qty * unit_price_cents, overflow-checked: INT64_MAX (INT64_MIN) when the exact sum does
+  // not fit int64. Never reached by a valid order: its bounds keep the sum below 10^18.
   [[nodiscard]] int64_t total_cents() const;
   bool operator==(const Order&) const = default;
 };
@@ -81,25 +98,39 @@ enum class InputClass {
 struct ClassifiedOrder {
   InputClass input_class = InputClass::kMalformed;
   // kValid: the complete order. kInvalid: order_id plus every field that was well-typed (created_at
-  // is 0 and `has_created_at` false when it was missing or ill-typed). kMalformed: empty.
+  // is 0 when it was missing or ill-typed; an out-of-range integer is kept). kMalformed: empty.
   Order order;
+  // created_at is an integer within the bounds (is_usable_event_time): it is the event time.
   bool has_created_at = false;
+  // created_at is an integer outside the bounds: the order has no event time at all (the record
+  // timestamp is no substitute): it is not counted in analytics.
+  bool created_at_out_of_range = false;
   // kInvalid: the INVALID reason text; kMalformed: the dlq.message.
   std::string reason;
-  // kMalformed: the dlq.error class (kDlqMalformedJson, kDlqNotAnObject, kDlqMissingOrderId).
+  // kMalformed: the dlq.error class (kDlqMalformedJson, kDlqNotAnObject, kDlqMissingOrderId,
+  // kDlqKeyMismatch).
   std::string dlq_error;
+
+  // The order's event time (contract: created_at; the record timestamp when created_at is missing
+  // or ill-typed), or nullopt when it has none: created_at out of range, or the fallback record
+  // timestamp out of range too. kMalformed: nullopt.
+  [[nodiscard]] std::optional<int64_t> event_time(int64_t record_timestamp, int64_t now_ms) const;
 };
 
 // The validation rules of an order value that is a JSON object with a non-empty string order_id:
 // ok, or kInvalidArgument whose message is the INVALID reason text. Rules (contract, `orders`):
-// customer_id a string; created_at an integer >= 0; items a non-empty array of at most 100 lines;
-// each line an object with a non-empty string sku, an integer qty > 0 and an integer
-// unit_price_cents >= 0; no sku twice. Unknown extra fields are ignored.
-[[nodiscard]] absl::Status validate_order(const nlohmann::json& value);
+// customer_id a string; created_at an integer in 0..now_ms + 24 h; items a non-empty array of at
+// most 100 lines; each line an object with a non-empty string sku, an integer qty in 1..1,000,000
+// and an integer unit_price_cents in 0..10,000,000,000; no sku twice. Unknown extra fields are
+// ignored.
+[[nodiscard]] absl::Status validate_order(const nlohmann::json& value, int64_t now_ms);
 
-// Classifies the raw value bytes of an `orders` record (a null Kafka value is std::nullopt).
-// Never throws.
-[[nodiscard]] ClassifiedOrder classify_order(const std::optional<std::string>& value);
+// Classifies an `orders` record: its key and raw value bytes (a null Kafka key or value is
+// std::nullopt), at wall-clock `now_ms` (the processing instance's clock: it bounds created_at).
+// Malformed values first; then a key that is not the order_id (kDlqKeyMismatch); then the
+// validation rules. Never throws.
+[[nodiscard]] ClassifiedOrder classify_order(const std::optional<std::string>& key,
+                                             const std::optional<std::string>& value, int64_t now_ms);
 
 // ---- Restocks -------------------------------------------------------------------------------
 struct Restock {
@@ -113,11 +144,15 @@ struct ClassifiedRestock {
   InputClass input_class = InputClass::kMalformed;  // kValid or kMalformed (never kInvalid)
   Restock restock;                                  // kValid only
   std::string reason;                               // kMalformed: the dlq.message
-  std::string dlq_error;  // kMalformed: kDlqMalformedJson / kDlqNotAnObject / kDlqInvalidRestock
+  // kMalformed: kDlqMalformedJson / kDlqNotAnObject / kDlqInvalidRestock / kDlqKeyMismatch
+  std::string dlq_error;
 };
 
-// A restock is valid with a non-empty string restock_id and sku and an integer qty > 0.
-[[nodiscard]] ClassifiedRestock classify_restock(const std::optional<std::string>& value);
+// A restock is valid with a non-empty string restock_id and sku, an integer qty in
+// 1..1,000,000,000 (else kDlqInvalidRestock) and a record key equal to its sku (else
+// kDlqKeyMismatch). Never throws.
+[[nodiscard]] ClassifiedRestock classify_restock(const std::optional<std::string>& key,
+                                                 const std::optional<std::string>& value);
 
 // ---- order-status ---------------------------------------------------------------------------
 enum class OrderState { kPending, kConfirmed, kCancelled };

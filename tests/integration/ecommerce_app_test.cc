@@ -13,6 +13,11 @@
 
 #include <gtest/gtest.h>
 
+#include "kstreams/common/clock.h"
+#include "kstreams/common/partitioner.h"
+#include "kstreams/runtime/clients.h"
+#include "loadgen/load_runner.h"
+#include "model.h"
 #include "support/broker_env.h"
 #include "support/child_process.h"
 
@@ -162,6 +167,75 @@ TEST_F(EcommerceAppTest, WebhookOutageLosesAndDuplicatesNothingInKafka) {
   const int expected = expected_terminal_statuses();
   ASSERT_GT(expected, 0);
   EXPECT_EQ(verify(expected), 0) << diagnostics();
+  EXPECT_EQ(a->terminate(30s), 0) << diagnostics();
+}
+
+TEST_F(EcommerceAppTest, APoisonOrderDoesNotStallThePartitionAndAKeyMismatchIsADeadLetter) {
+  // A created_at within ~120 s of INT64_MAX once spun the stream thread forever in the window
+  // loop; the orders after it on the partition were never decided.
+  using kstreams::runtime::ProducerClient;
+  start_webhook({});
+  auto a = start_instance(0);
+  std::this_thread::sleep_for(4s);  // it creates the topics and joins
+  auto admin = runtime::AdminClient::create(testing::client_props());
+  ASSERT_TRUE(admin.ok()) << admin.status();
+  auto counts = (*admin)->partition_counts({prefix_ + ecommerce::kOrdersTopic}, 10s);
+  ASSERT_TRUE(counts.ok() && counts->count(prefix_ + ecommerce::kOrdersTopic)) << diagnostics();
+  const int32_t partitions = counts->at(prefix_ + ecommerce::kOrdersTopic);
+  // The normal order behind the poison one in the same partition (the same task's queue).
+  std::string next = "o-next";
+  for (int i = 0; partition_for_key(next, partitions) != partition_for_key("o-poison", partitions); ++i) {
+    next = "o-next-" + std::to_string(i);
+  }
+  auto producer = ProducerClient::create(ecommerce::loadgen::producer_properties(testing::bootstrap()));
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  auto send = [&](const std::string& topic, const std::string& key, const std::string& value) {
+    RawRecord r;
+    r.topic = prefix_ + topic;
+    r.partition = Partition(-1);
+    r.key = key;
+    r.value = value;
+    r.timestamp = SystemClock::instance().now_ms();
+    ASSERT_TRUE((*producer)->send(r).ok());
+  };
+  const int64_t now = SystemClock::instance().now_ms();
+  const std::string line = R"("items":[{"sku":"sku-1","qty":1,"unit_price_cents":100}]})";
+  send(ecommerce::kRestocksTopic, "sku-1", R"({"restock_id":"r-1","sku":"sku-1","qty":10})");
+  send(ecommerce::kOrdersTopic, "o-poison",
+       R"({"order_id":"o-poison","customer_id":"c","created_at":9223372036854775000,)" + line);
+  send(ecommerce::kOrdersTopic, "k-other",
+       R"({"order_id":"o-keyed","customer_id":"c","created_at":)" + std::to_string(now) + "," + line);
+  send(ecommerce::kOrdersTopic, next,
+       R"({"order_id":")" + next + R"(","customer_id":"c","created_at":)" + std::to_string(now) + "," + line);
+  ASSERT_TRUE((*producer)->flush(std::chrono::seconds(10)).ok());
+
+  std::map<std::string, std::string> last_status;
+  std::vector<std::string> dead;
+  const auto deadline = std::chrono::steady_clock::now() + 60s;  // includes the instance's start
+  while (std::chrono::steady_clock::now() < deadline &&
+         (last_status[next] != "CONFIRMED" || last_status["o-poison"].empty() || dead.empty())) {
+    std::this_thread::sleep_for(500ms);
+    auto records =
+        runtime::read_all(testing::client_props({{"isolation.level", "read_committed"}}),
+                          {prefix_ + ecommerce::kOrderStatusTopic, prefix_ + ecommerce::kDeadLettersTopic}, 10s);
+    if (!records.ok()) continue;
+    dead.clear();
+    for (const auto& r : *records) {
+      if (r.topic == prefix_ + ecommerce::kDeadLettersTopic) {
+        dead.emplace_back(r.headers.last(ecommerce::kDlqErrorHeader).value_or(""));
+        continue;
+      }
+      const auto j = nlohmann::json::parse(r.value.value_or(""), nullptr, false);
+      if (!j.is_object() || !j.contains("order_id") || !j["order_id"].is_string()) continue;
+      const bool has_reason = j.contains("reason") && j["reason"].is_string();
+      last_status[j["order_id"].get<std::string>()] =
+          j.value("status", "") + (has_reason ? "/" + j["reason"].get<std::string>() : "");
+    }
+  }
+  EXPECT_EQ(last_status[next], "CONFIRMED") << diagnostics();
+  EXPECT_EQ(last_status["o-poison"], "CANCELLED/INVALID") << diagnostics();
+  EXPECT_EQ(last_status.count("o-keyed"), 0u);
+  EXPECT_EQ(dead, (std::vector<std::string>{ecommerce::kDlqKeyMismatch})) << diagnostics();
   EXPECT_EQ(a->terminate(30s), 0) << diagnostics();
 }
 

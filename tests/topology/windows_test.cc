@@ -1,4 +1,8 @@
 // Windowed aggregations through the TopologyTestDriver.
+#include <algorithm>
+#include <limits>
+#include <random>
+
 #include <gtest/gtest.h>
 
 #include "kstreams/kstreams.h"
@@ -31,6 +35,115 @@ TEST(TimeWindowsTest, WindowStartsAreEpochAlignedForTumblingAndHoppingWindows) {
   EXPECT_EQ(hopping.window_starts_for(10), (std::vector<TimestampMs>{5, 10}));
   auto hop3 = TimeWindows::of_size_with_no_grace(milliseconds(10)).advance_by(milliseconds(3));
   EXPECT_EQ(hop3.window_starts_for(10), (std::vector<TimestampMs>{3, 6, 9}));
+}
+
+// Every window start for `ts` by brute force in 128-bit arithmetic: aligned starts k * advance >= 0
+// with start <= ts < start + size.
+std::vector<TimestampMs> reference_starts(const TimeWindows& w, TimestampMs ts) {
+  std::vector<TimestampMs> out;
+  if (ts < 0) return out;
+  const __int128 t = ts;
+  __int128 k = t / w.advance_ms;
+  for (; k >= 0 && k * w.advance_ms + w.size_ms > t; --k) out.push_back(static_cast<TimestampMs>(k * w.advance_ms));
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+// window_starts_for() that cannot hang the suite: stops (and fails) after `limit` calls.
+std::vector<TimestampMs> bounded_starts(const TimeWindows& w, TimestampMs ts, size_t limit = 1000) {
+  struct TooMany {};
+  std::vector<TimestampMs> out;
+  try {
+    w.for_each_window_start(ts, [&](TimestampMs s) {
+      out.push_back(s);
+      if (out.size() > limit) throw TooMany{};
+    });
+  } catch (const TooMany&) {
+    ADD_FAILURE() << "for_each_window_start(" << ts << ") called back more than " << limit << " times (size "
+                  << w.size_ms << ", advance " << w.advance_ms << ")";
+  }
+  return out;
+}
+
+constexpr TimestampMs kMax = std::numeric_limits<TimestampMs>::max();
+constexpr TimestampMs kMin = std::numeric_limits<TimestampMs>::min();
+
+TEST(TimeWindowsTest, WindowStartsNearInt64MaxTerminateAndHoldTheTimestamp) {
+  // A created_at within a window of INT64_MAX made `start += advance` overflow: the loop never ended.
+  const auto tumbling = TimeWindows::of_size_with_no_grace(milliseconds(60'000));
+  const auto hopping = TimeWindows::of_size_with_no_grace(milliseconds(300'000)).advance_by(milliseconds(60'000));
+  for (TimestampMs ts : {kMax, kMax - 1, kMax - 1000, kMax - 59'999, kMax - 60'000, kMax - 120'000}) {
+    EXPECT_EQ(bounded_starts(tumbling, ts), reference_starts(tumbling, ts)) << ts;
+    EXPECT_EQ(bounded_starts(hopping, ts), reference_starts(hopping, ts)) << ts;
+    EXPECT_EQ(bounded_starts(hopping, ts).size(), 5u) << ts;
+  }
+}
+
+TEST(TimeWindowsTest, NegativeTimestampsBelongToNoWindow) {
+  const auto tumbling = TimeWindows::of_size_with_no_grace(milliseconds(10));
+  const auto hopping = TimeWindows::of_size_with_no_grace(milliseconds(10)).advance_by(milliseconds(3));
+  for (TimestampMs ts : {TimestampMs{-1}, TimestampMs{-5}, TimestampMs{-10}, kMin + 1, kMin}) {
+    EXPECT_TRUE(bounded_starts(tumbling, ts).empty()) << ts;
+    EXPECT_TRUE(bounded_starts(hopping, ts).empty()) << ts;
+  }
+}
+
+TEST(TimeWindowsTest, SizesAndAdvancesNearInt64MaxMatchTheReference) {
+  const std::vector<TimeWindows> shapes = {{kMax, kMax, 0},
+                                           {kMax, kMax / 2, 0},
+                                           {kMax / 2, kMax / 2, 0},
+                                           {kMax - 1, kMax / 3, 0},
+                                           {kMax, kMax / 4 + 1, 0},
+                                           {1, 1, 0},
+                                           {7, 3, 0},
+                                           {5, 10, 0},  // advance > size: gaps
+                                           {300'000, 60'000, kMax / 4}};
+  const std::vector<TimestampMs> times = {0,        1,        2,        6,    7,      kMax / 4,     kMax / 3,
+                                          kMax / 2, kMax - 2, kMax - 1, kMax, 59'999, 1764288000000};
+  for (const auto& w : shapes) {
+    for (TimestampMs ts : times) {
+      EXPECT_EQ(bounded_starts(w, ts), reference_starts(w, ts))
+          << "size " << w.size_ms << " advance " << w.advance_ms << " ts " << ts;
+    }
+  }
+}
+
+TEST(TimeWindowsTest, WindowStartsMatchTheReferenceAcrossTheInt64Range) {
+  std::mt19937_64 rng(24);
+  const std::vector<TimeWindows> shapes = {
+      TimeWindows::of_size_with_no_grace(milliseconds(60'000)),
+      TimeWindows::of_size_with_no_grace(milliseconds(300'000)).advance_by(milliseconds(60'000)),
+      TimeWindows::of_size_with_no_grace(milliseconds(10)).advance_by(milliseconds(3))};
+  for (int i = 0; i < 2000; ++i) {
+    // Uniform over int64, then the same value pulled close to INT64_MAX.
+    const auto ts = static_cast<TimestampMs>(rng());
+    for (TimestampMs t : {ts, ts < 0 ? ts : kMax - ts % 1'000'000}) {
+      for (const auto& w : shapes) ASSERT_EQ(bounded_starts(w, t), reference_starts(w, t)) << t;
+    }
+  }
+}
+
+TEST(TimeWindowsTest, WindowEndsAndCloseTimesSaturateInsteadOfOverflowing) {
+  // For the window aggregation: end = start + size, close time = stream time - grace, and the last
+  // closed start = stream time - grace - size, each representable for any int64 input.
+  const auto hopping =
+      TimeWindows::of_size_and_grace(milliseconds(300'000), milliseconds(30'000)).advance_by(milliseconds(60'000));
+  EXPECT_EQ(hopping.window_end(60'000), 360'000);
+  EXPECT_EQ(hopping.window_end(kMax - 1000), kMax);
+  EXPECT_EQ(hopping.close_time(100'000), 70'000);
+  EXPECT_EQ(hopping.close_time(kMin + 5), kMin);
+  EXPECT_EQ(hopping.last_closed_start(330'000), 0);  // [0, 300000) + 30000 grace
+  EXPECT_EQ(hopping.last_closed_start(329'999), -1);
+  EXPECT_EQ(hopping.last_closed_start(450'000), 120'000);  // 450000 - 330000 = 120000, aligned
+  EXPECT_EQ(hopping.last_closed_start(kMin), -1);
+  EXPECT_EQ(hopping.last_closed_start(-1), -1);
+  EXPECT_EQ(hopping.last_closed_start(kMax), (kMax - 330'000) - (kMax - 330'000) % 60'000);
+  const TimeWindows huge_grace{10, 10, kMax};
+  EXPECT_EQ(huge_grace.close_time(5), 5 - kMax);
+  EXPECT_EQ(huge_grace.close_time(-5), kMin);
+  EXPECT_EQ(huge_grace.last_closed_start(kMax), -1);
+  const TimeWindows negative_grace{10, 10, -kMax};  // not validated by the struct: still no overflow
+  EXPECT_EQ(negative_grace.close_time(kMax), kMax);
 }
 
 TEST(TimeWindowsTest, TumblingCountEmitsOnEveryUpdateWithWindowBoundaries) {

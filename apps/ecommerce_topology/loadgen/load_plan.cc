@@ -1,7 +1,9 @@
 #include "loadgen/load_plan.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <random>
 
 #include "model.h"
@@ -49,7 +51,8 @@ int64_t count_for(double share, int64_t total) { return std::llround(share * sta
 
 class Planner {
  public:
-  Planner(const LoadOptions& o, int64_t start) : o_(o), rng_(o.seed), start_(start) {}
+  // Records are classified at `now`: the processing clock, never earlier than the last created_at.
+  Planner(const LoadOptions& o, int64_t start, int64_t now) : o_(o), rng_(o.seed), start_(start), now_(now) {}
 
   absl::StatusOr<LoadPlan> build() {
     make_restocks();
@@ -76,7 +79,8 @@ class Planner {
       const std::string sku = sku_name(static_cast<int64_t>(rng_.below(static_cast<uint64_t>(o_.skus))));
       const std::string id = numbered("rm-", i, 4);
       std::string value;
-      switch (i % 5) {
+      std::string key = sku;
+      switch (i % 7) {
         case 0:
           value = "{{not json";
           break;
@@ -89,13 +93,21 @@ class Planner {
         case 3:
           value = json{{"sku", sku}, {"qty", 5}}.dump();
           break;
-        default:
+        case 4:
           value = json{{"restock_id", id}, {"sku", sku}, {"qty", -3}}.dump();
           break;
+        case 5:
+          value = json{{"restock_id", id}, {"sku", sku}, {"qty", kMaxRestockQty + 1}}.dump();
+          break;
+        default:  // a well-formed restock under another key
+          value = json{{"restock_id", id}, {"sku", sku}, {"qty", 5}}.dump();
+          key = "not-" + sku;
+          break;
       }
-      plan_.restocks.push_back(record(topic, sku, value, ts));
+      const ClassifiedRestock c = classify_restock(key, value);
+      plan_.restocks.push_back(record(topic, key, value, ts));
       ++ex.restocks_malformed;
-      ++ex.dead_letters_by_error[classify_restock(value).dlq_error];
+      ++ex.dead_letters_by_error[c.dlq_error];
     }
     ex.restock_records = static_cast<int64_t>(plan_.restocks.size());
   }
@@ -171,7 +183,7 @@ class Planner {
   json invalid_order(const std::string& id, int64_t created_at) {
     json j = json(base_order(id, created_at));
     j["items"] = json::array({json(normal_line(sku_name(0))), json(normal_line(sku_name(1)))});
-    switch (invalid_count_++ % 10) {
+    switch (invalid_count_++ % 13) {
       case 0:
         j["items"] = json::array();
         break;
@@ -201,6 +213,15 @@ class Planner {
       case 8:
         j.erase("items");
         break;
+      case 9:
+        j["items"][0]["qty"] = kMaxLineQty + 1;
+        break;
+      case 10:
+        j["items"][1]["unit_price_cents"] = kMaxUnitPriceCents + 1;
+        break;
+      case 11:  // a poison pill: no usable event time (it once hung the window arithmetic)
+        j["created_at"] = std::numeric_limits<int64_t>::max() - 60'000;
+        break;
       default:
         j.erase("created_at");
         break;
@@ -208,8 +229,9 @@ class Planner {
     return j;
   }
 
-  std::string malformed_value(int64_t n) {
-    switch (n % 7) {
+  // The value of the n-th malformed order; sets *key when the record key is what breaks it.
+  std::string malformed_value(int64_t n, std::string* key) {
+    switch (n % 8) {
       case 0:
         return R"({"order_id":"o-broken","items":[)";
       case 1:
@@ -222,8 +244,13 @@ class Planner {
         return R"({"customer_id":"c-0001","created_at":0,"items":[]})";
       case 5:
         return R"({"order_id":"","customer_id":"c-0001"})";
-      default:
+      case 6:
         return R"({"order_id":42,"customer_id":"c-0001"})";
+      default: {  // a well-formed order under a key that is not its order_id
+        const std::string id = numbered("o-keymismatch-", n, 6);
+        *key = id + "-other";
+        return json(Order{id, "c-0001", start_, {{sku_name(0), 1, 100}}}).dump();
+      }
     }
   }
 
@@ -245,11 +272,12 @@ class Planner {
         continue;
       }
       if (kind == Kind::kMalformed) {
-        std::string value = malformed_value(malformed);
-        ClassifiedOrder c = classify_order(value);
+        std::string key = numbered("malformed-", malformed, 6);
+        std::string value = malformed_value(malformed++, &key);
+        ClassifiedOrder c = classify_order(key, value, now_);
         if (c.input_class != InputClass::kMalformed) return absl::InternalError("malformed order classified otherwise");
         ++ex.dead_letters_by_error[c.dlq_error];
-        plan_.orders.push_back(record(topic, numbered("malformed-", malformed++, 6), std::move(value), ts));
+        plan_.orders.push_back(record(topic, std::move(key), std::move(value), ts));
         ++ex.malformed;
         continue;
       }
@@ -258,7 +286,7 @@ class Planner {
                    : kind == Kind::kOutOfStock ? out_of_stock_order(id, ts)
                                                : invalid_order(id, ts);
       const InputClass want = kind == Kind::kInvalid ? InputClass::kInvalid : InputClass::kValid;
-      if (classify_order(value.dump()).input_class != want) {
+      if (classify_order(id, value.dump(), now_).input_class != want) {
         return absl::InternalError("generated order " + id + " does not classify as planned: " + value.dump());
       }
       originals.push_back(plan_.orders.size());
@@ -291,6 +319,7 @@ class Planner {
   const LoadOptions& o_;
   Rng rng_;
   int64_t start_;
+  int64_t now_;
   LoadPlan plan_;
   std::map<std::string, int64_t> demand_;
   int64_t oos_count_ = 0;
@@ -352,7 +381,10 @@ json to_json(const Expectations& e) {
 absl::StatusOr<LoadPlan> make_plan(const LoadOptions& options, int64_t now_ms) {
   KSTREAMS_RETURN_IF_ERROR(validate(options));
   const int64_t start = options.created_at_start >= 0 ? options.created_at_start : now_ms;
-  return Planner(options, start).build();
+  // The topology classifies an order when it processes it, never before its created_at (unless
+  // --created-at-start lies in the future): classify at the later of now and the last created_at.
+  const int64_t last = start + std::max<int64_t>(0, options.orders - 1) * options.time_step_ms;
+  return Planner(options, start, std::max(now_ms, last)).build();
 }
 
 }  // namespace ecommerce::loadgen

@@ -7,11 +7,14 @@
 //   out_of_stock  alternately a single line on a never-restocked sku ("sku-nostock-NNN"), or a
 //                 normal line plus a line asking more than the sku's whole restocked quantity
 //   invalid       breaks one validation rule (the rules rotate: no items, qty 0, negative qty,
-//                 negative price, 101 lines, a sku twice, missing customer_id, string qty, ...)
+//                 negative price, 101 lines, a sku twice, missing customer_id, string qty, qty or
+//                 price above its bound, created_at near INT64_MAX (no event time), ...)
 //   duplicate     an exact copy of an earlier normal, out-of-stock or invalid order (same key)
-//   malformed     not JSON / not an object / missing or empty order_id (-> dead-letters)
+//   malformed     not JSON / not an object / missing or empty order_id / a key that is not the
+//                 order_id (-> dead-letters)
 // Restocks: one per sku ("r-<sku>", --restock-qty units); `duplicate_share` of the skus get their
-// restock sent twice (ignored by the topology), `malformed_share` of them add a malformed restock.
+// restock sent twice (ignored by the topology), `malformed_share` of them add a malformed restock
+// (bad JSON or fields, qty above 1,000,000,000, a key that is not the sku).
 //
 // Time: order i has created_at = created_at_start + i * time_step_ms and the same record
 // timestamp (so the contract's timestamp fallback agrees with created_at); restocks are stamped one

@@ -81,21 +81,31 @@ Consumed raw_source(const char* name) {
       .with_name(name);
 }
 
-// Event time of an order: its created_at (the contract), read without a full JSON parse; the
-// record timestamp when it is absent or unreadable (malformed orders still reach the saga, which
-// dead-letters them).
-kstreams::TimestampMs order_created_at(const kstreams::RawRecord& record, kstreams::TimestampMs) {
-  if (!record.value) return record.timestamp;
+}  // namespace
+
+kstreams::TimestampMs order_event_time(const kstreams::RawRecord& record, kstreams::TimestampMs partition_time,
+                                       int64_t now_ms) {
+  // Where a record with no usable time goes: the partition's time so far (stream time does not
+  // move), 0 before the partition has any. Never negative: the task would drop the record, and the
+  // order must still get its CANCELLED INVALID (or its dead letter).
+  const kstreams::TimestampMs unchanged = std::max<kstreams::TimestampMs>(partition_time, 0);
+  auto fallback = [&] { return is_usable_event_time(record.timestamp, now_ms) ? record.timestamp : unchanged; };
+  if (!record.value) return fallback();
   constexpr std::string_view kField = "\"created_at\":";
   const std::string_view v(*record.value);
   auto pos = v.find(kField);
-  if (pos == std::string_view::npos) return record.timestamp;
+  if (pos == std::string_view::npos) return fallback();
   pos += kField.size();
   while (pos < v.size() && v[pos] == ' ') ++pos;
   int64_t ts = 0;
   auto r = std::from_chars(v.data() + pos, v.data() + v.size(), ts);
-  return r.ec == std::errc() && ts >= 0 ? ts : record.timestamp;
+  const bool integer = r.ec != std::errc::invalid_argument && (r.ptr == v.data() + v.size() || *r.ptr != '.');
+  if (!integer) return fallback();  // not a number: created_at is ill-typed, the record timestamp stands in
+  // An integer: created_at is the event time if it is within bounds; otherwise the order has none.
+  return r.ec == std::errc() && is_usable_event_time(ts, now_ms) ? ts : unchanged;
 }
+
+namespace {
 
 kstreams::state::StoreSpec kv_store(const char* name) {
   kstreams::state::StoreSpec spec;
@@ -117,7 +127,11 @@ kstreams::Topology build_topology(const TopologyOptions& options) {
 
   // The order saga.
   auto orders = builder.stream<std::string, std::string>(
-      prefix + kOrdersTopic, raw_source("orders-source").with_timestamp_extractor(order_created_at));
+      prefix + kOrdersTopic,
+      raw_source("orders-source")
+          .with_timestamp_extractor([clock = options.clock](const kstreams::RawRecord& r, kstreams::TimestampMs pt) {
+            return order_event_time(r, pt, clock->now_ms());
+          }));
   if (options.on_order) {
     orders = orders.peek([hook = options.on_order](const std::string&, const std::string&) { hook(); },
                          Named::as("orders-observed"));
@@ -126,9 +140,11 @@ kstreams::Topology build_topology(const TopologyOptions& options) {
   auto dispatcher = options.dispatcher;
   auto settings = options.notifier;
   auto saga = orders.merge(line_results, Named::as("saga-inputs"))
-                  .process([results, dispatcher,
-                            settings] { return std::make_unique<OrderSagaProcessor>(results, dispatcher, settings); },
-                           {kOrdersStore, kSagasStore, kOutboxStore, kNotifierStore}, Named::as("order-saga"));
+                  .process(
+                      [results, dispatcher, settings, clock = options.clock] {
+                        return std::make_unique<OrderSagaProcessor>(results, dispatcher, settings, clock);
+                      },
+                      {kOrdersStore, kSagasStore, kOutboxStore, kNotifierStore}, Named::as("order-saga"));
   saga.to(prefix + kOrderStatusTopic, emit_to(kStatusSink));
   saga.to(commands, emit_to(kCommandSink));
   saga.to(prefix + kNotificationsTopic, emit_to(kReceiptSink));
@@ -159,11 +175,12 @@ kstreams::Topology build_topology(const TopologyOptions& options) {
       .emit_strategy(kstreams::EmitStrategy::kOnWindowClose)
       .aggregate([] { return RevenueAgg{}; },
                  [](const std::string&, const RevenueDelta& e, RevenueAgg agg) {
+                   // Saturating sums: int64 cannot hold more, and overflow is undefined.
                    if (e.confirmed) {
-                     agg.orders_confirmed += 1;
-                     agg.revenue_cents += e.total_cents;
+                     agg.orders_confirmed = saturating_add(agg.orders_confirmed, 1);
+                     agg.revenue_cents = saturating_add(agg.revenue_cents, e.total_cents);
                    } else {
-                     agg.orders_cancelled += 1;
+                     agg.orders_cancelled = saturating_add(agg.orders_cancelled, 1);
                    }
                    return agg;
                  },
@@ -185,6 +202,7 @@ kstreams::Topology build_topology(const TopologyOptions& options) {
             std::vector<std::pair<std::string, SkuSale>> sales;
             sales.reserve(e.items.size());
             for (const auto& item : e.items) {
+              // A CONFIRMED order is valid: qty and price are bounded, the product fits int64.
               sales.emplace_back(item.sku, SkuSale{item.qty, item.qty * item.unit_price_cents});
             }
             return sales;
@@ -196,8 +214,8 @@ kstreams::Topology build_topology(const TopologyOptions& options) {
       .emit_strategy(kstreams::EmitStrategy::kOnWindowClose)
       .aggregate([] { return SkuAgg{}; },
                  [](const std::string&, const SkuSale& sale, SkuAgg agg) {
-                   agg.units_sold += sale.units;
-                   agg.revenue_cents += sale.revenue_cents;
+                   agg.units_sold = saturating_add(agg.units_sold, sale.units);
+                   agg.revenue_cents = saturating_add(agg.revenue_cents, sale.revenue_cents);
                    return agg;
                  },
                  Materialized::as(kSkuSalesStore))

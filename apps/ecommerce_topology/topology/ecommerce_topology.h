@@ -34,6 +34,10 @@ struct TopologyOptions {
   // when unset, so the topology is unchanged). Must be cheap and thread-safe: every stream thread
   // calls it. The benchmark contender (bench/contenders/kstreams.cc) counts orders with it.
   std::function<void()> on_order;
+  // The processing instance's wall clock: created_at may be at most 24 h ahead of it (contract,
+  // `orders`). Read by the orders timestamp extractor and the saga, on stream threads. Not owned;
+  // must outlive the topology.
+  const kstreams::Clock* clock = &kstreams::SystemClock::instance();
 };
 
 // The application settings (besides StreamsConfig's) and their defaults, read from `config`:
@@ -51,6 +55,15 @@ struct TopologyOptions {
 [[nodiscard]] std::string reservation_results_topic(const std::string& application_id);
 
 [[nodiscard]] kstreams::Topology build_topology(const TopologyOptions& options);
+
+// The timestamp extractor of `orders` (public for tests), at wall-clock `now_ms`: created_at when
+// it is an integer within bounds (is_usable_event_time); the record timestamp when created_at is
+// absent or not a number and the record timestamp is within bounds; otherwise (created_at out of
+// range, a poison pill) the partition time, 0 before the partition has one: such an order has no
+// event time, so it neither advances stream time nor lands in a far-away window. Reads created_at
+// without a JSON parse; the saga's full parse decides the order's fate.
+[[nodiscard]] kstreams::TimestampMs order_event_time(const kstreams::RawRecord& record,
+                                                     kstreams::TimestampMs partition_time, int64_t now_ms);
 
 // Creates the contract's topics that are missing (`partitions` each) and the two internal topics
 // with the partition counts of `orders` and `inventory-restocks`; an internal topic that exists with

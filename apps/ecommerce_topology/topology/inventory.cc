@@ -31,15 +31,23 @@ void InventoryProcessor::ledger(const ReservationEntry& entry, int64_t timestamp
 }
 
 void InventoryProcessor::on_restock(const kstreams::Record<std::string, std::string>& record) {
-  const ClassifiedRestock classified = classify_restock(std::optional<std::string>(record.value));
+  const ClassifiedRestock classified =
+      classify_restock(std::optional<std::string>(record.key), std::optional<std::string>(record.value));
   if (classified.input_class != InputClass::kValid) {
     throw kstreams::ProcessingException(classified.dlq_error, classified.reason);
   }
   const Restock& restock = classified.restock;
   if (check(restocks_seen_->get(restock.restock_id), "restocks-seen.get").has_value()) return;  // repeated
-  check(restocks_seen_->put(restock.restock_id, record.timestamp), "restocks-seen.put");
   StockLevel level = load(restock.sku);
-  level.available += restock.qty;
+  int64_t on_hand = 0;
+  int64_t after = 0;
+  if (__builtin_add_overflow(level.available, level.reserved, &on_hand) ||
+      __builtin_add_overflow(on_hand, restock.qty, &after)) {
+    throw kstreams::ProcessingException(kDlqStockOverflow, "restock of " + std::to_string(restock.qty) + " units of " +
+                                                               restock.sku + " would take its stock beyond int64");
+  }
+  check(restocks_seen_->put(restock.restock_id, record.timestamp), "restocks-seen.put");
+  level.available += restock.qty;  // <= after: no overflow
   check(stock_->put(restock.sku, level), "stock.put");
   ReservationEntry entry;
   entry.sku = restock.sku;
@@ -63,8 +71,15 @@ void InventoryProcessor::on_command(const kstreams::Record<std::string, std::str
   entry.qty = cmd.qty;
   const int64_t now = ctx_->current_system_time_ms();
   if (cmd.type == StockCommand::Type::kRelease) {
-    level.available += cmd.qty;
-    level.reserved -= cmd.qty;
+    int64_t available = 0;
+    int64_t reserved = 0;
+    if (cmd.qty <= 0 || __builtin_add_overflow(level.available, cmd.qty, &available) ||
+        __builtin_sub_overflow(level.reserved, cmd.qty, &reserved)) {
+      throw kstreams::ProcessingException("BAD_STOCK_COMMAND", "RELEASE of " + std::to_string(cmd.qty) + " units of " +
+                                                                   cmd.sku + " does not fit the stock");
+    }
+    level.available = available;
+    level.reserved = reserved;
     entry.type = LedgerType::kReleased;
     entry.available_after = level.available;
     check(stock_->put(cmd.sku, level), "stock.put");
@@ -72,9 +87,10 @@ void InventoryProcessor::on_command(const kstreams::Record<std::string, std::str
     return;
   }
   LineResult result{cmd.order_id, cmd.line, cmd.sku, cmd.qty, false};
-  if (cmd.qty > 0 && level.available >= cmd.qty) {
+  int64_t reserved = 0;
+  if (cmd.qty > 0 && level.available >= cmd.qty && !__builtin_add_overflow(level.reserved, cmd.qty, &reserved)) {
     level.available -= cmd.qty;
-    level.reserved += cmd.qty;
+    level.reserved = reserved;
     entry.type = LedgerType::kReserved;
     result.reserved = true;
     check(stock_->put(cmd.sku, level), "stock.put");

@@ -3,11 +3,15 @@
 // sku's stock, so reservations of one sku are serialized: two orders racing for the last units get
 // one RESERVED and one REJECTED, and `available` never goes below zero.
 //
-//   restock  -> malformed/invalid: ProcessingException (dead-letters); repeated restock_id: ignored;
-//               else available += qty, ledger RESTOCKED
+//   restock  -> malformed/invalid or key != sku: ProcessingException (dead-letters); repeated
+//               restock_id: ignored; available + reserved + qty beyond int64: dead letter
+//               STOCK_OVERFLOW (nothing applied, the restock_id stays unseen); else available += qty,
+//               ledger RESTOCKED
 //   RESERVE  -> available >= qty: available -= qty, reserved += qty, ledger RESERVED, result reserved
 //               else ledger REJECTED, result rejected
 //   RELEASE  -> available += qty, reserved -= qty, ledger RELEASED (compensation)
+// Keeping available + reserved <= INT64_MAX at every restock means no reserve or release can
+// overflow either (they move units between the two); the arithmetic is checked all the same.
 // Thread-safety: the task's thread only.
 #pragma once
 

@@ -8,8 +8,10 @@
 namespace ecommerce {
 
 OrderSagaProcessor::OrderSagaProcessor(std::string results_topic, std::shared_ptr<WebhookDispatcher> dispatcher,
-                                       NotifierSettings settings)
-    : results_topic_(std::move(results_topic)), dispatcher_(std::move(dispatcher)), settings_(settings) {}
+                                       NotifierSettings settings, const kstreams::Clock* clock)
+    : results_topic_(std::move(results_topic)), dispatcher_(std::move(dispatcher)), settings_(settings), clock_(clock) {
+  KSTREAMS_CHECK(clock_ != nullptr, "the order saga needs a clock");
+}
 
 void OrderSagaProcessor::init(kstreams::ProcessorContext<std::string, Emit>& ctx) {
   ctx_ = &ctx;
@@ -42,15 +44,22 @@ void OrderSagaProcessor::process(const kstreams::Record<std::string, std::string
 }
 
 void OrderSagaProcessor::on_order(const kstreams::Record<std::string, std::string>& record) {
-  const ClassifiedOrder classified = classify_order(std::optional<std::string>(record.value));
+  const int64_t now = clock_->now_ms();
+  const ClassifiedOrder classified =
+      classify_order(std::optional<std::string>(record.key), std::optional<std::string>(record.value), now);
   if (classified.input_class == InputClass::kMalformed) {
     throw kstreams::ProcessingException(classified.dlq_error, classified.reason);
   }
   const Order& order = classified.order;
   if (check(orders_->get(order.order_id), "orders.get").has_value()) return;  // a duplicate: idempotent
-  const int64_t created_at = classified.has_created_at ? order.created_at : record.timestamp;
+  // record.timestamp is what the extractor (order_event_time) made of the order: its created_at, or
+  // the fallback when created_at is missing or ill-typed. An out-of-range created_at is reported as
+  // sent, with no event time (not counted in analytics).
+  const std::optional<int64_t> event_time = classified.event_time(record.timestamp, now);
+  const int64_t created_at =
+      classified.has_created_at || classified.created_at_out_of_range ? order.created_at : record.timestamp;
   if (classified.input_class == InputClass::kInvalid) {
-    finish(order, OrderState::kCancelled, CancelReason::kInvalid, created_at);
+    finish(order, OrderState::kCancelled, CancelReason::kInvalid, created_at, event_time);
     return;
   }
   OrderStatus pending;
@@ -104,7 +113,8 @@ void OrderSagaProcessor::on_result(const kstreams::Record<std::string, std::stri
     }
   }
   finish(saga->order, all_reserved ? OrderState::kConfirmed : OrderState::kCancelled,
-         all_reserved ? std::nullopt : std::optional<CancelReason>(CancelReason::kOutOfStock), saga->order.created_at);
+         all_reserved ? std::nullopt : std::optional<CancelReason>(CancelReason::kOutOfStock), saga->order.created_at,
+         saga->order.created_at);  // a valid order's created_at is within bounds
 }
 
 std::string OrderSagaProcessor::emit_status(const OrderStatus& status) {
@@ -117,7 +127,7 @@ std::string OrderSagaProcessor::emit_status(const OrderStatus& status) {
 }
 
 void OrderSagaProcessor::finish(const Order& order, OrderState state, std::optional<CancelReason> reason,
-                                int64_t created_at) {
+                                int64_t created_at, std::optional<int64_t> event_time) {
   const int64_t now = ctx_->current_system_time_ms();
   OrderStatus status;
   status.order_id = order.order_id;
@@ -138,10 +148,12 @@ void OrderSagaProcessor::finish(const Order& order, OrderState state, std::optio
   check(outbox_->put(entry.notification_id, entry), "notification-outbox.put");
   due_.emplace(entry.next_attempt_at, entry.notification_id);
 
-  // Analytics on event time: the record's timestamp is the order's created_at.
-  TerminalEvent ev{order.order_id, state, status.total_cents, created_at, order.items};
-  ctx_->forward(kstreams::Record<std::string, Emit>{order.order_id, Emit{std::string(), std::move(ev)}, created_at, {}},
-                kTerminalEvents);
+  // Analytics on event time: the record's timestamp is the order's event time.
+  if (!event_time) return;
+  TerminalEvent ev{order.order_id, state, status.total_cents, *event_time, order.items};
+  ctx_->forward(
+      kstreams::Record<std::string, Emit>{order.order_id, Emit{std::string(), std::move(ev)}, *event_time, {}},
+      kTerminalEvents);
 }
 
 // ---- notifications ---------------------------------------------------------------------------

@@ -1,13 +1,15 @@
 // OrderSagaProcessor: the orchestrator of the order saga, one instance per task of the
 // `orders` + `<app>-reservation-results` subtopology (co-partitioned, keyed by order_id).
 //
-//   order in -> malformed: ProcessingException (dead-letters, original bytes + dlq.* headers)
+//   order in -> malformed or key != order_id: ProcessingException (dead-letters, original bytes +
+//               dlq.* headers)
 //            -> already seen (store "orders"): dropped (idempotency)
 //            -> invalid: CANCELLED INVALID (no PENDING)
 //            -> valid: PENDING, one RESERVE command per line (key sku), saga state stored
 //   line result in -> all lines answered: CONFIRMED, or CANCELLED OUT_OF_STOCK plus a RELEASE for
 //                     every reserved line (compensation)
-//   terminal status -> order-status, the notification outbox, and the analytics branch
+//   terminal status -> order-status, the notification outbox, and the analytics branch (only with
+//                      an event time: an order whose created_at is out of range has none)
 //
 // Notifications: a terminal status writes an outbox entry in the same transaction; a wall-clock
 // punctuator hands due entries to the WebhookDispatcher and turns outcomes into a receipt
@@ -21,6 +23,7 @@
 #include <set>
 #include <string>
 
+#include "kstreams/common/clock.h"
 #include "kstreams/topology/processor.h"
 #include "topology/emit.h"
 #include "topology/webhook_dispatcher.h"
@@ -41,8 +44,9 @@ struct NotifierSettings {
 
 class OrderSagaProcessor final : public kstreams::Processor<std::string, std::string, std::string, Emit> {
  public:
+  // `clock` (not owned, outlives the processor) bounds created_at (classify_order).
   OrderSagaProcessor(std::string results_topic, std::shared_ptr<WebhookDispatcher> dispatcher,
-                     NotifierSettings settings);
+                     NotifierSettings settings, const kstreams::Clock* clock);
 
   void init(kstreams::ProcessorContext<std::string, Emit>& ctx) override;
   void process(const kstreams::Record<std::string, std::string>& record) override;
@@ -51,8 +55,10 @@ class OrderSagaProcessor final : public kstreams::Processor<std::string, std::st
  private:
   void on_order(const kstreams::Record<std::string, std::string>& record);
   void on_result(const kstreams::Record<std::string, std::string>& record);
-  // Writes the terminal status everywhere it goes (status topic, store, outbox, analytics).
-  void finish(const Order& order, OrderState state, std::optional<CancelReason> reason, int64_t created_at);
+  // Writes the terminal status everywhere it goes (status topic, store, outbox, and analytics when
+  // the order has an event time).
+  void finish(const Order& order, OrderState state, std::optional<CancelReason> reason, int64_t created_at,
+              std::optional<int64_t> event_time);
   // Stores and forwards the status; returns its JSON text.
   std::string emit_status(const OrderStatus& status);
 
@@ -65,6 +71,7 @@ class OrderSagaProcessor final : public kstreams::Processor<std::string, std::st
   std::string results_topic_;
   std::shared_ptr<WebhookDispatcher> dispatcher_;
   NotifierSettings settings_;
+  const kstreams::Clock* clock_;
   kstreams::ProcessorContext<std::string, Emit>* ctx_ = nullptr;
   // The latest order-status JSON text per order (the /v1/orders answer, written as it was sent).
   kstreams::KeyValueStore<std::string, std::string>* orders_ = nullptr;

@@ -17,7 +17,7 @@ std::string where(const kstreams::RawRecord& r);
 struct InputOrder {
   const kstreams::RawRecord* record = nullptr;  // the first submission
   ClassifiedOrder classified;
-  int64_t event_time = 0;
+  std::optional<int64_t> event_time;  // none: not counted in any analytics window
   int64_t submissions = 1;
   int64_t sent_at = 0;  // loadgen.sent_at header, else the record timestamp
 };
@@ -51,6 +51,7 @@ class Context {
   std::map<std::string, InputOrder> input_orders;             // by order_id: valid and invalid
   std::vector<const kstreams::RawRecord*> malformed_inputs;   // orders and restocks
   std::map<std::string, Restock> input_restocks;              // by restock_id, first submission
+  int64_t now_ms = 0;                                         // CheckOptions::now_ms resolved
   std::map<std::string, std::vector<StatusRecord>> statuses;  // by order_id, in offset order
   // The first terminal status of each order that has one.
   std::map<std::string, const StatusRecord*> terminal;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <set>
 #include <sstream>
 
@@ -87,9 +88,10 @@ void Context::checked(const char* name, int64_t n) { result(name).checked += n; 
 
 void Context::index_inputs() {
   Stats& st = report.stats;
+  now_ms = now_or_wall_clock(options.now_ms);
   for (const auto* r : orders) {
     ++st.order_records;
-    ClassifiedOrder c = classify_order(r->value);
+    ClassifiedOrder c = classify_order(r->key, r->value, now_ms);
     if (c.input_class == InputClass::kMalformed) {
       ++st.malformed_orders;
       malformed_inputs.push_back(r);
@@ -103,7 +105,7 @@ void Context::index_inputs() {
     }
     InputOrder& o = it->second;
     o.record = r;
-    o.event_time = c.has_created_at ? c.order.created_at : r->timestamp;
+    o.event_time = c.event_time(r->timestamp, now_ms);
     o.sent_at = r->timestamp;
     if (auto h = r->headers.last(kSentAtHeader)) {
       int64_t v = 0;
@@ -114,7 +116,7 @@ void Context::index_inputs() {
   }
   for (const auto* r : restocks) {
     ++st.restock_records;
-    ClassifiedRestock c = classify_restock(r->value);
+    ClassifiedRestock c = classify_restock(r->key, r->value);
     if (c.input_class == InputClass::kMalformed) {
       ++st.malformed_restocks;
       malformed_inputs.push_back(r);
@@ -384,6 +386,12 @@ Report check(const RecordSet& records, const CheckOptions& options) {
   internal::check_analytics(ctx);
   internal::compute_latency(ctx);
   return report;
+}
+
+int64_t now_or_wall_clock(int64_t now_ms) {
+  if (now_ms >= 0) return now_ms;
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 int64_t count_terminal_statuses(const std::vector<kstreams::RawRecord>& order_status) {

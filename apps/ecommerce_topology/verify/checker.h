@@ -12,7 +12,15 @@
 // is below a lower bound of the stream time of the task that owns it (revenue_1m: the largest event
 // time of any terminal order; sku_sales_5m: the largest event time of a CONFIRMED order holding the
 // sku). The event time of an order is its `created_at`, or its record timestamp when created_at
-// is missing or ill-typed (the contract's fallback).
+// is missing or ill-typed (the contract's fallback); an order whose created_at is out of range has
+// none and is in no window (ClassifiedOrder::event_time). created_at is bounded by
+// CheckOptions::now_ms + 24 h, the verifier's stand-in for the processing instance's clock (run it
+// after the topology, on a host with a synchronised clock).
+//
+// Keys: an order (restock) whose record key is not its order_id (sku) is classified as malformed
+// (KEY_MISMATCH): it must have its dead letter and nothing else. A STOCK_OVERFLOW dead letter is a
+// violation like any dead letter of a valid restock: with restocks bounded to 10^9 units, a stock
+// that starts empty needs over 9 * 10^9 restocks of one sku to reach it.
 //
 // Latency (stats only): start = the order's `loadgen.sent_at` header (wall clock when the load
 // generator sent it; its record timestamp is the synthetic created_at) or, without that header, the
@@ -79,7 +87,11 @@ struct RecordSet {
 struct CheckOptions {
   int64_t grace_ms = kDefaultAnalyticsGraceMs;
   size_t max_examples = 5;
+  int64_t now_ms = -1;  // bounds created_at (see above); < 0: the wall clock when check() runs
 };
+
+// `now_ms`, or the wall clock (epoch ms) when it is negative.
+[[nodiscard]] int64_t now_or_wall_clock(int64_t now_ms);
 
 struct InvariantResult {
   std::string name;

@@ -112,7 +112,8 @@ Expected recompute(const Context& ctx) {
     auto it = ctx.input_orders.find(id);
     if (it == ctx.input_orders.end()) continue;
     const InputOrder& in = it->second;
-    const int64_t t = in.event_time;
+    if (!in.event_time) continue;  // created_at out of range: in no window
+    const int64_t t = *in.event_time;
     ex.revenue_bound = std::max(ex.revenue_bound, t);
     const int64_t start = revenue_window_start(t);
     RevenueWindow& w = ex.revenue[start];
@@ -125,7 +126,7 @@ Expected recompute(const Context& ctx) {
     }
     ++w.orders_confirmed;
     const Order& order = in.classified.order;
-    w.revenue_cents += order.total_cents();
+    w.revenue_cents = saturating_add(w.revenue_cents, order.total_cents());
     for (const OrderItem& item : order.items) {
       auto& bound = ex.sku_bound.try_emplace(item.sku, t).first->second;
       bound = std::max(bound, t);
@@ -134,8 +135,8 @@ Expected recompute(const Context& ctx) {
         sw.sku = item.sku;
         sw.window_start = s;
         sw.window_end = s + kSkuWindowSizeMs;
-        sw.units_sold += item.qty;
-        sw.revenue_cents += item.qty * item.unit_price_cents;
+        sw.units_sold = saturating_add(sw.units_sold, item.qty);
+        sw.revenue_cents = saturating_add(sw.revenue_cents, item.qty * item.unit_price_cents);  // bounded line
       }
     }
   }

@@ -64,17 +64,24 @@ RecordSet reference_outputs(const std::vector<RawRecord>& orders, const std::vec
   out.orders = orders;
   out.restocks = restocks;
   Writer w(options);
+  const int64_t now = now_or_wall_clock(options.now_ms);
   std::map<std::string, int64_t> available;
   std::set<std::string> restock_ids;
   for (const auto& r : restocks) {
-    ClassifiedRestock c = classify_restock(r.value);
+    ClassifiedRestock c = classify_restock(r.key, r.value);
     if (c.input_class == InputClass::kMalformed) {
       dead_letter(w, out, r, c.dlq_error, c.reason);
       continue;
     }
-    if (!restock_ids.insert(c.restock.restock_id).second) continue;
+    if (restock_ids.count(c.restock.restock_id)) continue;
     int64_t& a = available[c.restock.sku];
-    a += c.restock.qty;
+    int64_t after = 0;
+    if (__builtin_add_overflow(a, c.restock.qty, &after)) {  // restocks come before any reservation here
+      dead_letter(w, out, r, kDlqStockOverflow, "stock beyond int64");
+      continue;
+    }
+    a = after;
+    restock_ids.insert(c.restock.restock_id);
     ledger(
         w, out,
         ReservationEntry{std::nullopt, c.restock.sku, c.restock.qty, LedgerType::kRestocked, a, c.restock.restock_id},
@@ -102,14 +109,16 @@ RecordSet reference_outputs(const std::vector<RawRecord>& orders, const std::vec
   };
 
   for (const auto& r : orders) {
-    ClassifiedOrder c = classify_order(r.value);
+    ClassifiedOrder c = classify_order(r.key, r.value, now);
     if (c.input_class == InputClass::kMalformed) {
       dead_letter(w, out, r, c.dlq_error, c.reason);
       continue;
     }
     const std::string id = c.order.order_id;
     if (!seen.insert(id).second) continue;  // duplicate: nothing new
-    const int64_t event_time = c.has_created_at ? c.order.created_at : r.timestamp;
+    const std::optional<int64_t> event = c.event_time(r.timestamp, now);
+    // Records need a timestamp; an order without event time is in no window (terminals below).
+    const int64_t event_time = event.value_or(r.timestamp);
     OrderStatus status{id,
                        OrderState::kPending,
                        std::nullopt,
@@ -121,7 +130,7 @@ RecordSet reference_outputs(const std::vector<RawRecord>& orders, const std::vec
       status.status = OrderState::kCancelled;
       status.reason = CancelReason::kInvalid;
       finish(id, status, event_time);
-      terminals.push_back({event_time, false, c.order});
+      if (event) terminals.push_back({event_time, false, c.order});
       continue;
     }
     w.write(kOrderStatusTopic, &out.order_status, id, nlohmann::json(status).dump(), event_time);
@@ -166,12 +175,12 @@ RecordSet reference_outputs(const std::vector<RawRecord>& orders, const std::vec
     rw.window_end = start + kRevenueWindowSizeMs;
     ++(t.confirmed ? rw.orders_confirmed : rw.orders_cancelled);
     if (!t.confirmed) continue;
-    rw.revenue_cents += t.order.total_cents();
+    rw.revenue_cents = saturating_add(rw.revenue_cents, t.order.total_cents());
     for (const auto& item : t.order.items) {
       for (int64_t s : sku_window_starts(t.event_time)) {
         SkuSalesWindow& sw = skus[{item.sku, s}];
-        sw = SkuSalesWindow{item.sku, s, s + kSkuWindowSizeMs, sw.units_sold + item.qty,
-                            sw.revenue_cents + item.qty * item.unit_price_cents};
+        sw = SkuSalesWindow{item.sku, s, s + kSkuWindowSizeMs, saturating_add(sw.units_sold, item.qty),
+                            saturating_add(sw.revenue_cents, item.qty * item.unit_price_cents)};
       }
     }
   }

@@ -24,6 +24,7 @@ struct ReferenceOptions {
   // Returns true for a notification id whose delivery fails (it goes to notifications-dlq).
   std::function<bool(const std::string&)> notification_fails;
   std::string topic_prefix;
+  int64_t now_ms = -1;  // the processing clock that bounds created_at; < 0: the wall clock
 };
 
 // Places records on partitions (murmur2 of the key, or partition 0 without a key) and numbers the

@@ -244,12 +244,61 @@ TEST_F(CheckerTest, DeadLetterWithoutMessageHeaderIsCaught) {
 
 TEST_F(CheckerTest, DeadLetterForAWellFormedOrderIsCaught) {
   RawRecord letter = set_.dead_letters.front();
-  const RawRecord& order = *find(set_.orders, [](const json& j) { return j.is_object() && j.contains("items"); });
+  const RawRecord& order = *find(set_.orders, [](const json& j) {
+    return j.is_object() && j.contains("items") && j.contains("order_id") && j["order_id"].is_string() &&
+           j["order_id"].get<std::string>().find("keymismatch") == std::string::npos;
+  });
   letter.headers.set(kDlqSourceTopicHeader, order.topic);
   letter.headers.set(kDlqSourcePartitionHeader, std::to_string(order.partition.value()));
   letter.headers.set(kDlqSourceOffsetHeader, std::to_string(order.offset.value()));
   append_copy(set_.dead_letters, letter);
   expect_violation(kDeadLettersOnlyMalformed);
+}
+
+TEST_F(CheckerTest, AnOrderUnderAnotherKeyIsADeadLetterAndMustGetNoStatus) {
+  // The plan holds orders whose key is not their order_id: the reference dead-letters them.
+  const RawRecord* mismatched = find(set_.orders, [](const json& j) {
+    return j.is_object() && j.contains("order_id") && j["order_id"].is_string() &&
+           j["order_id"].get<std::string>().find("keymismatch") != std::string::npos;
+  });
+  ASSERT_NE(mismatched, nullptr);
+  ASSERT_GT(run().stats.dead_letters_by_error.at(kDlqKeyMismatch), 0);
+  // Processing it as an order (a status for it) is a violation.
+  RawRecord status = *find(set_.order_status, status_is("CONFIRMED"));
+  edit(&status, [&](json& j) { j["order_id"] = json::parse(*mismatched->value)["order_id"]; });
+  status.key = json::parse(*status.value)["order_id"].get<std::string>();
+  append_copy(set_.order_status, status);
+  expect_violation(kNoUnknownStatus);
+}
+
+TEST_F(CheckerTest, StockOverflowDeadLetterForAnOrdinaryRestockIsCaught) {
+  const RawRecord& restock = *find(set_.restocks, [](const json& j) { return j.is_object() && j.contains("qty"); });
+  RawRecord letter = set_.dead_letters.front();
+  letter.headers.set(kDlqErrorHeader, kDlqStockOverflow);
+  letter.headers.set(kDlqSourceTopicHeader, restock.topic);
+  letter.headers.set(kDlqSourcePartitionHeader, std::to_string(restock.partition.value()));
+  letter.headers.set(kDlqSourceOffsetHeader, std::to_string(restock.offset.value()));
+  append_copy(set_.dead_letters, letter);
+  expect_violation(kDeadLettersOnlyMalformed);
+}
+
+TEST_F(CheckerTest, APoisonCreatedAtIsCancelledInvalidAndInNoWindow) {
+  // The plan's invalid orders include a created_at near INT64_MAX; the reference counts it nowhere.
+  int64_t poisoned = 0;
+  for (const auto& r : set_.orders) {
+    const json j = json::parse(r.value.value_or(""), nullptr, false);
+    if (j.is_object() && j.contains("created_at") && j["created_at"].is_number_integer() &&
+        j["created_at"].get<int64_t>() > kStart + 86'400'000) {
+      ++poisoned;
+    }
+  }
+  ASSERT_GT(poisoned, 0);
+  const Report report = run();
+  ASSERT_TRUE(report.ok()) << report.to_text();
+  int64_t counted = 0;
+  for (const auto& [start, w] : report.stats.revenue_per_minute) counted += w.orders_confirmed + w.orders_cancelled;
+  EXPECT_EQ(counted, report.stats.terminal_statuses - poisoned);
+  for (const auto& [start, w] : report.stats.revenue_per_minute) EXPECT_LT(start, kStart + 86'400'000);
 }
 
 TEST_F(CheckerTest, DeadLetterWithoutSourceHeadersIsCaught) {

@@ -14,6 +14,9 @@
 namespace ecommerce::loadgen {
 namespace {
 
+// Later than every created_at of options(): the processing clock.
+constexpr int64_t kNow = 1764288000000 + 3'600'000;
+
 LoadOptions options() {
   LoadOptions o;
   o.orders = 1000;
@@ -73,7 +76,7 @@ TEST(LoadPlanTest, CategoryCountsFollowTheSharesAndRecordsClassifyAsPlanned) {
     EXPECT_EQ(r.topic, kOrdersTopic);
     EXPECT_GE(r.timestamp, previous_ts);
     previous_ts = r.timestamp;
-    ClassifiedOrder c = classify_order(r.value);
+    ClassifiedOrder c = classify_order(r.key, r.value, kNow);
     if (c.input_class == InputClass::kMalformed) {
       ++malformed;
       continue;
@@ -99,11 +102,12 @@ TEST(LoadPlanTest, CategoryCountsFollowTheSharesAndRecordsClassifyAsPlanned) {
   EXPECT_EQ(invalid, ex.invalid);
   EXPECT_EQ(malformed, ex.malformed);
   EXPECT_EQ(duplicates, ex.duplicate);
-  EXPECT_EQ(invalid_reasons.size(), 9u);  // the invalid rules rotate (qty 0 and qty < 0 read alike)
+  EXPECT_EQ(invalid_reasons.size(), 12u);  // the invalid rules rotate (qty 0 and qty < 0 read alike)
+  EXPECT_EQ(ex.dead_letters_by_error.at(kDlqKeyMismatch), 6) << "one malformed order in 8 has the wrong key";
   for (const auto& r : plan->restocks) {
     EXPECT_EQ(r.topic, kRestocksTopic);
     EXPECT_LT(r.timestamp, plan->orders.front().timestamp);  // restocks precede every order in event time
-    ClassifiedRestock c = classify_restock(r.value);
+    ClassifiedRestock c = classify_restock(r.key, r.value);
     if (c.input_class == InputClass::kValid) {
       EXPECT_EQ(r.key, c.restock.sku);  // keyed by sku
     }

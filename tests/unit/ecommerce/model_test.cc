@@ -2,6 +2,8 @@
 // every classification rule of orders and restocks.
 #include "model.h"
 
+#include <limits>
+
 #include <gtest/gtest.h>
 
 #include "kstreams/common/json_serde.h"
@@ -143,7 +145,17 @@ TEST(ModelWindowsTest, WindowsAreEpochAligned) {
 
 // ---- classification ---------------------------------------------------------------------------
 
-ClassifiedOrder classify(const std::string& text) { return classify_order(text); }
+// The processing clock of the tests: an hour after the orders' created_at.
+constexpr int64_t kNow = 1764288000000 + 3'600'000;
+constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+
+// Classifies `text` as an order keyed by its order_id (or "o-1" when it has none).
+ClassifiedOrder classify(const std::string& text) {
+  json j = json::parse(text, nullptr, false);
+  std::string key = "o-1";
+  if (j.is_object() && j.contains("order_id") && j["order_id"].is_string()) key = j["order_id"];
+  return classify_order(key, text, kNow);
+}
 
 json valid_order() {
   return json::parse(R"({"order_id":"o-1","customer_id":"c-1","created_at":1764288000000,
@@ -159,7 +171,7 @@ TEST(ModelClassifyTest, ValidOrderIsValidAndIgnoresUnknownFields) {
   EXPECT_EQ(c.order.order_id, "o-1");
   EXPECT_EQ(c.order.items.size(), 2u);
   EXPECT_EQ(c.order.total_cents(), 100);
-  EXPECT_TRUE(validate_order(j).ok());
+  EXPECT_TRUE(validate_order(j, kNow).ok());
 }
 
 TEST(ModelClassifyTest, MalformedOrdersGoToDeadLetters) {
@@ -181,7 +193,7 @@ TEST(ModelClassifyTest, MalformedOrdersGoToDeadLetters) {
       {R"({"order_id":null})", kDlqMissingOrderId},
   };
   for (const Case& c : cases) {
-    ClassifiedOrder r = classify_order(c.value);
+    ClassifiedOrder r = classify_order(std::string("o-1"), c.value, kNow);
     EXPECT_EQ(r.input_class, InputClass::kMalformed) << c.value.value_or("<null>");
     EXPECT_EQ(r.dlq_error, c.dlq_error) << c.value.value_or("<null>");
     EXPECT_FALSE(r.reason.empty());
@@ -235,7 +247,7 @@ TEST(ModelClassifyTest, EveryInvalidRuleCancelsWithItsReason) {
     EXPECT_EQ(r.input_class, InputClass::kInvalid) << c.name;
     EXPECT_NE(r.reason.find(c.reason_part), std::string::npos) << c.name << ": " << r.reason;
     EXPECT_EQ(r.order.order_id, "o-1") << c.name;
-    EXPECT_EQ(validate_order(c.value).code(), absl::StatusCode::kInvalidArgument) << c.name;
+    EXPECT_EQ(validate_order(c.value, kNow).code(), absl::StatusCode::kInvalidArgument) << c.name;
   }
   EXPECT_EQ(classify(hundred.dump()).input_class, InputClass::kValid);  // exactly 100 lines is fine
 }
@@ -251,7 +263,8 @@ TEST(ModelClassifyTest, InvalidOrderKeepsTheFieldsItCould) {
 }
 
 TEST(ModelClassifyTest, RestocksAreValidOrDeadLettered) {
-  ClassifiedRestock ok = classify_restock(std::string(R"({"restock_id":"r-1","sku":"a","qty":5,"extra":1})"));
+  ClassifiedRestock ok =
+      classify_restock(std::string("a"), std::string(R"({"restock_id":"r-1","sku":"a","qty":5,"extra":1})"));
   ASSERT_EQ(ok.input_class, InputClass::kValid) << ok.reason;
   EXPECT_EQ(ok.restock, (Restock{"r-1", "a", 5}));
 
@@ -273,10 +286,124 @@ TEST(ModelClassifyTest, RestocksAreValidOrDeadLettered) {
       {R"({"restock_id":"r","sku":"a","qty":1.5})", kDlqInvalidRestock},
   };
   for (const Case& c : cases) {
-    ClassifiedRestock r = classify_restock(c.value);
+    ClassifiedRestock r = classify_restock(std::string("a"), c.value);
     EXPECT_EQ(r.input_class, InputClass::kMalformed) << c.value.value_or("<null>");
     EXPECT_EQ(r.dlq_error, c.dlq_error) << c.value.value_or("<null>");
   }
+}
+
+TEST(ModelBoundsTest, QuantitiesAndPricesAreBoundedSoNoTotalOverflows) {
+  auto order_with = [](json qty, json price) {
+    json j = valid_order();
+    j["items"][0]["qty"] = qty;
+    j["items"][0]["unit_price_cents"] = price;
+    return classify(j.dump());
+  };
+  EXPECT_EQ(order_with(kMaxLineQty, kMaxUnitPriceCents).input_class, InputClass::kValid);
+  EXPECT_EQ(order_with(1, 0).input_class, InputClass::kValid);
+  // The issue's example: qty 2^62 x price 4 gave total_cents 0 (signed overflow).
+  const ClassifiedOrder huge = order_with(int64_t{1} << 62, 4);
+  EXPECT_EQ(huge.input_class, InputClass::kInvalid);
+  EXPECT_NE(huge.reason.find("qty must be <= 1000000"), std::string::npos) << huge.reason;
+  EXPECT_EQ(order_with(kMaxLineQty + 1, 1).input_class, InputClass::kInvalid);
+  EXPECT_EQ(order_with(1, kMaxUnitPriceCents + 1).input_class, InputClass::kInvalid);
+  EXPECT_EQ(order_with(1, kMax).input_class, InputClass::kInvalid);
+  EXPECT_EQ(order_with(uint64_t{18446744073709551615ULL}, 1).input_class, InputClass::kInvalid);
+  // 100 lines at the bounds: the largest valid total fits int64 exactly.
+  json full = valid_order();
+  full["items"] = json::array();
+  for (int i = 0; i < 100; ++i) {
+    full["items"].push_back(
+        {{"sku", "s" + std::to_string(i)}, {"qty", kMaxLineQty}, {"unit_price_cents", kMaxUnitPriceCents}});
+  }
+  const ClassifiedOrder big = classify(full.dump());
+  ASSERT_EQ(big.input_class, InputClass::kValid) << big.reason;
+  EXPECT_EQ(big.order.total_cents(), 100 * kMaxLineQty * kMaxUnitPriceCents);
+}
+
+TEST(ModelBoundsTest, TotalCentsSaturatesInsteadOfOverflowing) {
+  Order o{"o-1", "c", 0, {{"a", int64_t{1} << 62, 4}}};
+  EXPECT_EQ(o.total_cents(), kMax);
+  o.items = {{"a", kMax / 2, 1}, {"b", kMax / 2, 1}, {"c", 5, 1}};
+  EXPECT_EQ(o.total_cents(), kMax);
+  o.items = {{"a", -(int64_t{1} << 62), 4}};
+  EXPECT_EQ(o.total_cents(), std::numeric_limits<int64_t>::min());
+  EXPECT_EQ(saturating_add(kMax, 1), kMax);
+  EXPECT_EQ(saturating_add(std::numeric_limits<int64_t>::min(), -1), std::numeric_limits<int64_t>::min());
+  EXPECT_EQ(saturating_add(40, 2), 42);
+}
+
+TEST(ModelBoundsTest, CreatedAtOutsideZeroToNowPlusADayIsInvalidAndHasNoEventTime) {
+  auto at = [](json created_at) {
+    json j = valid_order();
+    j["created_at"] = created_at;
+    return classify(j.dump());
+  };
+  const int64_t day = kMaxCreatedAtAheadMs;
+  EXPECT_EQ(at(0).input_class, InputClass::kValid);
+  EXPECT_EQ(at(kNow + day).input_class, InputClass::kValid);
+  EXPECT_EQ(at(kNow + day).event_time(7, kNow), std::optional<int64_t>(kNow + day));
+  for (json poison : {json(kNow + day + 1), json(kMax), json(kMax - 60'000), json(-1),
+                      json(std::numeric_limits<int64_t>::min()), json(uint64_t{18446744073709551615ULL})}) {
+    const ClassifiedOrder c = at(poison);
+    EXPECT_EQ(c.input_class, InputClass::kInvalid) << poison;
+    EXPECT_NE(c.reason.find("created_at"), std::string::npos) << c.reason;
+    EXPECT_FALSE(c.has_created_at) << poison;
+    EXPECT_TRUE(c.created_at_out_of_range) << poison;
+    // No event time at all: the record timestamp is no substitute for an out-of-range created_at.
+    EXPECT_EQ(c.event_time(1764288000000, kNow), std::nullopt) << poison;
+  }
+  EXPECT_EQ(at(kMax).order.created_at, kMax);  // reported as sent
+  // Missing or ill-typed: the record timestamp stands in, if it is within bounds itself.
+  json no_time = valid_order();
+  no_time.erase("created_at");
+  const ClassifiedOrder missing = classify(no_time.dump());
+  EXPECT_FALSE(missing.created_at_out_of_range);
+  EXPECT_EQ(missing.event_time(1234, kNow), std::optional<int64_t>(1234));
+  EXPECT_EQ(missing.event_time(kMax, kNow), std::nullopt);
+  EXPECT_EQ(missing.event_time(-1, kNow), std::nullopt);
+  EXPECT_TRUE(is_usable_event_time(0, kMax));  // now + 24 h saturates
+  EXPECT_FALSE(is_usable_event_time(-1, kMax));
+}
+
+TEST(ModelKeysTest, AnOrderWhoseKeyIsNotItsOrderIdIsAKeyMismatchDeadLetter) {
+  const std::string value = valid_order().dump();
+  EXPECT_EQ(classify_order(std::string("o-1"), value, kNow).input_class, InputClass::kValid);
+  for (std::optional<std::string> key : {std::optional<std::string>("o-2"), std::optional<std::string>(""),
+                                         std::optional<std::string>("O-1"), std::optional<std::string>()}) {
+    const ClassifiedOrder c = classify_order(key, value, kNow);
+    EXPECT_EQ(c.input_class, InputClass::kMalformed) << key.value_or("<null>");
+    EXPECT_EQ(c.dlq_error, kDlqKeyMismatch) << key.value_or("<null>");
+  }
+  // An invalid order under the wrong key is a key mismatch too (nothing else); a malformed value
+  // keeps its own class.
+  EXPECT_EQ(classify_order(std::string("x"), std::string(R"({"order_id":"o-1","items":[]})"), kNow).dlq_error,
+            kDlqKeyMismatch);
+  EXPECT_EQ(classify_order(std::string("x"), std::string("{{"), kNow).dlq_error, kDlqMalformedJson);
+}
+
+TEST(ModelKeysTest, RestockBoundsAndKeyChecks) {
+  const std::string max_qty = json{{"restock_id", "r"}, {"sku", "a"}, {"qty", kMaxRestockQty}}.dump();
+  EXPECT_EQ(classify_restock(std::string("a"), max_qty).input_class, InputClass::kValid);
+  for (json qty : {json(kMaxRestockQty + 1), json(kMax), json(uint64_t{18446744073709551615ULL})}) {
+    const ClassifiedRestock r =
+        classify_restock(std::string("a"), json{{"restock_id", "r"}, {"sku", "a"}, {"qty", qty}}.dump());
+    EXPECT_EQ(r.dlq_error, kDlqInvalidRestock) << qty;
+  }
+  for (std::optional<std::string> key : {std::optional<std::string>("b"), std::optional<std::string>()}) {
+    const ClassifiedRestock r = classify_restock(key, max_qty);
+    EXPECT_EQ(r.input_class, InputClass::kMalformed);
+    EXPECT_EQ(r.dlq_error, kDlqKeyMismatch);
+  }
+}
+
+TEST(ModelWindowsTest, SkuWindowStartsNearInt64MaxTerminate) {
+  // The same counting as TimeWindows: no `start += advance` past INT64_MAX.
+  const std::vector<int64_t> starts = sku_window_starts(kMax);
+  ASSERT_EQ(starts.size(), 5u);
+  EXPECT_EQ(starts.back(), kMax - kMax % kSkuWindowAdvanceMs);
+  EXPECT_TRUE(sku_window_starts(-1).empty());
+  EXPECT_EQ(revenue_window_start(kMax), kMax - kMax % kRevenueWindowSizeMs);
 }
 
 TEST(ModelNamesTest, EnumsRoundTripThroughTheirNames) {

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "kstreams/common/types.h"
@@ -31,14 +32,42 @@ struct TimeWindows {
   TimeWindows advance_by(milliseconds advance) const { return {size_ms, advance.count(), grace_ms}; }
 
   // Calls fn(start) for every window containing `ts`, ascending by start (Kafka's
-  // TimeWindows.windowsFor). Windows never start before 0. No allocation.
+  // TimeWindows.windowsFor). Windows never start before 0, so a negative `ts` has none; no window
+  // either when size_ms or advance_ms is not > 0 (the DSL rejects such windows at build()).
+  // Overflow-safe for every int64 `ts` (a window may reach past INT64_MAX: see window_end()); runs
+  // at most ceil(size_ms / advance_ms) times. No allocation.
   template <typename Fn>
   void for_each_window_start(TimestampMs ts, Fn&& fn) const {
-    const TimestampMs last = ts - (ts % advance_ms);  // the last aligned start <= ts
-    const TimestampMs earliest = std::max<TimestampMs>(0, ts - size_ms + 1);
+    if (ts < 0 || size_ms <= 0 || advance_ms <= 0) return;
+    const TimestampMs last = ts - (ts % advance_ms);                          // the last aligned start <= ts
+    const TimestampMs earliest = std::max<TimestampMs>(0, ts - size_ms + 1);  // ts >= 0, size > 0: no overflow
+    if (earliest > last) return;  // advance > size: ts falls in a gap between windows
     // The smallest aligned start >= earliest.
-    TimestampMs first = last - ((last - earliest) / advance_ms) * advance_ms;
-    for (TimestampMs start = first; start <= last; start += advance_ms) fn(start);
+    const TimestampMs first = last - ((last - earliest) / advance_ms) * advance_ms;
+    // Counted, not `start += advance_ms` up to `last`: last + advance_ms may not be representable.
+    const int64_t count = (last - first) / advance_ms + 1;
+    for (int64_t i = 0; i < count; ++i) fn(first + i * advance_ms);
+  }
+  // End (exclusive) of the window starting at `start`: start + size_ms, or INT64_MAX when that is
+  // not representable (such a window holds every timestamp >= start up to INT64_MAX - 1).
+  [[nodiscard]] TimestampMs window_end(TimestampMs start) const {
+    TimestampMs end = 0;
+    return __builtin_add_overflow(start, size_ms, &end) ? std::numeric_limits<TimestampMs>::max() : end;
+  }
+  // Windows with window_end() <= close_time(stream_time) are closed (stream time reached end +
+  // grace): stream_time - grace_ms, saturated at INT64_MIN / INT64_MAX.
+  [[nodiscard]] TimestampMs close_time(TimestampMs stream_time) const {
+    TimestampMs t = 0;
+    if (!__builtin_sub_overflow(stream_time, grace_ms, &t)) return t;
+    return grace_ms > 0 ? std::numeric_limits<TimestampMs>::min() : std::numeric_limits<TimestampMs>::max();
+  }
+  // The largest aligned window start whose window has closed at `stream_time` (start + size_ms +
+  // grace_ms <= stream_time), or -1 when none has. Overflow-safe for every int64 argument.
+  [[nodiscard]] TimestampMs last_closed_start(TimestampMs stream_time) const {
+    if (advance_ms <= 0) return -1;
+    TimestampMs t = 0;
+    if (__builtin_sub_overflow(close_time(stream_time), size_ms, &t) || t < 0) return -1;
+    return t - t % advance_ms;
   }
   [[nodiscard]] std::vector<TimestampMs> window_starts_for(TimestampMs ts) const {
     std::vector<TimestampMs> out;
