@@ -118,23 +118,16 @@ struct HttpPool::Impl {
     return size * n;
   }
 
+  // An easy handle with every per-pool option set; handles are reused as they are (options stay
+  // set between transfers), so a request only sets what is its own.
   CURL* take_handle() {
-    if (idle_handles.empty()) return curl_easy_init();
-    CURL* e = idle_handles.back();
-    idle_handles.pop_back();
-    curl_easy_reset(e);
-    return e;
-  }
-
-  // Starts `r` (or finishes it with kInternal when libcurl refuses it).
-  void start(std::unique_ptr<Request> r) {
-    CURL* e = take_handle();
-    if (e == nullptr) {
-      r->done(absl::InternalError("curl_easy_init failed"));
-      return;
+    if (!idle_handles.empty()) {
+      CURL* e = idle_handles.back();
+      idle_handles.pop_back();
+      return e;
     }
-    r->easy = e;
-    r->body_cap = options.max_response_bytes;
+    CURL* e = curl_easy_init();
+    if (e == nullptr) return nullptr;
     const long timeout_ms = static_cast<long>(options.timeout.count());
     curl_easy_setopt(e, CURLOPT_URL, url.c_str());
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -147,13 +140,25 @@ struct HttpPool::Impl {
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
     curl_easy_setopt(e, CURLOPT_POST, 1L);
+    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options.max_response_bytes));
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Impl::on_body);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Impl::on_header);
+    return e;
+  }
+
+  // Starts `r` (or finishes it with kInternal when libcurl refuses it).
+  void start(std::unique_ptr<Request> r) {
+    CURL* e = take_handle();
+    if (e == nullptr) {
+      r->done(absl::InternalError("curl_easy_init failed"));
+      return;
+    }
+    r->easy = e;
+    r->body_cap = options.max_response_bytes;
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body.data());
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r->body.size()));
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
-    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options.max_response_bytes));
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Impl::on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, r.get());
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Impl::on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, r.get());
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->error);
     curl_easy_setopt(e, CURLOPT_PRIVATE, r.get());
@@ -220,6 +225,7 @@ struct HttpPool::Impl {
       result = error_status(*r, code);
     }
     r->easy = nullptr;
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, nullptr);  // r's buffer goes away with r
     idle_handles.push_back(e);
     r->done(std::move(result));
   }
