@@ -6,6 +6,8 @@ find_package(Threads REQUIRED)
 pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka rdkafka++)
 # cpp-httplib 0.11.4 is a compiled library in Debian; its pkg-config carries the SSL/zlib/brotli defines.
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+# libcurl (Debian libcurl4-openssl-dev): the webhook client's multi interface (runtime-private).
+pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
 
 find_package(RocksDB CONFIG REQUIRED)        # RocksDB::rocksdb-shared
 find_package(nlohmann_json CONFIG REQUIRED)  # nlohmann_json::nlohmann_json

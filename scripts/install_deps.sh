@@ -6,7 +6,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 packages=(
   build-essential cmake ninja-build pkg-config ccache git
   librdkafka-dev librocksdb-dev nlohmann-json3-dev libabsl-dev libspdlog-dev libfmt-dev
-  libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev libcpp-httplib-dev libjemalloc-dev
+  libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev libcpp-httplib-dev libcurl4-openssl-dev libjemalloc-dev
   clang-format clang-tidy default-jdk-headless maven curl python3 docker-compose
 )
 missing=()

@@ -431,6 +431,7 @@ void to_json(json& j, const NotificationReceipt& v) {
            {"status", v.status},
            {"attempts", v.attempts},
            {"delivered_at", v.delivered_at}};
+  if (v.first_attempt_at != 0) j["first_attempt_at"] = v.first_attempt_at;
 }
 
 void from_json(const json& j, NotificationReceipt& v) {
@@ -440,12 +441,14 @@ void from_json(const json& j, NotificationReceipt& v) {
   v.status = string_field(j, "status");
   v.attempts = static_cast<int32_t>(int_field(j, "attempts"));
   v.delivered_at = int_field(j, "delivered_at");
+  v.first_attempt_at = j.contains("first_attempt_at") ? int_field(j, "first_attempt_at") : 0;
 }
 
 void to_json(json& j, const NotificationDlq& v) {
   j = json{
       {"notification_id", v.notification_id}, {"order_id", v.order_id},  {"event", v.event}, {"attempts", v.attempts},
       {"last_error", v.last_error},           {"failed_at", v.failed_at}};
+  if (v.first_attempt_at != 0) j["first_attempt_at"] = v.first_attempt_at;
 }
 
 void from_json(const json& j, NotificationDlq& v) {
@@ -455,6 +458,7 @@ void from_json(const json& j, NotificationDlq& v) {
   v.attempts = static_cast<int32_t>(int_field(j, "attempts"));
   v.last_error = string_field(j, "last_error");
   v.failed_at = int_field(j, "failed_at");
+  v.first_attempt_at = j.contains("first_attempt_at") ? int_field(j, "first_attempt_at") : 0;
 }
 
 void to_json(json& j, const RevenueWindow& v) {
@@ -625,6 +629,7 @@ void append_json(const NotificationReceipt& v, std::string* out) {
   o.field("attempts", v.attempts);
   o.field("delivered_at", v.delivered_at);
   o.field("event", v.event);
+  if (v.first_attempt_at != 0) o.field("first_attempt_at", v.first_attempt_at);
   o.field("notification_id", v.notification_id);
   o.field("order_id", v.order_id);
   o.field("status", v.status);
@@ -635,6 +640,7 @@ void append_json(const NotificationDlq& v, std::string* out) {
   o.field("attempts", v.attempts);
   o.field("event", v.event);
   o.field("failed_at", v.failed_at);
+  if (v.first_attempt_at != 0) o.field("first_attempt_at", v.first_attempt_at);
   o.field("last_error", v.last_error);
   o.field("notification_id", v.notification_id);
   o.field("order_id", v.order_id);

@@ -212,6 +212,8 @@ struct NotificationReceipt {
   std::string status = kNotificationDelivered;
   int32_t attempts = 0;
   int64_t delivered_at = 0;
+  // Epoch ms of the first call to the webhook (optional in the JSON: absent when 0).
+  int64_t first_attempt_at = 0;
   bool operator==(const NotificationReceipt&) const = default;
 };
 
@@ -222,6 +224,9 @@ struct NotificationDlq {
   int32_t attempts = 0;
   std::string last_error;
   int64_t failed_at = 0;
+  // Epoch ms of the first call to the webhook; 0 when none was made (e.g. a request that could
+  // not be built). Optional in the JSON: absent when 0.
+  int64_t first_attempt_at = 0;
   bool operator==(const NotificationDlq&) const = default;
 };
 

@@ -6,9 +6,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <sstream>
+#include <string>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -49,7 +55,7 @@ class EcommerceAppTest : public ::testing::Test {
     processes_.push_back(std::make_unique<ChildProcess>(argv, log("webhook")));
   }
 
-  std::unique_ptr<ChildProcess> start_instance(int i) {
+  std::unique_ptr<ChildProcess> start_instance(int i, const std::vector<std::string>& extra = {}) {
     std::vector<std::string> argv = {
         KSTREAMS_ECOMMERCE_TOPOLOGY,
         "--config",
@@ -74,6 +80,10 @@ class EcommerceAppTest : public ::testing::Test {
         "notifications.webhook.url=http://127.0.0.1:" + std::to_string(webhook_port_) + "/notifications",
         "--set",
         "notifications.circuit.open.ms=1000"};
+    for (const auto& setting : extra) {
+      argv.push_back("--set");
+      argv.push_back(setting);
+    }
     return std::make_unique<ChildProcess>(argv, log("instance-" + std::to_string(i)));
   }
 
@@ -118,6 +128,16 @@ class EcommerceAppTest : public ::testing::Test {
                     "verify", 200s);
   }
 
+  // Prints the verifier's notification latency lines (first webhook call, settled) to the test log.
+  void print_notification_latency() const {
+    std::ifstream in(log("verify"));
+    for (std::string line; std::getline(in, line);) {
+      if (line.find("webhook call") != std::string::npos || line.find("receipt / dead letter") != std::string::npos) {
+        std::printf("%s: %s\n", ::testing::UnitTest::GetInstance()->current_test_info()->name(), line.c_str());
+      }
+    }
+  }
+
   std::string diagnostics() const {
     std::string out;
     for (const char* name : {"verify", "instance-0", "instance-1", "loadgen", "webhook"}) {
@@ -152,6 +172,7 @@ TEST_F(EcommerceAppTest, TwoInstancesUnderLoadSurviveASigkillAndPassTheVerifier)
   const int expected = expected_terminal_statuses();
   ASSERT_GT(expected, 0);
   EXPECT_EQ(verify(expected), 0) << diagnostics();
+  print_notification_latency();
   EXPECT_EQ(a->terminate(30s), 0) << diagnostics();
   EXPECT_EQ(b->terminate(30s), 0) << diagnostics();
 }
@@ -167,6 +188,108 @@ TEST_F(EcommerceAppTest, WebhookOutageLosesAndDuplicatesNothingInKafka) {
   const int expected = expected_terminal_statuses();
   ASSERT_GT(expected, 0);
   EXPECT_EQ(verify(expected), 0) << diagnostics();
+  print_notification_latency();
+  EXPECT_EQ(a->terminate(30s), 0) << diagnostics();
+}
+
+// A hostile webhook on 127.0.0.1:port: reads a request, answers 200 without a length and then
+// sends filler until the client goes away (at most 256 MiB or 3 s per connection).
+class FloodingWebhook {
+ public:
+  explicit FloodingWebhook(int port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    const int one = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    EXPECT_EQ(::listen(fd_, 64), 0);
+    acceptor_ = std::thread([this] {
+      while (!stop_) {
+        const int c = ::accept(fd_, nullptr, nullptr);
+        if (c < 0) return;
+        ++connections_;
+        std::lock_guard lock(mu_);
+        workers_.emplace_back([this, c] { flood(c); });
+      }
+    });
+  }
+  ~FloodingWebhook() {
+    stop_ = true;
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    acceptor_.join();
+    std::lock_guard lock(mu_);
+    for (auto& w : workers_) w.join();
+  }
+  int connections() const { return connections_.load(); }
+
+ private:
+  void flood(int c) {
+    char buf[4096];
+    (void)!::recv(c, buf, sizeof(buf), 0);
+    const std::string head = "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n";
+    const std::string filler(64 * 1024, 'x');
+    (void)!::send(c, head.data(), head.size(), MSG_NOSIGNAL);
+    const auto until = std::chrono::steady_clock::now() + 3s;
+    size_t sent = 0;
+    while (!stop_ && sent < (size_t{256} << 20) && std::chrono::steady_clock::now() < until) {
+      const ssize_t n = ::send(c, filler.data(), filler.size(), MSG_NOSIGNAL);
+      if (n <= 0) break;
+      sent += static_cast<size_t>(n);
+    }
+    ::close(c);
+  }
+  int fd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> connections_{0};
+  std::thread acceptor_;
+  std::mutex mu_;
+  std::vector<std::thread> workers_;
+};
+
+int64_t rss_bytes(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
+  }
+  return 0;
+}
+
+// Issue 24: a webhook answering an endless body must not grow the instance's memory. Every call
+// fails at the client's response cap ("response larger than"), is retried and dead-lettered; the
+// verifier finds one dead letter per terminal status and nothing else.
+TEST_F(EcommerceAppTest, HostileWebhookKeepsMemoryBoundedAndNotificationsDeadLetter) {
+  FloodingWebhook hostile(webhook_port_);
+  auto a = start_instance(0, {"notifications.circuit.failure.threshold=1000000", "notifications.retry.backoff.ms=50"});
+  std::this_thread::sleep_for(4s);
+  const int64_t baseline = rss_bytes(a->pid());
+  std::atomic<int64_t> peak{baseline};
+  std::atomic<bool> sampling{true};
+  std::thread sampler([&] {
+    while (sampling) {
+      peak = std::max(peak.load(), rss_bytes(a->pid()));
+      std::this_thread::sleep_for(50ms);
+    }
+  });
+  ASSERT_EQ(run_tool(loadgen(200, 200), "loadgen", 120s), 0) << diagnostics();
+  const int expected = expected_terminal_statuses();
+  ASSERT_GT(expected, 0);
+  EXPECT_EQ(verify(expected), 0) << diagnostics();
+  sampling = false;
+  sampler.join();
+  std::ifstream in(log("verify"));
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_NE(text.str().find("notifications delivered: 0, dead-lettered: " + std::to_string(expected)),
+            std::string::npos)
+      << text.str();
+  std::printf("hostile webhook: %d connections, instance RSS %lld MiB before, peak %lld MiB\n", hostile.connections(),
+              static_cast<long long>(baseline >> 20), static_cast<long long>(peak.load() >> 20));
+  EXPECT_GE(hostile.connections(), 1);
+  EXPECT_LT(peak.load() - baseline, int64_t{128} << 20);
   EXPECT_EQ(a->terminate(30s), 0) << diagnostics();
 }
 

@@ -26,12 +26,13 @@ absl::StatusOr<TopologyOptions> topology_options(const kstreams::runtime::Stream
   options.grace_ms = config.get_long_or("analytics.grace.ms", kDefaultAnalyticsGraceMs);
   NotifierSettings& n = options.notifier;
   const int64_t max_attempts = config.get_long_or("notifications.retry.max.attempts", n.max_attempts);
-  const int64_t threshold = config.get_long_or("notifications.circuit.failure.threshold", n.failure_threshold);
   const int64_t in_flight = config.get_long_or("notifications.max.in.flight", static_cast<int64_t>(n.max_in_flight));
   const int64_t pump_ms = config.get_long_or("notifications.pump.interval.ms", n.pump_interval.count());
   const int64_t workers = config.get_long_or("notifications.workers", 8);
   n.backoff_ms = config.get_long_or("notifications.retry.backoff.ms", n.backoff_ms);
-  n.open_ms = config.get_long_or("notifications.circuit.open.ms", n.open_ms);
+  WebhookDispatcher::Options dispatcher;
+  const int64_t threshold = config.get_long_or("notifications.circuit.failure.threshold", dispatcher.failure_threshold);
+  dispatcher.open_ms = config.get_long_or("notifications.circuit.open.ms", dispatcher.open_ms);
   for (const auto& [name, value, low, high] : std::initializer_list<std::tuple<const char*, int64_t, int64_t, int64_t>>{
            {"notifications.retry.max.attempts", max_attempts, 1, 1000},
            {"notifications.circuit.failure.threshold", threshold, 1, 1000000},
@@ -39,7 +40,7 @@ absl::StatusOr<TopologyOptions> topology_options(const kstreams::runtime::Stream
            {"notifications.pump.interval.ms", pump_ms, 1, 60000},
            {"notifications.workers", workers, 1, 256},
            {"notifications.retry.backoff.ms", n.backoff_ms, 0, 3600000},
-           {"notifications.circuit.open.ms", n.open_ms, 0, 3600000},
+           {"notifications.circuit.open.ms", dispatcher.open_ms, 0, 3600000},
            {"analytics.grace.ms", options.grace_ms, 0, INT64_MAX / 4}}) {
     if (value < low || value > high) {
       return absl::InvalidArgumentError(std::string(name) + " is " + std::to_string(value) + "; it must be in [" +
@@ -47,10 +48,9 @@ absl::StatusOr<TopologyOptions> topology_options(const kstreams::runtime::Stream
     }
   }
   n.max_attempts = static_cast<int32_t>(max_attempts);
-  n.failure_threshold = static_cast<int32_t>(threshold);
+  dispatcher.failure_threshold = static_cast<int32_t>(threshold);
   n.max_in_flight = static_cast<size_t>(in_flight);
   n.pump_interval = std::chrono::milliseconds(pump_ms);
-  WebhookDispatcher::Options dispatcher;
   dispatcher.webhook_url = config.get_string_or("notifications.webhook.url", default_webhook_url);
   dispatcher.workers = static_cast<int>(workers);
   const std::string batch = config.get_string_or("notifications.http.batch.scheduling", "true");
@@ -121,7 +121,7 @@ kstreams::Topology build_topology(const TopologyOptions& options) {
   const std::string commands = stock_commands_topic(options.application_id);
   const std::string results = reservation_results_topic(options.application_id);
   kstreams::StreamsBuilder builder;
-  for (const char* store : {kOrdersStore, kSagasStore, kOutboxStore, kNotifierStore, kStockStore, kRestocksSeenStore}) {
+  for (const char* store : {kOrdersStore, kSagasStore, kOutboxStore, kStockStore, kRestocksSeenStore}) {
     builder.add_state_store(kv_store(store));
   }
 
@@ -144,7 +144,7 @@ kstreams::Topology build_topology(const TopologyOptions& options) {
                       [results, dispatcher, settings, clock = options.clock] {
                         return std::make_unique<OrderSagaProcessor>(results, dispatcher, settings, clock);
                       },
-                      {kOrdersStore, kSagasStore, kOutboxStore, kNotifierStore}, Named::as("order-saga"));
+                      {kOrdersStore, kSagasStore, kOutboxStore}, Named::as("order-saga"));
   saga.to(prefix + kOrderStatusTopic, emit_to(kStatusSink));
   saga.to(commands, emit_to(kCommandSink));
   saga.to(prefix + kNotificationsTopic, emit_to(kReceiptSink));
@@ -339,7 +339,6 @@ void add_routes(kstreams::runtime::KafkaStreams& streams) {
   using kstreams::runtime::WindowValue;
   streams.set_query_codec(kSagasStore, binary_store_codec<SagaState>());
   streams.set_query_codec(kOutboxStore, binary_store_codec<OutboxEntry>());
-  streams.set_query_codec(kNotifierStore, binary_store_codec<BreakerState>());
   streams.set_query_codec(kStockStore, binary_store_codec<StockLevel>());
   streams.set_query_codec(kRevenueStore, binary_store_codec<RevenueAgg>());
   streams.set_query_codec(kSkuSalesStore, binary_store_codec<SkuAgg>());

@@ -37,7 +37,6 @@ inline constexpr const char* kResultSink = "reservation-results-sink";
 inline constexpr const char* kOrdersStore = "orders";
 inline constexpr const char* kSagasStore = "order-sagas";
 inline constexpr const char* kOutboxStore = "notification-outbox";
-inline constexpr const char* kNotifierStore = "notifier-state";
 inline constexpr const char* kStockStore = "stock";
 inline constexpr const char* kRestocksSeenStore = "restocks-seen";
 inline constexpr const char* kRevenueStore = "revenue-1m";

@@ -18,13 +18,10 @@ void OrderSagaProcessor::init(kstreams::ProcessorContext<std::string, Emit>& ctx
   orders_ = ctx.get_key_value_store<std::string, std::string>(kOrdersStore);
   sagas_ = ctx.get_key_value_store<std::string, SagaState>(kSagasStore);
   outbox_ = ctx.get_key_value_store<std::string, OutboxEntry>(kOutboxStore);
-  notifier_ = ctx.get_key_value_store<std::string, BreakerState>(kNotifierStore);
-  KSTREAMS_CHECK(orders_ && sagas_ && outbox_ && notifier_, "order saga stores are not connected");
-  auto breaker = notifier_->get("breaker");
-  if (breaker.ok() && breaker->has_value()) breaker_ = **breaker;
+  KSTREAMS_CHECK(orders_ && sagas_ && outbox_, "order saga stores are not connected");
   // Rebuild the in-memory index of due notifications from the (restored) outbox.
   auto it = outbox_->all();
-  while (it.next()) due_.emplace(it.value().next_attempt_at, it.key());
+  while (it.next()) schedule(it.value());
   mailbox_ = dispatcher_->open_mailbox();
   pump_ = ctx.schedule(settings_.pump_interval, kstreams::PunctuationType::kWallClockTime,
                        [this](kstreams::TimestampMs now) { pump(now); });
@@ -146,7 +143,7 @@ void OrderSagaProcessor::finish(const Order& order, OrderState state, std::optio
   entry.payload = std::move(payload);
   entry.next_attempt_at = now;
   check(outbox_->put(entry.notification_id, entry), "notification-outbox.put");
-  due_.emplace(entry.next_attempt_at, entry.notification_id);
+  schedule(entry);
 
   // Analytics on event time: the record's timestamp is the order's event time.
   if (!event_time) return;
@@ -163,57 +160,82 @@ void OrderSagaProcessor::pump(int64_t now) {
   dispatch_due(now);
 }
 
-void OrderSagaProcessor::save_breaker() { check(notifier_->put("breaker", breaker_), "notifier-state.put"); }
+void OrderSagaProcessor::schedule(const OutboxEntry& entry) {
+  const bool fresh = entry.attempts == 0 && entry.last_error.empty();
+  (fresh ? fresh_ : retries_).emplace(entry.next_attempt_at, entry.notification_id);
+}
+
+void OrderSagaProcessor::dead_letter(OutboxEntry& entry, int64_t now) {
+  NotificationDlq dead{entry.notification_id, entry.order_id, entry.event, entry.attempts, entry.last_error, now};
+  dead.first_attempt_at = entry.first_attempt_at;
+  ctx_->forward(kstreams::Record<std::string, Emit>{entry.order_id, Emit{json_text(dead), {}}, now, {}},
+                kNotificationDlqSink);
+  check(outbox_->remove(entry.notification_id), "notification-outbox.remove");
+}
 
 void OrderSagaProcessor::apply_outcome(const DeliveryOutcome& outcome, int64_t now) {
-  in_flight_.erase(outcome.notification_id);
+  auto flight = in_flight_.find(outcome.notification_id);
+  const int64_t handed_over = flight == in_flight_.end() ? now : flight->second;
+  if (flight != in_flight_.end()) in_flight_.erase(flight);
   auto entry = check(outbox_->get(outcome.notification_id), "notification-outbox.get");
   if (!entry) return;  // already settled (cannot happen within one owner; harmless)
-  entry->attempts += 1;
-  if (outcome.success) {
-    if (breaker_.consecutive_failures != 0 || breaker_.open_until != 0) {
-      breaker_ = BreakerState{};
-      save_breaker();
+  if (outcome.attempted) {
+    entry->attempts += 1;
+    if (entry->first_attempt_at == 0) entry->first_attempt_at = handed_over;
+  }
+  switch (outcome.result) {
+    case DeliveryResult::kDelivered: {
+      NotificationReceipt receipt{entry->notification_id, entry->order_id, entry->event,
+                                  kNotificationDelivered, entry->attempts, now};
+      receipt.first_attempt_at = entry->first_attempt_at;
+      ctx_->forward(kstreams::Record<std::string, Emit>{entry->order_id, Emit{json_text(receipt), {}}, now, {}},
+                    kReceiptSink);
+      check(outbox_->remove(entry->notification_id), "notification-outbox.remove");
+      return;
     }
-    NotificationReceipt receipt{entry->notification_id, entry->order_id, entry->event,
-                                kNotificationDelivered, entry->attempts, now};
-    ctx_->forward(kstreams::Record<std::string, Emit>{entry->order_id, Emit{json_text(receipt), {}}, now, {}},
-                  kReceiptSink);
-    check(outbox_->remove(entry->notification_id), "notification-outbox.remove");
-    return;
+    case DeliveryResult::kPermanent:
+      entry->last_error = outcome.error;
+      dead_letter(*entry, now);
+      return;
+    case DeliveryResult::kCancelled:  // not an attempt: offered again as it was
+      schedule(*entry);
+      return;
+    case DeliveryResult::kRetriable:
+      break;
   }
-  breaker_.consecutive_failures += 1;
-  if (breaker_.consecutive_failures >= settings_.failure_threshold) {
-    breaker_.open_until = now + settings_.open_ms;  // open (again, after a failed half-open probe)
-  }
-  save_breaker();
   entry->last_error = outcome.error;
   if (entry->attempts >= settings_.max_attempts) {
-    NotificationDlq dead{entry->notification_id, entry->order_id,   entry->event,
-                         entry->attempts,        entry->last_error, now};
-    ctx_->forward(kstreams::Record<std::string, Emit>{entry->order_id, Emit{json_text(dead), {}}, now, {}},
-                  kNotificationDlqSink);
-    check(outbox_->remove(entry->notification_id), "notification-outbox.remove");
+    dead_letter(*entry, now);
     return;
   }
-  entry->next_attempt_at = now + settings_.backoff_ms * (int64_t{1} << (entry->attempts - 1));
+  const int shift = std::clamp(entry->attempts - 1, 0, 30);
+  entry->next_attempt_at = now + settings_.backoff_ms * (int64_t{1} << shift);
   check(outbox_->put(entry->notification_id, *entry), "notification-outbox.put");
-  due_.emplace(entry->next_attempt_at, entry->notification_id);
+  schedule(*entry);
 }
 
 void OrderSagaProcessor::dispatch_due(int64_t now) {
-  const bool tripped = breaker_.consecutive_failures >= settings_.failure_threshold;
-  if (tripped && now < breaker_.open_until) return;  // open: skipped calls are not attempts
-  // Half-open: one probe at a time until a success closes the breaker.
-  const size_t limit = tripped ? 1 : settings_.max_in_flight;
-  while (!due_.empty() && in_flight_.size() < limit && due_.begin()->first <= now) {
-    const std::string id = due_.begin()->second;
-    due_.erase(due_.begin());
-    if (in_flight_.count(id) > 0) continue;
+  // Closed breaker: oldest due first, fresh or retry. Otherwise fresh first (the probe).
+  const bool closed = dispatcher_->breaker().state(now) == CircuitBreaker::State::kClosed;
+  while (in_flight_.size() < settings_.max_in_flight) {
+    const bool fresh_due = !fresh_.empty() && fresh_.begin()->first <= now;
+    const bool retry_due = !retries_.empty() && retries_.begin()->first <= now;
+    if (!fresh_due && !retry_due) return;
+    const bool take_fresh = fresh_due && (!retry_due || !closed || fresh_.begin()->first <= retries_.begin()->first);
+    auto& index = take_fresh ? fresh_ : retries_;
+    const std::string id = index.begin()->second;
+    if (in_flight_.count(id) > 0) {
+      index.erase(index.begin());
+      continue;
+    }
     auto entry = check(outbox_->get(id), "notification-outbox.get");
-    if (!entry || entry->next_attempt_at > now) continue;  // settled, or a stale index entry
-    in_flight_.insert(id);
-    dispatcher_->submit(mailbox_, id, entry->payload);
+    if (!entry || entry->next_attempt_at > now) {  // settled, or a stale index entry
+      index.erase(index.begin());
+      continue;
+    }
+    if (!dispatcher_->submit(mailbox_, id, entry->payload, {now, take_fresh})) return;  // breaker refused
+    index.erase(index.begin());
+    in_flight_.emplace(id, now);
   }
 }
 

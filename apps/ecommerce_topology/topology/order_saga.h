@@ -12,15 +12,18 @@
 //                      an event time: an order whose created_at is out of range has none)
 //
 // Notifications: a terminal status writes an outbox entry in the same transaction; a wall-clock
-// punctuator hands due entries to the WebhookDispatcher and turns outcomes into a receipt
-// (`notifications`) or, after the last attempt, a dead letter (`notifications-dlq`), deleting the
-// entry, again transactionally. Backoff and the circuit breaker live in stores, so they survive
-// restarts and rebalances. Thread-safety: the task's thread only.
+// punctuator offers due entries to the WebhookDispatcher and turns outcomes into a receipt
+// (`notifications`) or a dead letter (`notifications-dlq`: after the last attempt, or at once for a
+// permanent failure such as a 4xx other than 408/429), deleting the entry, again transactionally.
+// Attempts and the backoff schedule live in the outbox store, so they survive restarts and
+// rebalances; the circuit breaker is the dispatcher's (one per webhook per instance, in memory).
+// Entries that have not failed yet are offered oldest first and before retries whenever the
+// breaker is not closed, so the half-open probe is never the retry of a notification that keeps
+// failing while others wait. Thread-safety: the task's thread only.
 #pragma once
 
 #include <map>
 #include <memory>
-#include <set>
 #include <string>
 
 #include "kstreams/common/clock.h"
@@ -30,11 +33,10 @@
 
 namespace ecommerce {
 
+// Per-task notification settings (the breaker's are WebhookDispatcher::Options).
 struct NotifierSettings {
   int32_t max_attempts = 3;
   int64_t backoff_ms = 200;
-  int32_t failure_threshold = 5;
-  int64_t open_ms = 5000;
   // Notifications handed to the dispatcher and not settled yet, per task. With the pump below it
   // bounds the task's delivery rate (at most max_in_flight per pump round trip): 64 capped the
   // whole instance near 1,700 notifications/s, below its order rate.
@@ -66,7 +68,8 @@ class OrderSagaProcessor final : public kstreams::Processor<std::string, std::st
   void pump(int64_t now);
   void apply_outcome(const DeliveryOutcome& outcome, int64_t now);
   void dispatch_due(int64_t now);
-  void save_breaker();
+  void schedule(const OutboxEntry& entry);
+  void dead_letter(OutboxEntry& entry, int64_t now);
 
   std::string results_topic_;
   std::shared_ptr<WebhookDispatcher> dispatcher_;
@@ -77,11 +80,12 @@ class OrderSagaProcessor final : public kstreams::Processor<std::string, std::st
   kstreams::KeyValueStore<std::string, std::string>* orders_ = nullptr;
   kstreams::KeyValueStore<std::string, SagaState>* sagas_ = nullptr;
   kstreams::KeyValueStore<std::string, OutboxEntry>* outbox_ = nullptr;
-  kstreams::KeyValueStore<std::string, BreakerState>* notifier_ = nullptr;
   std::shared_ptr<WebhookDispatcher::Mailbox> mailbox_;
-  BreakerState breaker_;
-  std::multimap<int64_t, std::string> due_;  // next_attempt_at -> notification_id (outbox index)
-  std::set<std::string> in_flight_;
+  // Outbox index, next_attempt_at -> notification_id: entries that have not failed yet (their
+  // next_attempt_at is their creation time) and retries.
+  std::multimap<int64_t, std::string> fresh_;
+  std::multimap<int64_t, std::string> retries_;
+  std::map<std::string, int64_t> in_flight_;  // notification_id -> when it was handed over
   kstreams::Cancellable pump_;
 };
 

@@ -12,13 +12,14 @@ enum Tag : uint8_t {
   kLineResultTag = 0xC2,
   kSagaStateTag = 0xC3,
   kStockLevelTag = 0xC4,
-  kOutboxEntryTag = 0xC5,
-  kBreakerStateTag = 0xC6,
+  kOutboxEntryV1Tag = 0xC5,  // without first_attempt_at: still read (outbox entries of an older build)
+  // 0xC6 was the per-task breaker's state (no longer stored); not to be reused.
   kTerminalEventTag = 0xC7,
   kRevenueDeltaTag = 0xC8,
   kRevenueAggTag = 0xC9,
   kSkuSaleTag = 0xCA,
   kSkuAggTag = 0xCB,
+  kOutboxEntryTag = 0xCC,
 };
 
 void encode_items(const std::vector<OrderItem>& items, binary::Writer& w) {
@@ -119,19 +120,14 @@ void encode(const OutboxEntry& v, binary::Writer& w) {
   w.i64(v.attempts);
   w.i64(v.next_attempt_at);
   w.str(v.last_error);
+  w.i64(v.first_attempt_at);
 }
 bool decode(binary::Reader& r, OutboxEntry* v) {
-  return r.tag(kOutboxEntryTag) && r.str(&v->notification_id) && r.str(&v->order_id) && r.str(&v->event) &&
-         r.str(&v->payload) && r.integer(&v->attempts) && r.i64(&v->next_attempt_at) && r.str(&v->last_error);
-}
-
-void encode(const BreakerState& v, binary::Writer& w) {
-  w.tag(kBreakerStateTag);
-  w.i64(v.consecutive_failures);
-  w.i64(v.open_until);
-}
-bool decode(binary::Reader& r, BreakerState* v) {
-  return r.tag(kBreakerStateTag) && r.integer(&v->consecutive_failures) && r.i64(&v->open_until);
+  const bool v1 = r.tag(kOutboxEntryV1Tag);  // first_attempt_at stays 0
+  if (!v1 && !r.tag(kOutboxEntryTag)) return false;
+  return r.str(&v->notification_id) && r.str(&v->order_id) && r.str(&v->event) && r.str(&v->payload) &&
+         r.integer(&v->attempts) && r.i64(&v->next_attempt_at) && r.str(&v->last_error) &&
+         (v1 || r.i64(&v->first_attempt_at));
 }
 
 void encode(const TerminalEvent& v, binary::Writer& w) {
@@ -235,7 +231,8 @@ void to_json(json& j, const OutboxEntry& v) {
        {"payload", v.payload},
        {"attempts", v.attempts},
        {"next_attempt_at", v.next_attempt_at},
-       {"last_error", v.last_error}};
+       {"last_error", v.last_error},
+       {"first_attempt_at", v.first_attempt_at}};
 }
 void from_json(const json& j, OutboxEntry& v) {
   j.at("notification_id").get_to(v.notification_id);
@@ -245,14 +242,7 @@ void from_json(const json& j, OutboxEntry& v) {
   j.at("attempts").get_to(v.attempts);
   j.at("next_attempt_at").get_to(v.next_attempt_at);
   j.at("last_error").get_to(v.last_error);
-}
-
-void to_json(json& j, const BreakerState& v) {
-  j = {{"consecutive_failures", v.consecutive_failures}, {"open_until", v.open_until}};
-}
-void from_json(const json& j, BreakerState& v) {
-  j.at("consecutive_failures").get_to(v.consecutive_failures);
-  j.at("open_until").get_to(v.open_until);
+  v.first_attempt_at = j.value("first_attempt_at", int64_t{0});
 }
 
 void to_json(json& j, const TerminalEvent& v) {

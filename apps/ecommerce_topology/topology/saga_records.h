@@ -62,12 +62,7 @@ struct OutboxEntry {
   int32_t attempts = 0;  // attempts made so far
   int64_t next_attempt_at = 0;
   std::string last_error;
-};
-
-// The circuit breaker of a task's notifier (store "notifier-state", key "breaker").
-struct BreakerState {
-  int32_t consecutive_failures = 0;
-  int64_t open_until = 0;  // epoch ms; calls are skipped before it
+  int64_t first_attempt_at = 0;  // epoch ms the first call was handed to the dispatcher; 0: none yet
 };
 
 // A terminal status as the analytics windows see it (record timestamp = created_at).
@@ -109,7 +104,6 @@ ECOMMERCE_BINARY(LineResult)
 ECOMMERCE_BINARY(SagaState)
 ECOMMERCE_BINARY(StockLevel)
 ECOMMERCE_BINARY(OutboxEntry)
-ECOMMERCE_BINARY(BreakerState)
 ECOMMERCE_BINARY(TerminalEvent)
 ECOMMERCE_BINARY(RevenueDelta)
 ECOMMERCE_BINARY(RevenueAgg)
@@ -135,7 +129,6 @@ ECOMMERCE_JSON(LineResult)
 ECOMMERCE_JSON(SagaState)
 ECOMMERCE_JSON(StockLevel)
 ECOMMERCE_JSON(OutboxEntry)
-ECOMMERCE_JSON(BreakerState)
 ECOMMERCE_JSON(TerminalEvent)
 ECOMMERCE_JSON(RevenueDelta)
 ECOMMERCE_JSON(RevenueAgg)
@@ -160,7 +153,6 @@ ECOMMERCE_BINARY_DEFAULT(LineResult)
 ECOMMERCE_BINARY_DEFAULT(SagaState)
 ECOMMERCE_BINARY_DEFAULT(StockLevel)
 ECOMMERCE_BINARY_DEFAULT(OutboxEntry)
-ECOMMERCE_BINARY_DEFAULT(BreakerState)
 ECOMMERCE_BINARY_DEFAULT(TerminalEvent)
 ECOMMERCE_BINARY_DEFAULT(RevenueDelta)
 ECOMMERCE_BINARY_DEFAULT(RevenueAgg)

@@ -70,5 +70,7 @@ void check_ledger(Context& ctx);
 void check_notifications(Context& ctx);
 void check_analytics(Context& ctx);
 void compute_latency(Context& ctx);
+// p50/p95/p99/max of `v` (nearest rank); count 0 for an empty `v`.
+[[nodiscard]] Percentiles percentiles(std::vector<int64_t> v);
 
 }  // namespace ecommerce::verify::internal

@@ -309,8 +309,6 @@ void check_dead_letters(Context& ctx) {
   }
 }
 
-namespace {
-
 Percentiles percentiles(std::vector<int64_t> v) {
   Percentiles p;
   if (v.empty()) return p;
@@ -326,8 +324,6 @@ Percentiles percentiles(std::vector<int64_t> v) {
   p.max = v.back();
   return p;
 }
-
-}  // namespace
 
 void compute_latency(Context& ctx) {
   std::vector<int64_t> by_updated_at;
@@ -471,6 +467,9 @@ std::string Report::to_text() const {
   os << "End-to-end latency (from the order's send time)\n";
   os << "  to status updated_at:       " << percentiles_text(s.latency_updated_at) << "\n";
   os << "  to status record timestamp: " << percentiles_text(s.latency_record_time) << "\n";
+  os << "Notification delivery latency (from the terminal status's updated_at)\n";
+  os << "  to the first webhook call:   " << percentiles_text(s.notification_first_attempt) << "\n";
+  os << "  to the receipt / dead letter: " << percentiles_text(s.notification_settled) << "\n";
   os << (ok() ? "RESULT: OK\n" : "RESULT: VIOLATIONS\n");
   return os.str();
 }
@@ -507,7 +506,10 @@ nlohmann::json Report::to_json() const {
           {"revenue_per_minute", revenue},
           {"latency_ms",
            {{"to_updated_at", percentiles_json(s.latency_updated_at)},
-            {"to_record_timestamp", percentiles_json(s.latency_record_time)}}}};
+            {"to_record_timestamp", percentiles_json(s.latency_record_time)}}},
+          {"notification_latency_ms",
+           {{"first_attempt", percentiles_json(s.notification_first_attempt)},
+            {"settled", percentiles_json(s.notification_settled)}}}};
 }
 
 }  // namespace ecommerce::verify

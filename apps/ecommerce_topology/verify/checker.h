@@ -116,6 +116,11 @@ struct Stats {
   std::map<int64_t, RevenueWindow> revenue_per_minute;  // recomputed from terminal statuses
   Percentiles latency_updated_at;                       // updated_at - sent
   Percentiles latency_record_time;                      // status record timestamp - sent
+  // Notifications, from the terminal status's updated_at: to the first webhook call (receipts and
+  // dead letters carrying first_attempt_at), and to the receipt's delivered_at / dead letter's
+  // failed_at (settled).
+  Percentiles notification_first_attempt;
+  Percentiles notification_settled;
 };
 
 struct Report {

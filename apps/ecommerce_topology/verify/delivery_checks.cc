@@ -22,6 +22,8 @@ struct Notice {
   const kstreams::RawRecord* record = nullptr;
   std::string notification_id, order_id, event;
   bool delivered = false;
+  int64_t settled_at = 0;        // delivered_at or failed_at
+  int64_t first_attempt_at = 0;  // 0: not reported
 };
 
 std::optional<Notice> decode_notice(Context& ctx, const kstreams::RawRecord* r, bool delivered) {
@@ -36,9 +38,11 @@ std::optional<Notice> decode_notice(Context& ctx, const kstreams::RawRecord* r, 
       auto v = j->get<NotificationReceipt>();
       if (v.status != kNotificationDelivered) problem = "status '" + v.status + "' is not DELIVERED";
       n.notification_id = v.notification_id, n.order_id = v.order_id, n.event = v.event, attempts = v.attempts;
+      n.settled_at = v.delivered_at, n.first_attempt_at = v.first_attempt_at;
     } else {
       auto v = j->get<NotificationDlq>();
       n.notification_id = v.notification_id, n.order_id = v.order_id, n.event = v.event, attempts = v.attempts;
+      n.settled_at = v.failed_at, n.first_attempt_at = v.first_attempt_at;
     }
     // A receipt needs at least one call; a dead letter may have none (calls skipped by an open
     // circuit do not count as attempts).
@@ -67,6 +71,8 @@ void check_notifications(Context& ctx) {
     if (auto n = decode_notice(ctx, r, false)) by_id[n->notification_id].push_back(*n);
   }
   std::set<std::string> expected;
+  std::vector<int64_t> first_attempt;
+  std::vector<int64_t> settled;
   for (const auto& [order_id, status] : ctx.terminal) {
     if (!ctx.input_orders.count(order_id)) continue;
     ctx.checked(kNotificationPerTerminal);
@@ -78,6 +84,9 @@ void check_notifications(Context& ctx) {
       continue;
     }
     const auto& list = it->second;
+    const int64_t decided_at = status->status.updated_at;
+    settled.push_back(list[0].settled_at - decided_at);
+    if (list[0].first_attempt_at > 0) first_attempt.push_back(list[0].first_attempt_at - decided_at);
     const auto delivered = std::count_if(list.begin(), list.end(), [](const Notice& n) { return n.delivered; });
     if (list.size() != 1) {
       ctx.violation(kNotificationPerTerminal, id + ": " + std::to_string(delivered) + " receipt(s) and " +
@@ -90,6 +99,8 @@ void check_notifications(Context& ctx) {
       }
     }
   }
+  ctx.report.stats.notification_first_attempt = percentiles(std::move(first_attempt));
+  ctx.report.stats.notification_settled = percentiles(std::move(settled));
   for (const auto& [id, list] : by_id) {
     if (!expected.count(id)) {
       ctx.violation(kNotificationsWellFormed, where(*list[0].record) + ": '" + id + "' names no terminal status");

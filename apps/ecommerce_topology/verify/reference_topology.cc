@@ -100,10 +100,10 @@ RecordSet reference_outputs(const std::vector<RawRecord>& orders, const std::vec
     const std::string nid = notification_id(id, status.status);
     const std::string event(notification_event(status.status));
     if (options.notification_fails && options.notification_fails(nid)) {
-      NotificationDlq n{nid, id, event, 3, "HTTP 503", status.updated_at + 1000};
+      NotificationDlq n{nid, id, event, 3, "HTTP 503", status.updated_at + 1000, status.updated_at + 30};
       w.write(kNotificationsDlqTopic, &out.notifications_dlq, id, nlohmann::json(n).dump(), ts);
     } else {
-      NotificationReceipt n{nid, id, event, kNotificationDelivered, 1, status.updated_at + 50};
+      NotificationReceipt n{nid, id, event, kNotificationDelivered, 1, status.updated_at + 50, status.updated_at + 20};
       w.write(kNotificationsTopic, &out.notifications, id, nlohmann::json(n).dump(), ts);
     }
   };

@@ -43,12 +43,22 @@ TEST(BinaryRecordsTest, EveryInternalRecordRoundTrips) {
   EXPECT_EQ(level.available, INT64_MAX);
   EXPECT_EQ(level.reserved, INT64_MIN);
 
-  auto entry = round_trip(OutboxEntry{"o-1:CONFIRMED", "o-1", "ORDER_CONFIRMED", R"({"a":"\n"})", 2, 99, "HTTP 503"});
+  auto entry =
+      round_trip(OutboxEntry{"o-1:CONFIRMED", "o-1", "ORDER_CONFIRMED", R"({"a":"\n"})", 2, 99, "HTTP 503", 77});
   EXPECT_EQ(entry.payload, R"({"a":"\n"})");
   EXPECT_EQ(entry.attempts, 2);
   EXPECT_EQ(entry.last_error, "HTTP 503");
+  EXPECT_EQ(entry.first_attempt_at, 77);
+  // An entry of an older build (tag 0xC5, no first_attempt_at) still decodes.
+  std::string old_layout = to_binary(OutboxEntry{"o-2:CONFIRMED", "o-2", "ORDER_CONFIRMED", "{}", 1, 5, "HTTP 500"});
+  old_layout.resize(old_layout.size() - 1);  // first_attempt_at 0 is one varint byte
+  old_layout[0] = static_cast<char>(0xC5);
+  OutboxEntry old_entry;
+  binary::Reader old_reader(old_layout);
+  ASSERT_TRUE(decode(old_reader, &old_entry) && old_reader.done());
+  EXPECT_EQ(old_entry.last_error, "HTTP 500");
+  EXPECT_EQ(old_entry.first_attempt_at, 0);
 
-  EXPECT_EQ(round_trip(BreakerState{5, 1234}).open_until, 1234);
   auto ev = round_trip(TerminalEvent{"o-1", OrderState::kCancelled, 10, 20, kOrder.items});
   EXPECT_EQ(ev.status, OrderState::kCancelled);
   EXPECT_EQ(ev.items, kOrder.items);

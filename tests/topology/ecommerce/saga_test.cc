@@ -2,7 +2,9 @@
 // the Kafka runtime: happy path, out of stock with compensation, invalid, duplicate, malformed,
 // a multi-line order where one line fails, two orders racing for the last units, notification
 // retries and dead letters, and the analytics windows.
+#include <algorithm>
 #include <chrono>
+#include <set>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -26,10 +28,13 @@ class TestWebhook {
                     .handle("POST", "/notifications",
                             [this](const http::HttpRequest& r) {
                               std::lock_guard lock(mu_);
-                              keys_.push_back(r.headers.count("Idempotency-Key") ? r.headers.at("Idempotency-Key")
-                                                                                 : "");
+                              const std::string key =
+                                  r.headers.count("Idempotency-Key") ? r.headers.at("Idempotency-Key") : "";
+                              keys_.push_back(key);
+                              for (const auto& [name, value] : r.headers) header_names_.insert(name);
                               http::HttpResponse resp;
-                              resp.status = status_.load();
+                              auto it = status_by_key_.find(key);
+                              resp.status = it != status_by_key_.end() ? it->second : status_.load();
                               resp.body = "{}";
                               return resp;
                             })
@@ -38,9 +43,22 @@ class TestWebhook {
   }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(server_.port()) + "/notifications"; }
   void set_status(int s) { status_ = s; }
+  // Answers `status` to the calls with this Idempotency-Key, whatever set_status says.
+  void set_status_for(const std::string& key, int status) {
+    std::lock_guard lock(mu_);
+    status_by_key_[key] = status;
+  }
   std::vector<std::string> keys() {
     std::lock_guard lock(mu_);
     return keys_;
+  }
+  size_t calls_for(const std::string& key) {
+    std::lock_guard lock(mu_);
+    return static_cast<size_t>(std::count(keys_.begin(), keys_.end(), key));
+  }
+  bool saw_header(const std::string& name) {
+    std::lock_guard lock(mu_);
+    return header_names_.count(name) > 0;
   }
 
  private:
@@ -48,6 +66,8 @@ class TestWebhook {
   http::HttpServer server_;
   std::mutex mu_;
   std::vector<std::string> keys_;
+  std::map<std::string, int> status_by_key_;
+  std::set<std::string, http::CaseInsensitiveLess> header_names_;  // every header name received
 };
 
 class SagaTest : public ::testing::Test {
@@ -55,18 +75,20 @@ class SagaTest : public ::testing::Test {
   void SetUp() override { start(200); }
 
   void start(int webhook_status, int64_t grace_ms = kDefaultAnalyticsGraceMs, int32_t failure_threshold = 100,
-             int64_t open_ms = 5000) {
+             int64_t open_ms = 5000, int32_t max_attempts = 3, int64_t backoff_ms = 10) {
     driver_.reset();
+    wall_ms_ = 1'000'000;
     webhook_ = std::make_unique<TestWebhook>(webhook_status);
     TopologyOptions options;
     options.application_id = "ecommerce";
     options.grace_ms = grace_ms;
-    options.notifier.backoff_ms = 10;
-    options.notifier.failure_threshold = failure_threshold;  // high by default: the breaker has its own test
-    options.notifier.open_ms = open_ms;
+    options.notifier.backoff_ms = backoff_ms;
+    options.notifier.max_attempts = max_attempts;
     WebhookDispatcher::Options d;
     d.webhook_url = webhook_->url();
     d.workers = 2;
+    d.failure_threshold = failure_threshold;  // high by default: the breaker has its own tests
+    d.open_ms = open_ms;
     options.dispatcher = std::make_shared<WebhookDispatcher>(d);
     dispatcher_ = options.dispatcher;
     topology_ = std::make_unique<kstreams::Topology>(build_topology(options));
@@ -115,6 +137,27 @@ class SagaTest : public ::testing::Test {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
   }
+
+  // Advances the wall clock in `step`s (letting the webhook answer in between) until `n` receipts
+  // and dead letters exist or `limit` has passed; returns the wall-clock time it took.
+  std::chrono::milliseconds advance_until_settled(size_t n, std::chrono::milliseconds limit,
+                                                  std::chrono::milliseconds step = std::chrono::milliseconds(50),
+                                                  std::chrono::milliseconds real_pause = std::chrono::milliseconds(3)) {
+    std::chrono::milliseconds elapsed{0};
+    while (elapsed < limit) {
+      if (driver_->read_raw(kNotificationsTopic).size() + driver_->read_raw(kNotificationsDlqTopic).size() >= n) break;
+      tick(step);
+      elapsed += step;
+      std::this_thread::sleep_for(real_pause);
+    }
+    return elapsed;
+  }
+  size_t receipts() { return driver_->read_raw(kNotificationsTopic).size(); }
+  void tick(std::chrono::milliseconds d) {
+    driver_->advance_wall_clock_time(d);
+    wall_ms_ += d.count();
+  }
+  int64_t wall_ms_ = 1'000'000;  // the driver's wall clock, as far as tick() moved it
 
   std::unique_ptr<TestWebhook> webhook_;
   std::shared_ptr<WebhookDispatcher> dispatcher_;
@@ -298,6 +341,94 @@ TEST_F(SagaTest, OpenCircuitSkipsCallsWithoutCountingThemAsAttempts) {
   settle_notifications(3);
   EXPECT_EQ(values(kNotificationsTopic).size(), 3u);
   EXPECT_TRUE(driver_->read_raw(kNotificationsDlqTopic).empty());
+}
+
+// A 4xx other than 408/429 is the request's fault: one call, then straight to notifications-dlq,
+// and it does not count toward the breaker (threshold 2 here: were it counted, the breaker would
+// stay closed only by luck and every retry would count again).
+TEST_F(SagaTest, RejectedNotificationIsDeadLetteredAtOnceAndOthersFlow) {
+  start(200, kDefaultAnalyticsGraceMs, /*failure_threshold=*/2, /*open_ms=*/60'000);
+  webhook_->set_status_for("o-bad:CONFIRMED", 400);
+  restock("r-1", "sku-1", 100);
+  order("o-bad", {{"sku-1", 1, 100}});
+  for (int i = 1; i <= 5; ++i) order("o-" + std::to_string(i), {{"sku-1", 1, 100}});
+  const auto took = advance_until_settled(6, std::chrono::milliseconds(120'000));
+  EXPECT_LE(took, std::chrono::milliseconds(2'000));
+  EXPECT_EQ(receipts(), 5u);
+  const auto dlq = values(kNotificationsDlqTopic);
+  ASSERT_EQ(dlq.size(), 1u);
+  EXPECT_EQ(dlq[0]["notification_id"], "o-bad:CONFIRMED");
+  EXPECT_EQ(dlq[0]["attempts"], 1);
+  EXPECT_EQ(dlq[0]["last_error"], "HTTP 400");
+  EXPECT_EQ(webhook_->calls_for("o-bad:CONFIRMED"), 1u);
+  EXPECT_EQ(dispatcher_->breaker().state(wall_ms_), CircuitBreaker::State::kClosed);
+  EXPECT_EQ(dispatcher_->breaker().consecutive_failures(), 0);
+}
+
+// One key the webhook always fails with 503 (a breaker failure) opens the breaker (threshold 1).
+// The probe after the open period is the oldest notification that has not failed yet, not the
+// retry of the one that keeps failing: the deliverable ones flow after one open period, and the
+// bad one ends in the dead-letter topic once, after its attempts.
+TEST_F(SagaTest, OneNotificationThatKeepsFailingDoesNotHoldBackTheOthers) {
+  start(200, kDefaultAnalyticsGraceMs, /*failure_threshold=*/1, /*open_ms=*/5'000, /*max_attempts=*/3,
+        /*backoff_ms=*/0);
+  webhook_->set_status_for("o-bad:CONFIRMED", 503);
+  restock("r-1", "sku-1", 100);
+  order("o-bad", {{"sku-1", 1, 100}});
+  for (int i = 0; i < 100 && webhook_->calls_for("o-bad:CONFIRMED") == 0; ++i) {
+    tick(std::chrono::milliseconds(5));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(webhook_->calls_for("o-bad:CONFIRMED"), 1u);
+  // The failure is collected: the retry is scheduled and the breaker is open.
+  auto bad_attempts = [this] {
+    const auto entry = driver_->get<std::string, OutboxEntry>(kOutboxStore, std::string("o-bad:CONFIRMED"));
+    return entry ? entry->attempts : -1;
+  };
+  for (int i = 0; i < 200 && bad_attempts() != 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    tick(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(bad_attempts(), 1);
+  EXPECT_EQ(dispatcher_->breaker().state(wall_ms_), CircuitBreaker::State::kOpen);
+  tick(std::chrono::milliseconds(100));  // the bad one's retry is due before the new ones exist
+  for (int i = 1; i <= 5; ++i) order("o-" + std::to_string(i), {{"sku-1", 1, 100}});
+  // Deliverable within one open period (5 s) and a little: not after the bad one's next failure
+  // re-opened the breaker (another 5 s: 10 s when the probe was the bad one's retry). 10 ms of real
+  // time per 50 ms step leaves the webhook time to answer on a loaded machine.
+  const auto took = advance_until_settled(5, std::chrono::milliseconds(60'000), std::chrono::milliseconds(50),
+                                          std::chrono::milliseconds(10));
+  EXPECT_LE(took, std::chrono::milliseconds(8'000)) << "calls " << webhook_->keys().size();
+  std::printf("deliverables settled after %ld ms of wall clock\n", static_cast<long>(took.count()));
+  EXPECT_EQ(receipts(), 5u);
+  EXPECT_TRUE(driver_->read_raw(kNotificationsDlqTopic).empty());
+  advance_until_settled(6, std::chrono::milliseconds(120'000), std::chrono::milliseconds(100));
+  const auto dlq = values(kNotificationsDlqTopic);
+  ASSERT_EQ(dlq.size(), 1u);
+  EXPECT_EQ(dlq[0]["notification_id"], "o-bad:CONFIRMED");
+  EXPECT_EQ(dlq[0]["attempts"], 3);
+  EXPECT_EQ(dlq[0]["last_error"], "HTTP 503");
+  EXPECT_EQ(webhook_->calls_for("o-bad:CONFIRMED"), 3u);
+  EXPECT_EQ(receipts(), 5u);
+}
+
+// Item 2 of issue 24: an order_id with CR/LF must not add header lines to the webhook request. The
+// notification cannot be sent as a valid request: it is a dead letter saying why, never sent.
+TEST_F(SagaTest, NotificationIdWithCrLfIsDeadLetteredNotInjectedIntoHeaders) {
+  restock("r-1", "sku-1", 10);
+  const std::string evil = "o-x\r\nX-Injected: yes";
+  Order o{evil, "c-1", 60'000, {{"sku-1", 1, 100}}};
+  driver_->pipe_raw(kOrdersTopic, evil, json(o).dump(), 60'000);
+  order("o-ok", {{"sku-1", 1, 100}});
+  settle_notifications(2);
+  EXPECT_FALSE(webhook_->saw_header("X-Injected"));
+  const auto dlq = values(kNotificationsDlqTopic);
+  ASSERT_EQ(dlq.size(), 1u);
+  EXPECT_EQ(dlq[0]["notification_id"], evil + ":CONFIRMED");
+  EXPECT_EQ(dlq[0]["attempts"], 0);
+  EXPECT_NE(dlq[0]["last_error"].get<std::string>().find("Idempotency-Key"), std::string::npos) << dlq[0]["last_error"];
+  EXPECT_EQ(webhook_->keys(), (std::vector<std::string>{"o-ok:CONFIRMED"}));
+  EXPECT_EQ(receipts(), 1u);
 }
 
 TEST_F(SagaTest, RevenueWindowIsEmittedOnceWhenStreamTimePassesEndPlusGrace) {

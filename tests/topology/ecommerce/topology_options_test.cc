@@ -25,8 +25,9 @@ TEST(TopologyOptionsTest, DefaultsKeepNotificationsAheadOfTheOrderRate) {
   EXPECT_EQ(o->grace_ms, kDefaultAnalyticsGraceMs);
   EXPECT_EQ(o->notifier.max_attempts, 3);
   EXPECT_EQ(o->notifier.backoff_ms, 200);
-  EXPECT_EQ(o->notifier.failure_threshold, 5);
-  EXPECT_EQ(o->notifier.open_ms, 5000);
+  ASSERT_NE(o->dispatcher, nullptr);
+  EXPECT_EQ(o->dispatcher->options().failure_threshold, 5);
+  EXPECT_EQ(o->dispatcher->options().open_ms, 5000);
   // 64 in flight per task and a 50 ms pump capped an instance near 1,700 notifications/s.
   EXPECT_EQ(o->notifier.max_in_flight, 1024u);
   EXPECT_EQ(o->notifier.pump_interval, std::chrono::milliseconds(10));
@@ -42,10 +43,15 @@ TEST(TopologyOptionsTest, SettingsOverrideTheDefaults) {
                                     {"notifications.max.in.flight", "16"},
                                     {"notifications.pump.interval.ms", "25"},
                                     {"notifications.workers", "2"},
+                                    {"notifications.circuit.failure.threshold", "3"},
+                                    {"notifications.circuit.open.ms", "700"},
                                     {"notifications.http.batch.scheduling", "false"}}),
                             "http://127.0.0.1:1/hook");
   ASSERT_TRUE(o.ok()) << o.status();
   EXPECT_FALSE(o->dispatcher->batch_scheduling());
+  EXPECT_EQ(o->dispatcher->options().failure_threshold, 3);  // one breaker per instance: the dispatcher's
+  EXPECT_EQ(o->dispatcher->options().open_ms, 700);
+  EXPECT_EQ(o->dispatcher->options().workers, 2);
   EXPECT_EQ(o->topic_prefix, "t1-");
   EXPECT_EQ(o->grace_ms, 0);
   EXPECT_EQ(o->notifier.max_attempts, 7);

@@ -496,6 +496,29 @@ TEST_F(CheckerTest, LatencyUsesTheSentAtHeader) {
   EXPECT_TRUE(report.to_json()["ok"].get<bool>());
 }
 
+// The reference calls the webhook 20 ms (delivered) / 30 ms (dead-lettered) after the decision and
+// settles 50 ms / 1000 ms after it.
+TEST_F(CheckerTest, NotificationLatencyIsReportedFromTheDecision) {
+  Report report = run();
+  ASSERT_TRUE(report.ok()) << report.to_text();
+  const Stats& s = report.stats;
+  EXPECT_EQ(s.notification_settled.count, plan_.expected.terminal_statuses);
+  EXPECT_EQ(s.notification_settled.p50, 50);
+  EXPECT_EQ(s.notification_settled.max, 1000);
+  EXPECT_EQ(s.notification_first_attempt.count, plan_.expected.terminal_statuses);
+  EXPECT_EQ(s.notification_first_attempt.p50, 20);
+  EXPECT_EQ(s.notification_first_attempt.max, 30);
+  const std::string text = report.to_text();
+  EXPECT_NE(text.find("to the first webhook call:   p50 20 ms"), std::string::npos) << text;
+  EXPECT_EQ(report.to_json()["notification_latency_ms"]["settled"]["max"], 1000);
+  // Receipts without first_attempt_at (other implementations) count for "settled" only.
+  for (auto& r : set_.notifications) edit(&r, [](json& j) { j.erase("first_attempt_at"); });
+  report = run();
+  ASSERT_TRUE(report.ok()) << report.to_text();
+  EXPECT_EQ(report.stats.notification_first_attempt.count, s.notifications_dead_lettered);
+  EXPECT_EQ(report.stats.notification_settled.count, plan_.expected.terminal_statuses);
+}
+
 TEST_F(CheckerTest, RecordOrderInTheVectorsDoesNotMatter) {
   std::reverse(set_.order_status.begin(), set_.order_status.end());
   std::reverse(set_.reservations.begin(), set_.reservations.end());

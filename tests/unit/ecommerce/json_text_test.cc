@@ -75,10 +75,11 @@ TEST_F(JsonTextTest, LedgerEntriesAreByteIdenticalToNlohmann) {
 
 TEST_F(JsonTextTest, NotificationsAndAnalyticsAreByteIdenticalToNlohmann) {
   for (int i = 0; i < 300; ++i) {
+    const int64_t first_attempt_at = i % 3 == 0 ? 0 : random_int();  // 0: the field is left out
     expect_same(NotificationReceipt{random_string(), random_string(), random_string(), random_string(),
-                                    static_cast<int32_t>(random_int()), random_int()});
+                                    static_cast<int32_t>(random_int()), random_int(), first_attempt_at});
     expect_same(NotificationDlq{random_string(), random_string(), random_string(), static_cast<int32_t>(random_int()),
-                                random_string(), random_int()});
+                                random_string(), random_int(), first_attempt_at});
     expect_same(RevenueWindow{random_int(), random_int(), random_int(), random_int(), random_int()});
     expect_same(SkuSalesWindow{random_string(), random_int(), random_int(), random_int(), random_int()});
   }

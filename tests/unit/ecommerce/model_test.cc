@@ -97,6 +97,16 @@ TEST(ModelJsonTest, NotificationExamplesRoundTrip) {
   EXPECT_EQ(dlq.notification_id, notification_id("o-000001", OrderState::kCancelled));
   EXPECT_EQ(dlq.event, notification_event(OrderState::kCancelled));
   EXPECT_EQ(dlq.attempts, 3);
+
+  // first_attempt_at (epoch ms of the first webhook call) is written when known.
+  receipt = round_trip<NotificationReceipt>(
+      R"({"notification_id":"o-1:CONFIRMED","order_id":"o-1","event":"ORDER_CONFIRMED","status":"DELIVERED",
+          "attempts":2,"delivered_at":1764288000900,"first_attempt_at":1764288000100})");
+  EXPECT_EQ(receipt.first_attempt_at, 1764288000100);
+  dlq = round_trip<NotificationDlq>(
+      R"({"notification_id":"o-1:CONFIRMED","order_id":"o-1","event":"ORDER_CONFIRMED","attempts":1,
+          "last_error":"HTTP 400","failed_at":1764288001000,"first_attempt_at":1764288000100})");
+  EXPECT_EQ(dlq.first_attempt_at, 1764288000100);
 }
 
 TEST(ModelJsonTest, AnalyticsExamplesRoundTripAndCheckTheirType) {

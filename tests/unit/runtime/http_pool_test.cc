@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <functional>
 #include <mutex>
 #include <set>
@@ -186,8 +187,11 @@ TEST(HttpPoolTest, ManyPostsOverFewConnectionsReachTheServerWithTheirHeaders) {
   EXPECT_LE(pool->stats().connections_opened, 3 + kRequests / 100);
 }
 
-TEST(HttpPoolTest, RejectsHttpsAndMalformedUrls) {
-  EXPECT_EQ(HttpPool::create("https://example.com/x", {}).status().code(), absl::StatusCode::kInvalidArgument);
+TEST(HttpPoolTest, RejectsOtherSchemesAndMalformedUrls) {
+  EXPECT_TRUE(HttpPool::create("https://example.com/x", {}).ok());
+  EXPECT_TRUE(HttpPool::create("127.0.0.1:8080/x", {}).ok());  // http
+  EXPECT_EQ(HttpPool::create("ftp://example.com/x", {}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(HttpPool::create("file:///etc/passwd", {}).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(HttpPool::create("http://bad host/", {}).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(HttpPool::create("http://h:70000/", {}).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(HttpPool::create("http://h:80/", HttpPool::Options{0}).status().code(), absl::StatusCode::kInvalidArgument);
@@ -248,6 +252,23 @@ class RawServer {
   int port_ = 0;
   std::thread thread_;
 };
+
+// https:// goes through TLS: a server answering plain HTTP fails the handshake (kUnavailable), it is
+// never read as a response.
+TEST(HttpPoolTest, HttpsSpeaksTlsAndAFailedHandshakeIsUnavailable) {
+  RawServer server;
+  server.serve(1, [](int fd) {
+    char buf[512];
+    (void)!::recv(fd, buf, sizeof(buf), 0);  // the ClientHello
+    RawServer::write_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+  });
+  Results results;
+  auto pool = make_pool("https://127.0.0.1:" + std::to_string(server.port()) + "/hook", 1);
+  pool->post("{}", {}, results.callback());
+  auto got = results.wait(1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].status().code(), absl::StatusCode::kUnavailable) << got[0].status();
+}
 
 TEST(HttpPoolTest, ConnectionRefusedIsUnavailable) {
   int port = 0;
@@ -462,6 +483,185 @@ TEST(HttpPoolTest, RefusedBatchSchedulingLeavesAWorkingPoolUnderTheDefaultPolicy
   ASSERT_TRUE(got[0].ok()) << got[0].status();
   EXPECT_EQ(*got[0], 204);
   EXPECT_EQ(policy.load(), SCHED_OTHER);
+}
+
+// ---- hostile servers (issue 24) ------------------------------------------------------------------
+
+// The test process's resident set (VmRSS, bytes), sampled every few ms while alive; max() is the
+// largest sample.
+class RssSampler {
+ public:
+  RssSampler() : before_(rss()), max_(before_) {
+    thread_ = std::thread([this] {
+      while (!stop_) {
+        max_ = std::max(max_.load(), rss());
+        std::this_thread::sleep_for(5ms);
+      }
+    });
+  }
+  ~RssSampler() { stop(); }
+  void stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  int64_t growth() const { return max_.load() - before_; }
+  static int64_t rss() {
+    std::FILE* f = std::fopen("/proc/self/status", "r");
+    if (f == nullptr) return 0;
+    char line[256];
+    int64_t kb = 0;
+    while (std::fgets(line, sizeof(line), f) != nullptr) {
+      if (std::sscanf(line, "VmRSS: %ld kB", &kb) == 1) break;
+    }
+    std::fclose(f);
+    return kb * 1024;
+  }
+
+ private:
+  int64_t before_;
+  std::atomic<int64_t> max_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// Answers one request with `head`, then sends `filler` over and over for at most `limit` bytes or
+// `duration`, or until the client goes away.
+void flood(RawServer& server, std::string head, std::string filler, size_t limit,
+           std::chrono::milliseconds duration = 3s) {
+  server.serve(1, [head = std::move(head), filler = std::move(filler), limit, duration](int fd) {
+    if (!RawServer::read_request(fd)) return;
+    if (::send(fd, head.data(), head.size(), MSG_NOSIGNAL) < 0) return;
+    const auto until = std::chrono::steady_clock::now() + duration;
+    size_t sent = 0;
+    while (sent < limit && std::chrono::steady_clock::now() < until) {
+      const ssize_t n = ::send(fd, filler.data(), filler.size(), MSG_NOSIGNAL);
+      if (n <= 0) return;
+      sent += static_cast<size_t>(n);
+    }
+  });
+}
+
+struct HostileResult {
+  absl::Status status;
+  int64_t rss_growth = 0;
+  std::chrono::milliseconds took{0};
+};
+
+HostileResult call_hostile(const std::string& url, std::chrono::milliseconds timeout) {
+  Results results;
+  RssSampler rss;
+  auto pool = make_pool(url, 1, timeout);
+  const auto started = std::chrono::steady_clock::now();
+  pool->post("{}", {}, results.callback());
+  auto got = results.wait(1, timeout + 5s);
+  HostileResult r;
+  r.took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  pool.reset();
+  rss.stop();
+  r.rss_growth = rss.growth();
+  r.status = got.empty() ? absl::UnknownError("no result") : got[0].status();
+  return r;
+}
+
+// The server sends 256 MiB at most (a buffering client grows by that much), in 3 s at most.
+constexpr size_t kFloodBytes = size_t{256} << 20;
+constexpr int64_t kRssBound = int64_t{32} << 20;
+
+TEST(HttpPoolHostileTest, HugeContentLengthFailsAtTheResponseCapWithBoundedMemory) {
+  RawServer server;
+  flood(server, "HTTP/1.1 200 OK\r\nContent-Length: 999999999999999\r\n\r\n", std::string(64 * 1024, 'x'), kFloodBytes);
+  const HostileResult r = call_hostile(server.url(), 5s);
+  EXPECT_EQ(r.status.code(), absl::StatusCode::kResourceExhausted) << r.status;
+  EXPECT_NE(r.status.message().find("response larger than"), std::string::npos) << r.status;
+  EXPECT_LT(r.rss_growth, kRssBound);
+  EXPECT_LT(r.took, 2s);
+  std::printf("huge Content-Length: %s, RSS growth %ld KiB, %ld ms\n", r.status.ToString().c_str(), r.rss_growth / 1024,
+              static_cast<long>(r.took.count()));
+}
+
+TEST(HttpPoolHostileTest, EndlessBodyWithoutLengthFailsAtTheResponseCapWithBoundedMemory) {
+  RawServer server;
+  flood(server, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n", std::string(64 * 1024, 'x'), kFloodBytes);
+  const HostileResult r = call_hostile(server.url(), 5s);
+  EXPECT_EQ(r.status.code(), absl::StatusCode::kResourceExhausted) << r.status;
+  EXPECT_NE(r.status.message().find("response larger than"), std::string::npos) << r.status;
+  EXPECT_LT(r.rss_growth, kRssBound);
+  EXPECT_LT(r.took, 2s);
+  std::printf("endless body: %s, RSS growth %ld KiB, %ld ms\n", r.status.ToString().c_str(), r.rss_growth / 1024,
+              static_cast<long>(r.took.count()));
+}
+
+TEST(HttpPoolHostileTest, EndlessInterimResponsesFailAtTheHeaderCapWithBoundedMemory) {
+  RawServer server;
+  std::string continues;
+  for (int i = 0; i < 2000; ++i) continues += "HTTP/1.1 100 Continue\r\n\r\n";
+  flood(server, "", continues, kFloodBytes);
+  const HostileResult r = call_hostile(server.url(), 5s);
+  EXPECT_EQ(r.status.code(), absl::StatusCode::kResourceExhausted) << r.status;
+  EXPECT_NE(r.status.message().find("response headers larger than"), std::string::npos) << r.status;
+  EXPECT_LT(r.rss_growth, kRssBound);
+  EXPECT_LT(r.took, 2s);
+  std::printf("endless 100 Continue: %s, RSS growth %ld KiB, %ld ms\n", r.status.ToString().c_str(),
+              r.rss_growth / 1024, static_cast<long>(r.took.count()));
+}
+
+TEST(HttpPoolHostileTest, EndlessHeaderLinesFailAtTheHeaderCap) {
+  RawServer server;
+  std::string lines;
+  for (int i = 0; i < 1000; ++i) lines += "X-Filler: " + std::string(50, 'y') + "\r\n";
+  flood(server, "HTTP/1.1 200 OK\r\n", lines, kFloodBytes);
+  const HostileResult r = call_hostile(server.url(), 5s);
+  EXPECT_EQ(r.status.code(), absl::StatusCode::kResourceExhausted) << r.status;
+  EXPECT_LT(r.rss_growth, kRssBound);
+  EXPECT_LT(r.took, 2s);
+}
+
+// Header values come from record data (the Idempotency-Key is the notification id): CR, LF and
+// other control bytes must never reach the wire, where they would start new header lines.
+TEST(HttpPoolTest, HeaderValuesWithCrLfOrControlBytesAreRefusedAndNothingIsSent) {
+  std::atomic<int> requests{0};
+  std::atomic<bool> injected{false};
+  HttpServer server(HttpServerOptions{"127.0.0.1", 0, 2});
+  ASSERT_TRUE(server
+                  .handle("POST", "/hook",
+                          [&](const HttpRequest& req) {
+                            ++requests;
+                            if (req.headers.count("X-Injected")) injected = true;
+                            return HttpResponse{};
+                          })
+                  .ok());
+  ASSERT_TRUE(server.start().ok());
+  Results results;
+  auto pool = make_pool("http://127.0.0.1:" + std::to_string(server.port()) + "/hook", 1);
+  const std::vector<std::pair<std::string, std::string>> bad[] = {
+      {{"Idempotency-Key", "o-1\r\nX-Injected: yes"}},
+      {{"Idempotency-Key", "o-1\nX-Injected: yes"}},
+      {{"Idempotency-Key", "o-1\rX-Injected: yes"}},
+      {{"Idempotency-Key", std::string("o-1\0x", 5)}},
+      {{"Idempotency-Key", "o-1\x7f"}},
+      {{"Bad Name", "v"}},
+      {{"", "v"}},
+      {{"X-Injected: yes\r\nIdempotency-Key", "v"}},
+  };
+  for (const auto& headers : bad) pool->post("{}", headers, results.callback());
+  pool->post("{}", {{"Idempotency-Key", "o-2:CONFIRMED"}, {"X-Tab", "a\tb"}}, results.callback());
+  auto got = results.wait(std::size(bad) + 1);
+  ASSERT_EQ(got.size(), std::size(bad) + 1);
+  int refused = 0;
+  for (const auto& r : got) {
+    if (r.ok()) {
+      EXPECT_EQ(*r, 200);
+      continue;
+    }
+    ++refused;
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << r.status();
+  }
+  EXPECT_EQ(refused, static_cast<int>(std::size(bad)));
+  EXPECT_EQ(requests.load(), 1);
+  EXPECT_FALSE(injected.load());
+  EXPECT_TRUE(check_header("Idempotency-Key", "o-2:CONFIRMED").ok());
+  EXPECT_FALSE(check_header("Idempotency-Key", "a\r\nb").ok());
+  EXPECT_NE(check_header("Idempotency-Key", "a\r\nb").message().find("CR"), std::string::npos);
 }
 
 }  // namespace

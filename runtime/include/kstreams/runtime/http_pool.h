@@ -1,25 +1,30 @@
-// HttpPool: many small HTTP/1.1 POSTs to one http:// endpoint (a webhook) over a few keep-alive
-// connections, all driven by one I/O thread.
+// HttpPool: many small HTTP/1.1 POSTs to one http:// or https:// endpoint (a webhook) over a few
+// keep-alive connections, all driven by one I/O thread running libcurl's multi interface.
 //
 // Why: a thread per concurrent call (HttpClient in a worker pool) costs two context switches and a
 // handful of blocking syscalls per request; at thousands of calls per second on a small machine
-// that is CPU the stream threads need. Here one thread multiplexes every connection with poll().
+// that is CPU the stream threads need. Here one thread multiplexes every connection.
 //
 // Contract:
 //   - post() queues a request and returns at once. Requests start in submission order, at most
-//     `connections` at a time, one per connection (no pipelining).
+//     `connections` at a time, one per connection (no pipelining); connections are kept alive and
+//     reused.
 //   - `done` runs exactly once: on the I/O thread with the HTTP status code (any code, the caller
-//     decides what success is) or a transport error: kUnavailable (cannot connect, connection
-//     reset or closed before a complete response), kDeadlineExceeded (no complete response within
-//     Options::timeout of the request starting, connect included), kInternal (the server's bytes
-//     are not an HTTP/1.x response). When the pool is destroyed, requests not finished get
-//     kCancelled, on the destroying thread.
+//     decides what success is) or an error: kInvalidArgument (a header name or value that cannot
+//     be sent, see check_header(); then nothing is sent and `done` runs on the calling thread
+//     before post() returns), kUnavailable (cannot resolve or connect, connection reset or closed
+//     before a complete response, TLS failure), kDeadlineExceeded (no complete response within
+//     Options::timeout of the request starting, connect included), kResourceExhausted (the
+//     response's body is larger than Options::max_response_bytes, or its header lines, interim 1xx
+//     responses included, exceed kMaxResponseHeaderBytes), kInternal (the server's bytes are not
+//     an HTTP/1.x response). When the pool is destroyed, requests not finished get kCancelled, on
+//     the destroying thread.
 //   - A request sent on a reused keep-alive connection that turns out to be closed by the server
-//     (no byte of response) is sent once more on a new connection: the server may then see it
-//     twice, which is why calls carry an idempotency key (POST is not idempotent by itself).
-//   - Response bodies are read (Content-Length, chunked, or up to the close) and discarded.
-//   - http:// only; HttpClient (kstreams/runtime/http.h) handles https. Host names are resolved
-//     (getaddrinfo, blocking) on the I/O thread when a connection opens.
+//     may be sent once more on a new connection (libcurl does): the server may then see it twice,
+//     which is why calls carry an idempotency key (POST is not idempotent by itself).
+//   - Response bodies are read and discarded (never buffered); redirects are not followed; only
+//     http and https are spoken; proxies from the environment are not used; no
+//     `Expect: 100-continue`.
 //
 // Thread-safety: post() may be called from any thread. `done` must be quick and must not block:
 // it runs on the I/O thread between two polls. Ownership: the caller owns the pool; destroying it
@@ -27,15 +32,27 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
 namespace kstreams::runtime::http {
+
+// OK when `name` is an HTTP header field name (RFC 9110 token characters) and `value` a field value
+// (visible ASCII, obs-text bytes >= 0x80, space and tab; no CR, LF, NUL or other control byte).
+// kInvalidArgument says which byte is wrong. post() applies it to every header it is given.
+[[nodiscard]] absl::Status check_header(std::string_view name, std::string_view value);
+
+// The header lines of one response (interim 1xx responses included) may not exceed this.
+inline constexpr size_t kMaxResponseHeaderBytes = 64 * 1024;
 
 class HttpPool {
  public:
@@ -51,12 +68,15 @@ class HttpPool {
     // when the pool shares a core with CPU-bound work and its calls are not latency-critical. If
     // the kernel refuses the policy, the pool runs under the default one (Stats says which).
     bool batch_scheduling = false;
+    // A response body larger than this fails the request (kResourceExhausted) as soon as it is
+    // announced (Content-Length) or read past; bodies are discarded, so this bounds time, not memory.
+    size_t max_response_bytes = 1 << 20;
   };
-  // The HTTP status code, or a transport error (see above).
+  // The HTTP status code, or an error (see above).
   using Callback = std::function<void(absl::StatusOr<int> status)>;
 
-  // `url`: "http://host[:port][/path]" (or "host:port[/path]"); requests go to that path. Starts
-  // the I/O thread. kInvalidArgument for a malformed URL or an https URL.
+  // `url`: "http[s]://host[:port][/path]" (or "host:port[/path]", http); requests go to that path.
+  // Starts the I/O thread. kInvalidArgument for a malformed URL, another scheme or bad options.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<HttpPool>> create(const std::string& url, Options options);
   ~HttpPool();
   HttpPool(const HttpPool&) = delete;
@@ -66,8 +86,7 @@ class HttpPool {
   void post(std::string body, const std::vector<std::pair<std::string, std::string>>& headers, Callback done);
 
   struct Stats {
-    int64_t connections_opened = 0;
-    int64_t resent = 0;  // requests sent again after a reused connection turned out closed
+    int64_t connections_opened = 0;  // new connections made (keep-alive reuse makes none)
     // Options::batch_scheduling asked for and in effect (set by create()).
     bool batch_scheduling = false;
   };

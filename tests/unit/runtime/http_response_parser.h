@@ -1,4 +1,5 @@
-// Incremental parsing of one HTTP/1.x response (HttpPool's reader; unit-tested on its own).
+// Incremental parsing of one HTTP/1.x response, for tests that read a server's answers from a raw
+// socket (the event-loop server's tests); unit-tested in http_pool_test.cc. Not part of the runtime.
 //
 // parse_response() is called with everything received so far on a connection; it says whether a
 // whole response is there (and how many bytes it took), more bytes are needed, or the bytes are
