@@ -138,12 +138,13 @@ struct Connection {
   uint32_t events = 0;     // the interest registered with epoll
   size_t complete_at = 0;  // the parser's hint: no whole request before `in` reaches this size
   bool continue_sent = false;
-  bool in_flight = false;    // a request of it is with a handler thread: parse nothing more until it returns
-  bool blocked = false;      // parsing paused with whole requests left (turn budget or output limit)
-  bool ready = false;        // in the ready list: has whole requests to serve on the next turn
-  bool refused = false;      // over max_connections: told 503, closing
-  bool closing = false;      // close once `out` is written; read nothing more
-  bool peer_closed = false;  // the client shut its side down: answer what is whole, then close
+  bool in_flight = false;              // a request of it is with a handler thread: parse nothing more until it returns
+  bool input_while_in_flight = false;  // EPOLLIN fired while in_flight
+  bool blocked = false;                // parsing paused with whole requests left (turn budget or output limit)
+  bool ready = false;                  // in the ready list: has whole requests to serve on the next turn
+  bool refused = false;                // over max_connections: told 503, closing
+  bool closing = false;                // close once `out` is written; read nothing more
+  bool peer_closed = false;            // the client shut its side down: answer what is whole, then close
   // Closing, output written and our side shut down: what the client still sends is read and
   // dropped until it closes (a lingering close), so that unread bytes do not make the kernel reset
   // the connection before the client has read our last answer (e.g. a 413 before its body).
@@ -485,6 +486,8 @@ struct EventLoopServer::Loop {
     // A connection with whole requests still to serve, or answers the client does not read, is
     // not read from: its unread bytes stay in the kernel, which makes the client wait.
     const bool may_read = !c.closing && !c.peer_closed && !c.blocked && !c.in_flight && !output_full(c);
+    // Bytes arrived while a request is with a handler: stop watching them until it returns.
+    if ((events & EPOLLIN) && c.in_flight) c.input_while_in_flight = true;
     if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && may_read) {
       if (!read_from(c)) return close_connection(tag);
     }
@@ -516,7 +519,10 @@ struct EventLoopServer::Loop {
       ready.push_back(tag);
     }
     uint32_t want = 0;
-    if (!c.closing && !c.peer_closed && !c.blocked && !c.in_flight && !output_full(c)) want |= EPOLLIN;
+    const bool may_read = !c.closing && !c.peer_closed && !c.blocked && !output_full(c);
+    // While a request is with a handler, EPOLLIN stays registered (saving two epoll_ctl calls per
+    // request) until bytes actually arrive (a pipelining client); then it is dropped until the answer.
+    if (may_read && (!c.in_flight || ((c.events & EPOLLIN) && !c.input_while_in_flight))) want |= EPOLLIN;
     if (c.output_pending()) want |= EPOLLOUT;
     if (want == 0 && !c.in_flight && !c.ready) return close_connection(tag);  // peer gone, nothing left to say
     watch(c, want);
@@ -542,6 +548,7 @@ struct EventLoopServer::Loop {
       if (it == connections.end()) continue;  // the client went away meanwhile
       Connection& c = it->second;
       c.in_flight = false;
+      c.input_while_in_flight = false;
       respond(c, d.response, d.reply);
       c.last_activity = now;
       progress(d.tag, c);
