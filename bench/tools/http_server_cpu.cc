@@ -3,7 +3,7 @@
 // serves `connections` keep-alive clients sending `requests` small GETs one after the other on
 // loopback; server CPU = process CPU - the client threads' CPU. Prints the median of `runs` runs.
 //
-//   http_server_bench [connections=4] [requests=20000] [runs=5]
+//   bench_http_server_cpu [connections=4] [requests=20000] [runs=5]
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
