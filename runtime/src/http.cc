@@ -1,9 +1,9 @@
-// HttpClient and HttpServer over cpp-httplib 0.11.4 (see kstreams/runtime/http.h for the contract).
+// HttpClient over cpp-httplib 0.11.4, HttpServer over the event loop (http_event_loop.h); the
+// contract is in kstreams/runtime/http.h.
 #include "kstreams/runtime/http.h"
 
 #include <httplib.h>
 #include <strings.h>
-#include <sys/socket.h>
 
 #include <atomic>
 #include <cctype>
@@ -85,7 +85,9 @@ bool CaseInsensitiveLess::operator()(std::string_view a, std::string_view b) con
 HttpResponse json_error(int status, std::string_view code, std::string_view message) {
   HttpResponse r;
   r.status = status;
-  r.body = nlohmann::json{{"error", code}, {"message", message}}.dump();
+  // Invalid UTF-8 (e.g. from a request's bytes) is replaced, never thrown on.
+  r.body = nlohmann::json{{"error", code}, {"message", message}}.dump(-1, ' ', false,
+                                                                      nlohmann::json::error_handler_t::replace);
   return r;
 }
 
@@ -217,25 +219,7 @@ struct HttpServer::Impl {
   internal::Router router;  // immutable once started
   std::atomic<bool> started{false};
   std::atomic<int> port{0};
-  // kThreadPool
-  httplib::Server server;
-  std::thread listener;
-  // kEventLoop
   std::unique_ptr<internal::EventLoopServer> loop;
-
-  void serve(const httplib::Request& req, httplib::Response& res) const {
-    HttpRequest request;
-    request.method = req.method;
-    for (const auto& [k, v] : req.params) request.query[k] = v;
-    request.headers = to_headers(req.headers);
-    request.body = req.body;
-    HttpResponse r = router.dispatch(req.target, std::move(request));
-    res.status = r.status;
-    for (const auto& [k, v] : r.headers) res.set_header(k.c_str(), v);
-    res.set_content(r.body, r.content_type.c_str());
-  }
-
-  absl::Status start_thread_pool();
 };
 
 HttpServer::HttpServer(HttpServerOptions options) : impl_(std::make_unique<Impl>()) {
@@ -249,77 +233,35 @@ absl::Status HttpServer::handle(const std::string& method, const std::string& pa
   return impl_->router.add(method, pattern, std::move(handler));
 }
 
+absl::Status HttpServer::handle_any(HttpHandler handler) {
+  if (impl_->started) return absl::FailedPreconditionError("HttpServer::handle_any() after start()");
+  return impl_->router.set_fallback(std::move(handler));
+}
+
 absl::Status HttpServer::start() {
   if (impl_->started.exchange(true)) return absl::FailedPreconditionError("HttpServer already started");
-  if (impl_->options.engine == HttpServerEngine::kThreadPool) return impl_->start_thread_pool();
+  const HttpServerOptions& opts = impl_->options;
   internal::EventLoopServer::Options o;
-  o.host = impl_->options.host;
-  o.port = impl_->options.port;
-  o.read_timeout = impl_->options.read_timeout;
-  o.max_body_bytes = impl_->options.max_body_bytes;
-  o.thread_name = impl_->options.thread_name;
+  o.host = opts.host;
+  o.port = opts.port;
+  o.read_timeout = opts.read_timeout;
+  o.keep_alive_timeout = opts.idle_timeout;
+  o.max_body_bytes = opts.max_body_bytes;
+  o.max_header_bytes = opts.max_header_bytes;
+  o.max_request_line_bytes = opts.max_request_line_bytes;
+  o.max_header_fields = opts.max_header_fields;
+  o.max_connections = std::max<size_t>(1, opts.max_connections);
+  o.handler_threads =
+      opts.engine == HttpServerEngine::kThreadPool ? static_cast<size_t>(std::max(1, opts.worker_threads)) : 0;
+  o.max_queued_requests = std::max<size_t>(1, opts.max_queued_requests);
+  o.thread_name = opts.thread_name;
   KSTREAMS_ASSIGN_OR_RETURN(impl_->loop, internal::EventLoopServer::start(std::move(o), &impl_->router));
   impl_->port = impl_->loop->port();
   return absl::OkStatus();
 }
 
-absl::Status HttpServer::Impl::start_thread_pool() {
-  httplib::Server& svr = server;
-  const int threads = std::max(1, options.worker_threads);
-  svr.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
-  svr.set_read_timeout(options.read_timeout);
-  svr.set_write_timeout(options.read_timeout);
-  svr.set_keep_alive_timeout(2);
-  // cpp-httplib closes a keep-alive connection after 5 requests by default, so a busy client (a
-  // webhook dispatcher, a forwarding instance) reconnects every 5 calls. Not unbounded either: a
-  // connection holds a worker thread while it lives, and closing it now and then lets connections
-  // beyond worker_threads take turns (each waits at most ~100 requests of another).
-  svr.set_keep_alive_max_count(100);
-  svr.set_tcp_nodelay(true);
-  // cpp-httplib's default also sets SO_REUSEPORT, which would let a second server silently share
-  // the port: only SO_REUSEADDR (quick restarts) here.
-  svr.set_socket_options([](int sock) {
-    int yes = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof(yes));
-  });
-  auto serve_all = [this](const httplib::Request& req, httplib::Response& res) { serve(req, res); };
-  // Every method goes to our router, which works on the raw target.
-  svr.Get(".*", serve_all);
-  svr.Post(".*", serve_all);
-  svr.Put(".*", serve_all);
-  svr.Delete(".*", serve_all);
-  svr.Patch(".*", serve_all);
-
-  const std::string& host = options.host;
-  int bound = options.port;
-  if (bound == 0) {
-    bound = svr.bind_to_any_port(host);
-    if (bound <= 0) return absl::UnavailableError("cannot bind an ephemeral port on " + host);
-  } else if (!svr.bind_to_port(host, bound)) {
-    return absl::UnavailableError("cannot bind " + host + ":" + std::to_string(bound));
-  }
-  port = bound;
-  listener = std::thread([&svr] { svr.listen_after_bind(); });
-  // listen_after_bind() marks the server running before its accept loop; stop() before that
-  // moment would be lost, so wait for it.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!svr.is_running()) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      return absl::UnavailableError("HTTP server on " + host + ":" + std::to_string(bound) + " did not start");
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return absl::OkStatus();
-}
-
 void HttpServer::stop() {
-  if (impl_->loop) {
-    impl_->loop->stop();
-    return;
-  }
-  if (!impl_->listener.joinable()) return;
-  impl_->server.stop();
-  impl_->listener.join();
+  if (impl_->loop) impl_->loop->stop();
 }
 
 int HttpServer::port() const { return impl_->port; }

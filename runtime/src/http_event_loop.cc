@@ -9,8 +9,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <exception>
+#include <mutex>
 #include <optional>
 #include <unordered_map>
 #include <utility>
@@ -28,8 +33,11 @@ using Clock = std::chrono::steady_clock;
 constexpr uint64_t kListenTag = 0;
 constexpr uint64_t kWakeTag = 1;
 constexpr uint64_t kFirstConnectionTag = 2;
-constexpr size_t kMaxPendingOutput = 1 << 20;  // stop parsing a connection's requests beyond this
-constexpr size_t kMaxReadPerEvent = 1 << 20;   // then serve the other ready connections first
+constexpr size_t kMaxPendingOutput = 256 * 1024;  // stop parsing and reading a connection beyond this
+constexpr size_t kMaxReadPerEvent = 1 << 20;      // then serve the other ready connections first
+constexpr int kSendBufferBytes = 256 * 1024;      // per connection in the kernel (no autotuning to MiBs)
+constexpr int kRequestsPerTurn = 16;              // then the other ready connections are served
+constexpr size_t kMaxRefusedConnections = 64;     // over max_connections, being told 503 at once
 constexpr auto kSweepInterval = std::chrono::milliseconds(250);
 constexpr auto kLingerTimeout = std::chrono::seconds(2);  // a draining connection closes after this
 
@@ -69,7 +77,7 @@ const char* reason_phrase(int status) {
 
 // Appends the response's bytes to `out`. `close`: announce that the connection closes after it;
 // `http10_keep_alive`: confirm keep-alive to an HTTP/1.0 client that asked for it.
-void serialize(const HttpResponse& r, bool close, bool http10_keep_alive, std::string* out) {
+void serialize(const HttpResponse& r, bool close, bool http10_keep_alive, std::string* out, bool head = false) {
   const bool no_body = r.status == 204 || r.status == 304 || (r.status >= 100 && r.status < 200);
   out->append("HTTP/1.1 ").append(std::to_string(r.status)).append(" ").append(reason_phrase(r.status));
   out->append("\r\nContent-Type: ").append(r.content_type);
@@ -85,7 +93,40 @@ void serialize(const HttpResponse& r, bool close, bool http10_keep_alive, std::s
   if (close) out->append("\r\nConnection: close");
   if (!close && http10_keep_alive) out->append("\r\nConnection: keep-alive");
   out->append("\r\n\r\n");
-  if (!no_body) out->append(r.body);
+  if (!no_body && !head) out->append(r.body);
+}
+
+// Where a request's response goes once a handler produced it.
+struct Reply {
+  bool keep_alive = true;
+  bool http10 = false;
+  bool head = false;
+};
+
+// Routes one request; never throws (a failure of the router itself is a generic 500).
+HttpResponse route(const Router& router, ParsedRequest& p) {
+  try {
+    HttpRequest request;
+    const size_t question = p.target.find('?');
+    if (question != std::string::npos &&
+        !parse_query(std::string_view(p.target).substr(question + 1), &request.query)) {
+      return json_error(400, "bad_request", "malformed percent-escape in query");
+    }
+    // HEAD is served as GET without the body (RFC 9110 9.3.2).
+    request.method = p.method == "HEAD" ? "GET" : std::move(p.method);
+    request.target = p.target;
+    request.headers = std::move(p.headers);
+    request.body = std::move(p.body);
+    return router.dispatch(p.target, std::move(request));
+  } catch (const std::exception& e) {
+    KS_LOG_ERROR("http server: routing {} failed: {}", p.target.substr(0, 200), e.what());
+  } catch (...) {
+    KS_LOG_ERROR("http server: routing {} failed", p.target.substr(0, 200));
+  }
+  HttpResponse r;
+  r.status = 500;
+  r.body = R"({"error":"internal","message":"internal error"})";
+  return r;
 }
 
 struct Connection {
@@ -97,8 +138,13 @@ struct Connection {
   uint32_t events = 0;     // the interest registered with epoll
   size_t complete_at = 0;  // the parser's hint: no whole request before `in` reaches this size
   bool continue_sent = false;
-  bool closing = false;      // close once `out` is written; read nothing more
-  bool peer_closed = false;  // the client shut its side down: answer what is whole, then close
+  bool in_flight = false;              // a request of it is with a handler thread: parse nothing more until it returns
+  bool input_while_in_flight = false;  // EPOLLIN fired while in_flight
+  bool blocked = false;                // parsing paused with whole requests left (turn budget or output limit)
+  bool ready = false;                  // in the ready list: has whole requests to serve on the next turn
+  bool refused = false;                // over max_connections: told 503, closing
+  bool closing = false;                // close once `out` is written; read nothing more
+  bool peer_closed = false;            // the client shut its side down: answer what is whole, then close
   // Closing, output written and our side shut down: what the client still sends is read and
   // dropped until it closes (a lingering close), so that unread bytes do not make the kernel reset
   // the connection before the client has read our last answer (e.g. a 413 before its body).
@@ -108,6 +154,19 @@ struct Connection {
   std::optional<Clock::time_point> output_waiting_since;  // output pending, no progress since
 
   [[nodiscard]] bool output_pending() const { return out_sent < out.size(); }
+};
+
+// The handler threads (Options::handler_threads > 0): requests in, responses out, the loop woken
+// through the eventfd for each response.
+struct Job {
+  uint64_t tag = 0;
+  ParsedRequest request;
+  Reply reply;
+};
+struct Done {
+  uint64_t tag = 0;
+  HttpResponse response;
+  Reply reply;
 };
 
 absl::StatusOr<int> bind_listener(const std::string& host, int port, int* bound_port) {
@@ -149,6 +208,64 @@ absl::StatusOr<int> bind_listener(const std::string& host, int port, int* bound_
 
 }  // namespace
 
+struct EventLoopServer::Workers {
+  const Router* router = nullptr;
+  int wake_fd = -1;
+  size_t max_queued = 0;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<Job> jobs;   // guarded by mu
+  std::deque<Done> done;  // guarded by mu
+  bool stopping = false;  // guarded by mu
+  std::vector<std::thread> threads;
+
+  // False when the queue is full (the caller answers 503).
+  bool submit(Job job) {
+    {
+      std::lock_guard lock(mu);
+      if (jobs.size() >= max_queued) return false;
+      jobs.push_back(std::move(job));
+    }
+    cv.notify_one();
+    return true;
+  }
+
+  std::deque<Done> take_done() {
+    std::lock_guard lock(mu);
+    return std::exchange(done, {});
+  }
+
+  void run() {
+    for (;;) {
+      Job job;
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [this] { return stopping || !jobs.empty(); });
+        if (stopping) return;
+        job = std::move(jobs.front());
+        jobs.pop_front();
+      }
+      Done d{job.tag, route(*router, job.request), job.reply};
+      {
+        std::lock_guard lock(mu);
+        done.push_back(std::move(d));
+      }
+      const uint64_t one = 1;
+      (void)!::write(wake_fd, &one, sizeof(one));
+    }
+  }
+
+  void stop() {
+    {
+      std::lock_guard lock(mu);
+      stopping = true;
+    }
+    cv.notify_all();
+    for (auto& t : threads) t.join();
+    threads.clear();
+  }
+};
+
 struct EventLoopServer::Loop {
   Options options;
   const Router* router = nullptr;
@@ -159,6 +276,9 @@ struct EventLoopServer::Loop {
   bool accepting = true;  // the listen socket is in the epoll set
   uint64_t next_tag = kFirstConnectionTag;
   std::unordered_map<uint64_t, Connection> connections;
+  size_t refused_connections = 0;  // of `connections`, over the cap and being told 503
+  std::vector<uint64_t> ready;     // connections with whole requests left for the next turn
+  Workers* workers = nullptr;      // nullptr: handlers run on this thread
   RequestLimits limits;
 
   ~Loop() {
@@ -180,6 +300,7 @@ struct EventLoopServer::Loop {
     auto it = connections.find(tag);
     if (it == connections.end()) return;
     ::close(it->second.fd);  // also removes it from the epoll set
+    if (it->second.refused) --refused_connections;
     connections.erase(it);
     resume_accepting();
   }
@@ -191,7 +312,7 @@ struct EventLoopServer::Loop {
   }
 
   void resume_accepting() {
-    if (accepting || connections.size() >= options.max_connections) return;
+    if (accepting || connections.size() >= options.max_connections + kMaxRefusedConnections) return;
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = kListenTag;
@@ -199,7 +320,7 @@ struct EventLoopServer::Loop {
   }
 
   void accept_all(Clock::time_point now) {
-    while (connections.size() < options.max_connections) {
+    while (connections.size() < options.max_connections + kMaxRefusedConnections) {
       const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
         if (errno == EINTR || errno == ECONNABORTED) continue;
@@ -212,6 +333,7 @@ struct EventLoopServer::Loop {
       }
       const int one = 1;
       (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      (void)::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &kSendBufferBytes, sizeof(kSendBufferBytes));
       const uint64_t tag = next_tag++;
       epoll_event ev{};
       ev.events = EPOLLIN;
@@ -220,13 +342,22 @@ struct EventLoopServer::Loop {
         ::close(fd);
         continue;
       }
+      const bool over_cap = connections.size() - refused_connections >= options.max_connections;
       Connection& c = connections[tag];
       c.fd = fd;
       c.tag = tag;
       c.events = EPOLLIN;
       c.last_activity = now;
+      if (over_cap) {
+        // Told at once rather than left waiting in the backlog; the close lingers like any other.
+        ++refused_connections;
+        c.refused = true;
+        c.closing = true;
+        serialize(json_error(503, "unavailable", "too many connections"), true, false, &c.out);
+        on_event(tag, EPOLLOUT, now);
+      }
     }
-    pause_accepting();  // at max_connections: the rest wait in the backlog
+    pause_accepting();  // at the cap: the rest wait in the backlog
   }
 
   // Reads what the socket has (up to kMaxReadPerEvent); false when the connection failed.
@@ -263,23 +394,20 @@ struct EventLoopServer::Loop {
     }
   }
 
-  HttpResponse route(ParsedRequest& p) {
-    HttpRequest request;
-    const size_t question = p.target.find('?');
-    if (question != std::string::npos &&
-        !parse_query(std::string_view(p.target).substr(question + 1), &request.query)) {
-      return json_error(400, "bad_request", "malformed percent-escape in query");
-    }
-    request.method = std::move(p.method);
-    request.headers = std::move(p.headers);
-    request.body = std::move(p.body);
-    return router->dispatch(p.target, std::move(request));
-  }
+  [[nodiscard]] static bool output_full(const Connection& c) { return c.out.size() - c.out_sent >= kMaxPendingOutput; }
 
-  // Serves every whole request in `c.in`, appending the responses to `c.out`.
+  // Serves the whole requests in `c.in`, appending the responses to `c.out`, up to the turn budget,
+  // the output limit or a request handed to a handler thread. Sets c.blocked when whole requests
+  // may be left.
   void serve(Connection& c, Clock::time_point now) {
     size_t offset = 0;
-    while (!c.closing && offset < c.in.size() && c.out.size() - c.out_sent < kMaxPendingOutput) {
+    int served = 0;
+    c.blocked = false;
+    while (!c.closing && !c.in_flight && offset < c.in.size()) {
+      if (served == kRequestsPerTurn || output_full(c)) {
+        c.blocked = true;
+        break;
+      }
       if (c.complete_at > 0 && c.in.size() - offset < c.complete_at) break;
       ParsedRequest p = parse_request(std::string_view(c.in).substr(offset), limits);
       if (p.result == ParsedRequest::Result::kNeedMore) {
@@ -295,21 +423,32 @@ struct EventLoopServer::Loop {
       c.continue_sent = false;
       c.request_started.reset();
       if (p.result == ParsedRequest::Result::kRefused) {
-        serialize(json_error(p.status, "bad_request", p.error), true, false, &c.out);
+        serialize(json_error(p.status, p.status == 503 ? "unavailable" : "bad_request", p.error), true, false, &c.out);
         c.closing = true;
         break;
       }
       offset += p.consumed;
-      const bool keep_alive = p.keep_alive;
-      const bool http10 = p.http10;
-      const HttpResponse response = route(p);
-      if (!keep_alive) c.closing = true;
-      serialize(response, !keep_alive, http10 && keep_alive, &c.out);
+      ++served;
+      const Reply reply{p.keep_alive, p.http10, p.method == "HEAD"};
+      if (!reply.keep_alive) c.closing = true;
+      if (workers != nullptr) {
+        if (workers->submit(Job{c.tag, std::move(p), reply})) {
+          c.in_flight = true;
+          break;
+        }
+        respond(c, json_error(503, "unavailable", "the server is busy; retry"), reply);
+        continue;
+      }
+      respond(c, route(*router, p), reply);
     }
     if (offset > 0) c.in.erase(0, offset);
-    // The client has shut its side, so nothing more arrives: unless parsing paused at the output
-    // limit, what is left is an incomplete request that will never be whole.
-    if (c.peer_closed && c.out.size() - c.out_sent < kMaxPendingOutput) c.closing = true;
+    // The client has shut its side, so nothing more arrives: unless parsing paused, what is left is
+    // an incomplete request that will never be whole.
+    if (c.peer_closed && !c.blocked && !c.in_flight) c.closing = true;
+  }
+
+  static void respond(Connection& c, const HttpResponse& response, const Reply& reply) {
+    serialize(response, !reply.keep_alive, reply.http10 && reply.keep_alive, &c.out, reply.head);
   }
 
   // Writes what the socket takes; false when the connection failed.
@@ -344,30 +483,76 @@ struct EventLoopServer::Loop {
       return;
     }
     c.last_activity = now;
-    if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c.closing && !c.peer_closed) {
+    // A connection with whole requests still to serve, or answers the client does not read, is
+    // not read from: its unread bytes stay in the kernel, which makes the client wait.
+    const bool may_read = !c.closing && !c.peer_closed && !c.blocked && !c.in_flight && !output_full(c);
+    // Bytes arrived while a request is with a handler: stop watching them until it returns.
+    if ((events & EPOLLIN) && c.in_flight) c.input_while_in_flight = true;
+    if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && may_read) {
       if (!read_from(c)) return close_connection(tag);
     }
     if (!(events & (EPOLLIN | EPOLLOUT)) && (events & EPOLLERR)) return close_connection(tag);
-    // Serve and write until the socket stops taking the answers or no whole request is left:
-    // parsing pauses at the output limit, and once that output is written nobody else resumes it.
+    progress(tag, c);
+  }
+
+  // Serves what is whole (one turn), writes, and sets the epoll interest; closes when done.
+  void progress(uint64_t tag, Connection& c) {
+    const Clock::time_point now = c.last_activity;
     for (;;) {
       const size_t unparsed = c.in.size();
+      const bool was_blocked_on_output = c.blocked && output_full(c);
       serve(c, now);
       if (!write_to(c, now)) return close_connection(tag);
-      if (c.output_pending() || c.closing || c.in.empty() || c.in.size() == unparsed) break;
+      // Output went out and parsing had stopped only for it: carry on within this turn.
+      if (!(was_blocked_on_output && !output_full(c)) || c.in.size() == unparsed) break;
     }
-    if (!c.output_pending() && c.closing) {
+    if (!c.output_pending() && c.closing && !c.in_flight) {
       if (c.peer_closed) return close_connection(tag);
       ::shutdown(c.fd, SHUT_WR);
       c.draining = true;
+      c.blocked = false;
       c.in.clear();
       return watch(c, EPOLLIN);
     }
+    if (c.blocked && !output_full(c) && !c.ready) {
+      c.ready = true;  // the turn budget ran out: the next turn comes after the others'
+      ready.push_back(tag);
+    }
     uint32_t want = 0;
-    if (!c.closing && !c.peer_closed && c.out.size() - c.out_sent < kMaxPendingOutput) want |= EPOLLIN;
+    const bool may_read = !c.closing && !c.peer_closed && !c.blocked && !output_full(c);
+    // While a request is with a handler, EPOLLIN stays registered (saving two epoll_ctl calls per
+    // request) until bytes actually arrive (a pipelining client); then it is dropped until the answer.
+    if (may_read && (!c.in_flight || ((c.events & EPOLLIN) && !c.input_while_in_flight))) want |= EPOLLIN;
     if (c.output_pending()) want |= EPOLLOUT;
-    if (want == 0) return close_connection(tag);  // peer gone and nothing left to say
+    if (want == 0 && !c.in_flight && !c.ready) return close_connection(tag);  // peer gone, nothing left to say
     watch(c, want);
+  }
+
+  // Gives every connection of the ready list its next turn.
+  void serve_ready(Clock::time_point now) {
+    std::vector<uint64_t> turn = std::exchange(ready, {});
+    for (uint64_t tag : turn) {
+      auto it = connections.find(tag);
+      if (it == connections.end()) continue;
+      it->second.ready = false;
+      it->second.last_activity = now;
+      progress(tag, it->second);
+    }
+  }
+
+  // Responses from the handler threads.
+  void take_responses(Clock::time_point now) {
+    if (workers == nullptr) return;
+    for (Done& d : workers->take_done()) {
+      auto it = connections.find(d.tag);
+      if (it == connections.end()) continue;  // the client went away meanwhile
+      Connection& c = it->second;
+      c.in_flight = false;
+      c.input_while_in_flight = false;
+      respond(c, d.response, d.reply);
+      c.last_activity = now;
+      progress(d.tag, c);
+    }
   }
 
   // Timeouts: a request not whole in time (408), an idle keep-alive connection, stalled output.
@@ -381,8 +566,9 @@ struct EventLoopServer::Loop {
       } else if (c.request_started && !c.closing && now - *c.request_started > options.read_timeout) {
         serialize(json_error(408, "request_timeout", "the request did not arrive whole in time"), true, false, &c.out);
         c.closing = true;
+        c.in.clear();
         watch(c, EPOLLOUT);  // on_event writes it, then closes
-      } else if (!c.request_started && !c.output_pending() && c.in.empty() &&
+      } else if (!c.request_started && !c.output_pending() && c.in.empty() && !c.in_flight &&
                  now - c.last_activity > options.keep_alive_timeout) {
         to_close.push_back(tag);
       }
@@ -397,7 +583,7 @@ struct EventLoopServer::Loop {
     Clock::time_point next_sweep = Clock::now() + kSweepInterval;
     while (!stopping->load(std::memory_order_acquire)) {
       const int n = ::epoll_wait(epoll_fd, events.data(), static_cast<int>(events.size()),
-                                 static_cast<int>(kSweepInterval.count()));
+                                 ready.empty() ? static_cast<int>(kSweepInterval.count()) : 0);
       if (n < 0 && errno != EINTR) {
         KS_LOG_ERROR("http server {}: epoll_wait: {}", options.thread_name, std::strerror(errno));
         break;
@@ -405,13 +591,19 @@ struct EventLoopServer::Loop {
       const Clock::time_point now = Clock::now();
       for (int i = 0; i < n; ++i) {
         const uint64_t tag = events[static_cast<size_t>(i)].data.u64;
-        if (tag == kWakeTag) continue;  // stop() or nothing: the loop condition decides
+        if (tag == kWakeTag) {  // stop() or responses from the handler threads
+          uint64_t count = 0;
+          (void)!::read(wake_fd, &count, sizeof(count));
+          take_responses(now);
+          continue;
+        }
         if (tag == kListenTag) {
           accept_all(now);
           continue;
         }
         on_event(tag, events[static_cast<size_t>(i)].events, now);
       }
+      if (n == 0 || !ready.empty()) serve_ready(now);
       if (now >= next_sweep) {
         sweep(now);
         next_sweep = now + kSweepInterval;
@@ -427,6 +619,9 @@ absl::StatusOr<std::unique_ptr<EventLoopServer>> EventLoopServer::start(Options 
   auto loop = std::make_unique<Loop>();
   loop->router = router;
   loop->limits.max_body_bytes = options.max_body_bytes;
+  loop->limits.max_header_bytes = options.max_header_bytes;
+  loop->limits.max_request_line_bytes = options.max_request_line_bytes;
+  loop->limits.max_header_fields = options.max_header_fields;
   int bound_port = options.port;
   KSTREAMS_ASSIGN_OR_RETURN(loop->listen_fd, bind_listener(options.host, options.port, &bound_port));
   loop->options = std::move(options);
@@ -448,6 +643,20 @@ absl::StatusOr<std::unique_ptr<EventLoopServer>> EventLoopServer::start(Options 
   if (::epoll_ctl(loop->epoll_fd, EPOLL_CTL_ADD, loop->wake_fd, &ev) != 0) {
     return absl::InternalError(std::string("epoll_ctl: ") + std::strerror(errno));
   }
+  if (loop->options.handler_threads > 0) {
+    server->workers_ = std::make_unique<Workers>();
+    Workers& w = *server->workers_;
+    w.router = router;
+    w.wake_fd = server->wake_fd_;
+    w.max_queued = std::max<size_t>(1, loop->options.max_queued_requests);
+    for (size_t i = 0; i < loop->options.handler_threads; ++i) {
+      w.threads.emplace_back([&w, name = loop->options.thread_name] {
+        pthread_setname_np(pthread_self(), (name.substr(0, 12) + "-w").c_str());
+        w.run();
+      });
+    }
+    loop->workers = &w;
+  }
   server->loop_ = std::move(loop);
   Loop* raw = server->loop_.get();
   server->thread_ = std::thread([raw] { raw->run(); });
@@ -465,7 +674,8 @@ void EventLoopServer::stop() {
   const uint64_t one = 1;
   (void)!::write(wake_fd_, &one, sizeof(one));
   thread_.join();
-  loop_.reset();  // closes the connections and the listening socket
+  if (workers_) workers_->stop();  // handlers in progress finish; their responses are dropped
+  loop_.reset();                   // closes the connections and the listening socket
 }
 
 }  // namespace kstreams::runtime::http::internal

@@ -2,12 +2,16 @@
 // kstreams/runtime/http.h): one thread, one epoll set, every connection non-blocking.
 //
 // Per connection: bytes read are parsed into requests (http_request_parser.h) as long as whole ones
-// are there; each is routed at once, on the loop thread, and its response appended to the
-// connection's output, so pipelined requests are answered in order. Output is written until the
-// socket would block, then on EPOLLOUT; while more than 1 MiB waits to be written, the connection's
-// further requests wait too. A request the parser refuses is answered (400/413/417/431/501/505) and
-// the connection closed once that answer is out; so is an HTTP/1.0 request without keep-alive or a
-// "Connection: close". A request not whole within read_timeout of its first byte gets 408 and the
+// are there; each is routed (on the loop thread, or on one of `handler_threads` workers, one
+// request of a connection at a time) and its response appended to the connection's output, so
+// pipelined requests are answered in order. Output is written until the socket would block, then
+// on EPOLLOUT. Fairness and memory bounds: a connection gets at most 16 requests per turn before
+// the other ready connections are served; while more than 256 KiB of its answers wait to be written
+// (a client that does not read them), or a whole request of it waits, nothing more is read from it;
+// its kernel send buffer is 256 KiB. Connections beyond `max_connections` get 503 and are closed
+// (up to 64 of them at a time; beyond that they wait in the listen backlog). A request the parser refuses is answered
+// (400/413/417/431/501/505) and the connection closed once that answer is out; so is an HTTP/1.0 request without
+// keep-alive or a "Connection: close". A request not whole within read_timeout of its first byte gets 408 and the
 // connection closes; a connection idle for keep_alive_timeout closes; so does one whose output
 // makes no progress for read_timeout.
 //
@@ -34,7 +38,15 @@ class EventLoopServer {
     std::chrono::milliseconds read_timeout{5000};
     std::chrono::milliseconds keep_alive_timeout{2000};
     size_t max_body_bytes = 16 * 1024 * 1024;
-    size_t max_connections = 4096;  // beyond it, new connections wait in the listen backlog
+    size_t max_header_bytes = 64 * 1024;
+    size_t max_request_line_bytes = 8 * 1024;
+    size_t max_header_fields = 100;
+    size_t max_connections = 1024;
+    // 0: handlers run on the loop thread (they must not block). N > 0: N worker threads run them,
+    // so a handler may block (e.g. forward to another instance); at most `max_queued_requests`
+    // wait for a worker, beyond that a request gets 503.
+    size_t handler_threads = 0;
+    size_t max_queued_requests = 256;
     std::string thread_name = "http-loop";
   };
 
@@ -52,10 +64,12 @@ class EventLoopServer {
 
  private:
   struct Loop;
+  struct Workers;
   EventLoopServer() = default;
 
   int port_ = 0;
   int wake_fd_ = -1;
+  std::unique_ptr<Workers> workers_;  // before loop_: destroyed after it
   std::unique_ptr<Loop> loop_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};

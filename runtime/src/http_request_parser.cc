@@ -140,14 +140,32 @@ std::optional<Framing> parse_fields(std::string_view in, size_t pos, size_t head
   return f;
 }
 
+// Header lines in in[from, to) (each ends with CRLF).
+size_t count_lines(std::string_view in, size_t from, size_t to) {
+  size_t n = 0;
+  for (size_t at = in.find("\r\n", from); at != std::string_view::npos && at < to; at = in.find("\r\n", at + 2)) ++n;
+  return n;
+}
+
 }  // namespace
 
 ParsedRequest parse_request(std::string_view in, const RequestLimits& limits) {
-  // RFC 9112 2.2: a server should ignore empty lines received before the request line.
+  // RFC 9112 2.2: a server should ignore empty lines received before the request line (a few).
   size_t start = 0;
-  while (in.substr(start, 2) == "\r\n") start += 2;
+  while (in.substr(start, 2) == "\r\n") {
+    start += 2;
+    if (start / 2 > kMaxLeadingEmptyLines) return refused(400, "too many empty lines before the request");
+  }
   const size_t header_end = in.find("\r\n\r\n", start);
   const size_t first_eol = in.find("\r\n", start);
+  const size_t line_end = first_eol == std::string_view::npos ? in.size() : first_eol;
+  if (line_end - start > limits.max_request_line_bytes) return refused(414, "request line too long");
+  // Fields after the request line (the last counted line may be the header's empty line).
+  const size_t fields =
+      first_eol == std::string_view::npos
+          ? 0
+          : count_lines(in, first_eol + 2, header_end == std::string_view::npos ? in.size() : header_end + 2);
+  if (fields > limits.max_header_fields) return refused(431, "too many header fields");
   ParsedRequest bad;
   if (header_end == std::string_view::npos) {
     if (in.size() - start > limits.max_header_bytes) return refused(431, "request header section too large");
@@ -174,12 +192,18 @@ ParsedRequest parse_request(std::string_view in, const RequestLimits& limits) {
   if (framing->chunked) {
     std::string error;
     size_t announced = 0;
-    const size_t end = chunked_end(in, body_start, &error, &p.body, &announced);
+    size_t need = 0;
+    const size_t end = chunked_end(in, body_start, &error, &p.body, &announced, &need);
     if (!error.empty()) return refused(400, error);
     if (announced > limits.max_body_bytes) return refused(413, "request body too large");
     if (end == std::string_view::npos) {
+      // Every byte received belongs to this unfinished body: bound its framing overhead too.
+      if (in.size() - body_start > 2 * limits.max_body_bytes + limits.max_header_bytes) {
+        return refused(413, "request body too large");
+      }
       ParsedRequest more;
       more.expects_continue = framing->expect_continue && !line->http10;
+      more.complete_at = need;
       return more;
     }
     p.consumed = end;

@@ -18,9 +18,16 @@
 namespace kstreams::runtime::http::internal {
 
 struct RequestLimits {
+  size_t max_request_line_bytes = 8 * 1024;  // more -> 414
   size_t max_header_bytes = 64 * 1024;       // request line + header fields; more -> 431
-  size_t max_body_bytes = 16 * 1024 * 1024;  // decoded body; more -> 413
+  size_t max_header_fields = 100;            // more -> 431
+  // Decoded body; more -> 413. The bytes of an unfinished chunked body (framing included) are
+  // bounded too: more than 2 * max_body_bytes + max_header_bytes -> 413.
+  size_t max_body_bytes = 16 * 1024 * 1024;
 };
+
+// At most this many empty lines before a request line are ignored (RFC 9112 2.2); more -> 400.
+inline constexpr size_t kMaxLeadingEmptyLines = 4;
 
 struct ParsedRequest {
   enum class Result { kNeedMore, kComplete, kRefused };
@@ -42,7 +49,7 @@ struct ParsedRequest {
   // request will be complete; 0 when unknown. Lets the caller skip re-parsing until then.
   size_t complete_at = 0;
 
-  // kRefused: the status to answer with (400, 413, 417, 431, 501 or 505) and why.
+  // kRefused: the status to answer with (400, 413, 414, 417, 431, 501 or 505) and why.
   int status = 0;
   std::string error;
 };

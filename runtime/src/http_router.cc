@@ -1,7 +1,10 @@
 #include "http_router.h"
 
+#include <cctype>
 #include <exception>
 #include <utility>
+
+#include "kstreams/common/logging.h"
 
 namespace kstreams::runtime::http::internal {
 namespace {
@@ -13,6 +16,14 @@ bool is_supported_method(const std::string& method) {
     if (method == m) return true;
   }
   return false;
+}
+
+// For messages: at most 100 characters, anything but printable ASCII as '?'.
+std::string printable(std::string_view s) {
+  std::string out;
+  for (char c : s.substr(0, 100)) out += c > 0x20 && c < 0x7f ? c : '?';
+  if (s.size() > 100) out += "...";
+  return out;
 }
 
 std::vector<std::string_view> split_path(std::string_view path) {
@@ -83,16 +94,35 @@ HttpResponse Router::dispatch(std::string_view target, HttpRequest request) cons
     if (route.method != request.method) continue;
     request.path = raw_path;
     request.params = std::move(params);
-    try {
-      return route.handler(request);
-    } catch (const std::exception& e) {
-      return json_error(500, "internal", e.what());
-    } catch (...) {
-      return json_error(500, "internal", "unknown exception");
-    }
+    return call(route.handler, request);
   }
-  if (path_known) return json_error(405, "method_not_allowed", request.method + " is not allowed on " + raw_path);
-  return json_error(404, "not_found", "no route for " + raw_path);
+  if (!path_known && fallback_) {
+    request.path = raw_path;
+    return call(fallback_, request);
+  }
+  if (path_known) {
+    return json_error(405, "method_not_allowed",
+                      printable(request.method) + " is not allowed on " + printable(raw_path));
+  }
+  return json_error(404, "not_found", "no route for " + printable(raw_path));
+}
+
+HttpResponse Router::call(const HttpHandler& handler, const HttpRequest& request) {
+  try {
+    return handler(request);
+  } catch (const std::exception& e) {
+    KS_LOG_ERROR("http server: {} {} failed: {}", printable(request.method), printable(request.path), e.what());
+  } catch (...) {
+    KS_LOG_ERROR("http server: {} {} failed with an unknown exception", printable(request.method),
+                 printable(request.path));
+  }
+  return json_error(500, "internal", "internal error");
+}
+
+absl::Status Router::set_fallback(HttpHandler handler) {
+  if (!handler) return absl::InvalidArgumentError("empty fallback handler");
+  fallback_ = std::move(handler);
+  return absl::OkStatus();
 }
 
 bool parse_query(std::string_view query, std::map<std::string, std::string>* out) {

@@ -48,14 +48,22 @@ int hex_digit(char c) {
 
 }  // namespace
 
-size_t chunked_end(std::string_view in, size_t pos, std::string* error, std::string* decoded, size_t* announced) {
+size_t chunked_end(std::string_view in, size_t pos, std::string* error, std::string* decoded, size_t* announced,
+                   size_t* need) {
+  constexpr size_t kMaxChunkLine = 1024;
+  constexpr size_t kMaxTrailer = 8192;
+  if (need != nullptr) *need = 0;
   // The chunks' data is copied only once the body is complete: a body arriving over many reads is
   // scanned again each time, but never half-decoded.
   std::vector<std::string_view> chunks;
   for (;;) {
     const size_t eol = in.find("\r\n", pos);
     if (eol == std::string_view::npos) {
-      if (in.size() - pos > 1024) *error = "chunk size line too long";
+      if (in.size() - pos > kMaxChunkLine) *error = "chunk size line too long";
+      return std::string_view::npos;
+    }
+    if (eol - pos > kMaxChunkLine) {
+      *error = "chunk size line too long";
       return std::string_view::npos;
     }
     std::string_view line = in.substr(pos, eol - pos);
@@ -76,7 +84,10 @@ size_t chunked_end(std::string_view in, size_t pos, std::string* error, std::str
     pos = eol + 2;
     if (announced != nullptr) *announced += size;
     if (size == 0) break;
-    if (in.size() < pos + size + 2) return std::string_view::npos;
+    if (in.size() < pos + size + 2) {
+      if (need != nullptr) *need = pos + size + 2 + 5;  // this chunk, its CRLF and at least "0\r\n\r\n"
+      return std::string_view::npos;
+    }
     if (in.substr(pos + size, 2) != "\r\n") {
       *error = "chunk not followed by CRLF";
       return std::string_view::npos;
@@ -85,12 +96,14 @@ size_t chunked_end(std::string_view in, size_t pos, std::string* error, std::str
     pos += size + 2;
   }
   // Trailer lines, then an empty line.
+  const size_t trailer_start = pos;
   for (;;) {
     const size_t end = in.find("\r\n", pos);
-    if (end == std::string_view::npos) {
-      if (in.size() - pos > 8192) *error = "trailer section too long";
+    if (end == std::string_view::npos ? in.size() - trailer_start > kMaxTrailer : end - trailer_start > kMaxTrailer) {
+      *error = "trailer section too long";
       return std::string_view::npos;
     }
+    if (end == std::string_view::npos) return std::string_view::npos;
     if (end == pos) {
       if (decoded != nullptr) {
         for (std::string_view c : chunks) decoded->append(c);

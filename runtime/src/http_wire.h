@@ -22,8 +22,11 @@ namespace kstreams::runtime::http::internal {
 // npos) when the bytes are malformed. With `decoded`, the chunks' data is appended to it (only
 // when the body is complete). With `announced`, the sizes of the chunks whose size line was read
 // are added to it, complete or not (a receiver can refuse an oversized body before it arrives).
-// Chunk extensions and trailer fields are ignored.
+// Chunk extensions and trailer fields are ignored. Limits (an *error): a chunk-size line over
+// 1 KiB (extensions included), a trailer section over 8 KiB. With `need`, when more bytes are
+// needed, the input size below which the body cannot be complete (0 when unknown), so that a
+// caller need not scan again before then.
 [[nodiscard]] size_t chunked_end(std::string_view in, size_t pos, std::string* error, std::string* decoded = nullptr,
-                                 size_t* announced = nullptr);
+                                 size_t* announced = nullptr, size_t* need = nullptr);
 
 }  // namespace kstreams::runtime::http::internal

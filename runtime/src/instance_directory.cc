@@ -3,6 +3,7 @@
 #include "kstreams/common/logging.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <nlohmann/json.hpp>
 
@@ -24,10 +25,138 @@ bool split_partition(const std::string& text, std::string* topic, int32_t* parti
 
 }  // namespace
 
+namespace {
+
+std::string printable(std::string_view s) {
+  std::string out;
+  for (char c : s.substr(0, 100)) out += c > 0x20 && c < 0x7f ? c : '?';
+  return out;
+}
+
+}  // namespace
+
+bool is_valid_server_address(std::string_view server) {
+  const size_t colon = server.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  const std::string_view port = server.substr(colon + 1);
+  int p = 0;
+  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+  if (port.empty() || port.size() > 5 || ec != std::errc() || end != port.data() + port.size() || p < 1 || p > 65535) {
+    return false;
+  }
+  const std::string_view host = server.substr(0, colon);
+  if (host.front() == '[') {
+    if (host.size() < 4 || host.back() != ']') return false;
+    for (char c : host.substr(1, host.size() - 2)) {
+      if (!std::isxdigit(static_cast<unsigned char>(c)) && c != ':' && c != '.') return false;
+    }
+    return true;
+  }
+  if (host.size() > 253) return false;
+  size_t label_start = 0;
+  for (size_t i = 0; i <= host.size(); ++i) {
+    if (i == host.size() || host[i] == '.') {
+      const std::string_view label = host.substr(label_start, i - label_start);
+      if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+      label_start = i + 1;
+      continue;
+    }
+    const char c = host[i];
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
+  }
+  return true;
+}
+
+InstanceTable::InstanceTable(std::string self, Limits limits) : self_(std::move(self)), limits_(limits) {}
+
+absl::Status InstanceTable::apply(const std::string& key, const std::optional<std::string>& value, int64_t now_ms) {
+  if (key == self_) return absl::OkStatus();  // self is authoritative locally
+  if (!value) {
+    entries_.erase(key);
+    return absl::OkStatus();
+  }
+  if (!is_valid_server_address(key)) return absl::InvalidArgumentError("not a host:port: '" + printable(key) + "'");
+  json j = json::parse(*value, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return absl::InvalidArgumentError("malformed record for " + key);
+  Entry e;
+  try {
+    if (j.value("application_server", key) != key) {
+      return absl::InvalidArgumentError("record keyed " + key + " names another application_server");
+    }
+    e.updated_at = j.at("updated_at").get<int64_t>();
+    e.assigned_at = j.value("assigned_at", e.updated_at);
+    e.tasks = j.value("tasks", std::vector<std::string>{});
+    e.partitions = j.value("partitions", std::vector<std::string>{});
+  } catch (const json::exception& ex) {
+    return absl::InvalidArgumentError("record of the wrong shape for " + key + ": " + ex.what());
+  }
+  // Overflow-free: now_ms and the skew are far from the int64 limits.
+  if (e.updated_at > now_ms + limits_.max_clock_skew.count()) {
+    return absl::InvalidArgumentError("record for " + key + " is " + std::to_string(e.updated_at - now_ms) +
+                                      " ms ahead of this clock (more than the allowed skew)");
+  }
+  if (e.assigned_at < 0 || e.assigned_at > e.updated_at) {
+    return absl::InvalidArgumentError("record for " + key + " has assigned_at outside [0, updated_at]");
+  }
+  entries_[key] = std::move(e);
+  return absl::OkStatus();
+}
+
+InstanceTable::Entry& InstanceTable::self_entry() { return entries_[self_]; }
+
+void InstanceTable::erase_self() { entries_.erase(self_); }
+
+bool InstanceTable::has_self() const { return entries_.count(self_) > 0; }
+
+bool InstanceTable::live(const std::string& server, const Entry& e, int64_t now_ms) const {
+  return server == self_ || e.updated_at >= now_ms - limits_.ttl.count();
+}
+
+std::vector<std::string> InstanceTable::expire(int64_t now_ms) {
+  std::vector<std::string> dropped;
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    if (!live(it->first, it->second, now_ms)) {
+      dropped.push_back(it->first);
+      it = entries_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return dropped;
+}
+
+std::vector<InstanceInfo> InstanceTable::instances(int64_t now_ms) const {
+  std::vector<InstanceInfo> out;
+  for (const auto& [server, e] : entries_) {
+    if (!live(server, e, now_ms)) continue;
+    out.push_back(InstanceInfo{server, server == self_, e.tasks, e.partitions, e.updated_at});
+  }
+  return out;  // std::map order: sorted by application_server
+}
+
+std::string InstanceTable::owner_of(const std::string& topic, int32_t partition, int64_t now_ms) const {
+  std::string owner;
+  int64_t newest = -1;  // assigned_at of `owner`
+  for (const auto& [server, e] : entries_) {
+    if (!live(server, e, now_ms) || e.assigned_at <= newest) continue;
+    for (const std::string& p : e.partitions) {
+      std::string t;
+      int32_t n = -1;
+      if (split_partition(p, &t, &n) && n == partition && t == topic) {
+        owner = server;
+        newest = e.assigned_at;
+        break;
+      }
+    }
+  }
+  return owner;
+}
+
 InstanceDirectory::InstanceDirectory(InstanceDirectoryOptions options)
     : options_(std::move(options)),
       clock_(options_.clock != nullptr ? *options_.clock : SystemClock::instance()),
-      topic_(topic_for(options_.application_id)) {
+      topic_(topic_for(options_.application_id)),
+      table_(options_.application_server, InstanceTable::Limits{options_.ttl, options_.max_clock_skew}) {
   KSTREAMS_CHECK(!options_.application_id.empty(), "InstanceDirectory needs an application.id");
   KSTREAMS_CHECK(!options_.application_server.empty(), "InstanceDirectory needs this instance's application.server");
   KSTREAMS_CHECK(options_.ttl > options_.heartbeat_interval, "the instance TTL must exceed the heartbeat interval");
@@ -67,7 +196,7 @@ absl::Status InstanceDirectory::publish(std::vector<std::string> tasks, std::vec
   {
     std::lock_guard lock(mu_);
     const int64_t now = clock_.now_ms();
-    entries_[options_.application_server] = Entry{std::move(tasks), std::move(partitions), now, now};
+    table_.self_entry() = InstanceTable::Entry{std::move(tasks), std::move(partitions), now, now};
     published_ = true;
   }
   return send_self();
@@ -83,7 +212,7 @@ absl::Status InstanceDirectory::send_self() {
   record.key = options_.application_server;
   {
     std::lock_guard lock(mu_);
-    Entry& self = entries_[options_.application_server];
+    InstanceTable::Entry& self = table_.self_entry();
     self.updated_at = clock_.now_ms();
     record.value = json({{"application_server", options_.application_server},
                          {"tasks", self.tasks},
@@ -104,39 +233,16 @@ absl::Status InstanceDirectory::send_self() {
 }
 
 void InstanceDirectory::apply(const RawRecord& record) {
-  if (!record.key || *record.key == options_.application_server) return;  // self is authoritative locally
+  if (!record.key) return;
   std::lock_guard lock(mu_);
-  if (!record.value) {
-    entries_.erase(*record.key);
-    return;
-  }
-  json j = json::parse(*record.value, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) {
-    KS_LOG_WARN("instance directory: ignoring a malformed record for {} on {}", *record.key, topic_);
-    return;
-  }
-  try {
-    const auto updated_at = j.value("updated_at", int64_t{0});
-    Entry e{j.value("tasks", std::vector<std::string>{}), j.value("partitions", std::vector<std::string>{}),
-            j.value("assigned_at", updated_at), updated_at};
-    entries_[*record.key] = std::move(e);
-  } catch (const json::exception& ex) {
-    KS_LOG_WARN("instance directory: ignoring a record for {} of the wrong shape: {}", *record.key, ex.what());
-  }
+  absl::Status st = table_.apply(*record.key, record.value, clock_.now_ms());
+  if (!st.ok()) KS_LOG_WARN("instance directory: ignoring a record on {}: {}", topic_, st.ToString());
 }
-
-bool InstanceDirectory::live(const Entry& e, int64_t now) const { return e.updated_at >= now - options_.ttl.count(); }
 
 void InstanceDirectory::expire(int64_t now) {
   std::lock_guard lock(mu_);
-  for (auto it = entries_.begin(); it != entries_.end();) {
-    const bool self = it->first == options_.application_server;
-    if (!self && !live(it->second, now)) {
-      KS_LOG_INFO("instance directory: {} expired (no heartbeat for {} ms)", it->first, now - it->second.updated_at);
-      it = entries_.erase(it);
-    } else {
-      ++it;
-    }
+  for (const std::string& server : table_.expire(now)) {
+    KS_LOG_INFO("instance directory: {} expired (no heartbeat for {} ms)", server, options_.ttl.count());
   }
 }
 
@@ -179,35 +285,14 @@ void InstanceDirectory::run() {
 
 std::vector<InstanceInfo> InstanceDirectory::instances() const {
   const int64_t now = clock_.now_ms();
-  std::vector<InstanceInfo> out;
   std::lock_guard lock(mu_);
-  for (const auto& [server, e] : entries_) {
-    const bool self = server == options_.application_server;
-    if (!self && !live(e, now)) continue;
-    out.push_back(InstanceInfo{server, self, e.tasks, e.partitions, e.updated_at});
-  }
-  return out;  // std::map order: sorted by application_server
+  return table_.instances(now);
 }
 
 std::string InstanceDirectory::owner_of(const std::string& topic, int32_t partition) const {
   const int64_t now = clock_.now_ms();
-  std::string owner;
-  int64_t newest = -1;  // assigned_at of `owner`
   std::lock_guard lock(mu_);
-  for (const auto& [server, e] : entries_) {
-    const bool self = server == options_.application_server;
-    if ((!self && !live(e, now)) || e.assigned_at <= newest) continue;
-    for (const std::string& p : e.partitions) {
-      std::string t;
-      int32_t n = -1;
-      if (split_partition(p, &t, &n) && n == partition && t == topic) {
-        owner = server;
-        newest = e.assigned_at;
-        break;
-      }
-    }
-  }
-  return owner;
+  return table_.owner_of(topic, partition, now);
 }
 
 void InstanceDirectory::stop(milliseconds flush_timeout) {
@@ -224,7 +309,7 @@ void InstanceDirectory::stop(milliseconds flush_timeout) {
     std::lock_guard lock(mu_);
     published = published_;
     published_ = false;
-    entries_.erase(options_.application_server);
+    table_.erase_self();
   }
   if (published) {
     std::lock_guard send_lock(send_mu_);

@@ -25,7 +25,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -36,12 +38,61 @@
 
 namespace kstreams::runtime {
 
+// "host:port" as application.server must be: a DNS name (letters, digits, '-', '.'; labels not
+// starting or ending with '-'), an IPv4 address or a bracketed IPv6 address, and a port in 1..65535.
+[[nodiscard]] bool is_valid_server_address(std::string_view server);
+
+// The directory's view of the group, built from the records of the instances topic; no I/O, so
+// that what is believed can be tested on records alone. Not thread-safe: InstanceDirectory guards it.
+//
+// A record is believed only when its key is a valid host:port equal to its `application_server`,
+// its `updated_at` is not ahead of this instance's clock by more than `max_clock_skew`, and
+// `0 <= assigned_at <= updated_at`. An instance is live while `updated_at >= now - ttl`; a claim
+// on a partition therefore ends `ttl` after its last heartbeat, whatever its assigned_at.
+class InstanceTable {
+ public:
+  struct Limits {
+    std::chrono::milliseconds ttl{45'000};
+    std::chrono::milliseconds max_clock_skew{30'000};
+  };
+  struct Entry {
+    std::vector<std::string> tasks;
+    std::vector<std::string> partitions;
+    int64_t assigned_at = 0;  // the last publish(): orders competing claims on a partition
+    int64_t updated_at = 0;   // the last write (publish or heartbeat): drives the TTL
+  };
+
+  InstanceTable(std::string self, Limits limits);
+
+  // Applies one record (`value` nullopt = tombstone) read at wall time `now_ms`. Records of this
+  // instance's own key are ignored (ok): its own entry is authoritative locally. kInvalidArgument
+  // (and the table unchanged) for a record that is not believed.
+  [[nodiscard]] absl::Status apply(const std::string& key, const std::optional<std::string>& value, int64_t now_ms);
+  // This instance's own entry (never expires; erased by erase_self()).
+  Entry& self_entry();
+  void erase_self();
+  // Drops entries of other instances that are not live at `now_ms`; returns the servers dropped.
+  std::vector<std::string> expire(int64_t now_ms);
+  [[nodiscard]] std::vector<InstanceInfo> instances(int64_t now_ms) const;
+  [[nodiscard]] std::string owner_of(const std::string& topic, int32_t partition, int64_t now_ms) const;
+  [[nodiscard]] bool has_self() const;
+
+ private:
+  [[nodiscard]] bool live(const std::string& server, const Entry& e, int64_t now_ms) const;
+
+  std::string self_;
+  Limits limits_;
+  std::map<std::string, Entry> entries_;  // application_server -> latest announcement (incl. self)
+};
+
 struct InstanceDirectoryOptions {
   std::string application_id;
   std::string application_server;  // this instance's host:port (the record key); must not be empty
   Properties client_config;        // bootstrap.servers and pass-through librdkafka settings
   std::chrono::milliseconds heartbeat_interval{10'000};
   std::chrono::milliseconds ttl{45'000};
+  // Records whose timestamps are further ahead of this instance's clock are not believed.
+  std::chrono::milliseconds max_clock_skew{30'000};
   std::chrono::milliseconds poll_interval{200};  // consumer poll timeout; bounds stop() latency
   int16_t replication_factor = 1;                // of the instances topic when this instance creates it
   std::chrono::milliseconds admin_timeout{30'000};
@@ -76,18 +127,10 @@ class InstanceDirectory {
   void stop(std::chrono::milliseconds flush_timeout = std::chrono::milliseconds(5'000));
 
  private:
-  struct Entry {
-    std::vector<std::string> tasks;
-    std::vector<std::string> partitions;
-    int64_t assigned_at = 0;  // the last publish(): orders competing claims on a partition
-    int64_t updated_at = 0;   // the last write (publish or heartbeat): drives the TTL
-  };
-
   void run();
   void apply(const RawRecord& record);
   void expire(int64_t now);
   [[nodiscard]] absl::Status send_self();
-  [[nodiscard]] bool live(const Entry& e, int64_t now) const;
 
   const InstanceDirectoryOptions options_;
   const Clock& clock_;
@@ -96,8 +139,8 @@ class InstanceDirectory {
   std::unique_ptr<ConsumerClient> consumer_;  // used by the background thread only
 
   mutable std::mutex mu_;
-  std::map<std::string, Entry> entries_;  // application_server -> latest announcement (incl. self)
-  bool published_ = false;                // guarded by mu_
+  InstanceTable table_;     // guarded by mu_
+  bool published_ = false;  // guarded by mu_
 
   std::mutex send_mu_;  // serializes copy-and-send of the self entry, so sends keep state order
   std::mutex stop_mu_;

@@ -646,11 +646,7 @@ absl::Status KafkaStreams::Impl::start_http(const std::map<std::string, int32_t>
   directory_ = std::make_unique<InstanceDirectory>(dopts);
   KSTREAMS_RETURN_IF_ERROR(directory_->start());
   backend_ = std::make_unique<StreamsQueryBackend>(*this);
-  QueryServerOptions sopts;
-  // Bind the literal address given; a host name (e.g. a container's) binds every interface.
-  const bool ip_literal = !host.empty() && host.find_first_not_of("0123456789.") == std::string::npos;
-  sopts.host = ip_literal ? host : "0.0.0.0";
-  sopts.port = port;
+  KSTREAMS_ASSIGN_OR_RETURN(QueryServerOptions sopts, query_server_options(config_, host, port));
   sopts.advertised_server = server;
   server_ = std::make_unique<QueryServer>(*backend_, sopts);
   for (auto& [pattern, route] : routes_) {

@@ -3,12 +3,15 @@
 #include <httplib.h>
 #include <sys/socket.h>
 #include "kstreams/common/logging.h"
+#include "kstreams/runtime/http.h"
 
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <sstream>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -61,6 +64,49 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
   }
 }
 
+// RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF.
+bool is_utf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t n = 0;
+    uint32_t cp = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      n = 1;
+      cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2;
+      cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + n >= s.size()) return false;
+    for (size_t k = 1; k <= n; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
+// Decodes and requires UTF-8 (keys and parameters end up in JSON answers).
+absl::StatusOr<std::string> decode_text(std::string_view s, bool plus_is_space) {
+  KSTREAMS_ASSIGN_OR_RETURN(std::string out, url_decode(s, plus_is_space));
+  if (!is_utf8(out)) return absl::InvalidArgumentError("the request path and parameters must be UTF-8 text");
+  return out;
+}
+
 struct ParsedTarget {
   std::vector<std::string> segments;
   std::map<std::string, std::string> query;
@@ -73,17 +119,17 @@ absl::StatusOr<ParsedTarget> parse_target(std::string_view target) {
   if (path.empty() || path[0] != '/') return absl::InvalidArgumentError("the request path must start with '/'");
   ParsedTarget parsed;
   for (std::string_view raw : split(path.substr(1), '/')) {
-    KSTREAMS_ASSIGN_OR_RETURN(std::string segment, url_decode(raw, /*plus_is_space=*/false));
+    KSTREAMS_ASSIGN_OR_RETURN(std::string segment, decode_text(raw, /*plus_is_space=*/false));
     parsed.segments.push_back(std::move(segment));
   }
   if (q != std::string_view::npos) {
     for (std::string_view pair : split(target.substr(q + 1), '&')) {
       if (pair.empty()) continue;
       const size_t eq = pair.find('=');
-      KSTREAMS_ASSIGN_OR_RETURN(std::string name, url_decode(pair.substr(0, eq), true));
+      KSTREAMS_ASSIGN_OR_RETURN(std::string name, decode_text(pair.substr(0, eq), true));
       std::string value;
       if (eq != std::string_view::npos) {
-        KSTREAMS_ASSIGN_OR_RETURN(value, url_decode(pair.substr(eq + 1), true));
+        KSTREAMS_ASSIGN_OR_RETURN(value, decode_text(pair.substr(eq + 1), true));
       }
       parsed.query[std::move(name)] = std::move(value);
     }
@@ -122,7 +168,7 @@ absl::StatusOr<bool> flag(const QueryRequest& req, const std::string& name) {
 QueryResponse json_response(int status, const json& body) {
   QueryResponse r;
   r.status = status;
-  r.body = body.dump();
+  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);  // never throws on bad UTF-8
   return r;
 }
 
@@ -156,25 +202,6 @@ json entry_json(const QueryEntry& e) {
   if (e.window_end) j["window_end"] = *e.window_end;
   j["value"] = value_of(e.value_json);
   return j;
-}
-
-const char* reason_code(int status) {
-  switch (status) {
-    case 400:
-      return "bad_request";
-    case 404:
-      return "not_found";
-    case 405:
-      return "method_not_allowed";
-    case 413:
-      return "payload_too_large";
-    case 414:
-      return "uri_too_long";
-    case 503:
-      return "unavailable";
-    default:
-      return status >= 500 ? "internal" : "error";
-  }
 }
 
 struct Route {
@@ -265,49 +292,101 @@ absl::StatusOr<HttpResponse> http_request(const std::string& server, const std::
   return out;
 }
 
+// Compares in time independent of where the strings differ (only the length may leak).
+bool same_secret(std::string_view given, std::string_view expected) {
+  unsigned diff = given.size() == expected.size() ? 0 : 1;
+  const size_t n = std::min(given.size(), expected.size());
+  for (size_t i = 0; i < n; ++i) diff |= static_cast<unsigned>(static_cast<unsigned char>(given[i] ^ expected[i]));
+  return diff == 0;
+}
+
+http::HttpServerOptions server_options(const QueryServerOptions& o) {
+  http::HttpServerOptions s;
+  s.host = o.host;
+  s.port = o.port;
+  s.engine = http::HttpServerEngine::kThreadPool;  // handlers block on forwards and store reads
+  s.worker_threads = static_cast<int>(std::max<size_t>(1, o.worker_threads));
+  s.read_timeout = o.read_timeout;
+  s.max_connections = o.max_connections;
+  s.max_body_bytes = 64 * 1024;  // every route is a GET: bodies are refused long before this
+  s.thread_name = "query-http";
+  return s;
+}
+
 struct QueryServer::Impl {
-  Impl(QueryBackend& b, QueryServerOptions o) : backend(b), options(std::move(o)) {}
+  Impl(QueryBackend& b, QueryServerOptions o) : backend(b), options(std::move(o)), server(server_options(options)) {}
 
   QueryBackend& backend;
   const QueryServerOptions options;
-  httplib::Server server;
-  std::thread listener;
-  int bound_port = 0;
+  http::HttpServer server;
   bool started = false;  // start() was called (never reset: a server is started once)
-  bool running = false;  // between a successful start() and stop()
-  std::atomic<bool> listener_done{false};
   std::vector<Route> builtin;
   std::vector<Route> app_routes;
   std::string self;
 
-  QueryResponse dispatch(const httplib::Request& http) {
+  // Whether `path` (raw) needs the bearer token.
+  bool needs_token(std::string_view path) const {
+    if (options.auth_token.empty()) return false;
+    if (path == "/healthz") return options.auth_healthz;
+    if (path == "/metrics") return options.auth_metrics;
+    return true;
+  }
+
+  // Headers of a request to another instance: the loop guard and, when set, the token.
+  std::map<std::string, std::string> peer_headers() const {
+    std::map<std::string, std::string> h{{kForwardedByHeader, self}};
+    if (!options.auth_token.empty()) h["Authorization"] = "Bearer " + options.auth_token;
+    return h;
+  }
+
+  QueryResponse dispatch(const http::HttpRequest& http) {
+    if (http.method != "GET") {
+      QueryResponse r = error(405, "method_not_allowed", "only GET (and HEAD) are supported");
+      r.headers["Allow"] = "GET, HEAD";
+      return r;
+    }
+    if (needs_token(http.path)) {
+      auto auth = http.headers.find("Authorization");
+      const std::string_view prefix = "Bearer ";
+      if (auth == http.headers.end() || auth->second.compare(0, prefix.size(), prefix) != 0 ||
+          !same_secret(std::string_view(auth->second).substr(prefix.size()), options.auth_token)) {
+        QueryResponse r = error(401, "unauthorized", "a valid bearer token is required");
+        r.headers["WWW-Authenticate"] = "Bearer";
+        return r;
+      }
+    }
     auto parsed = parse_target(http.target);
     if (!parsed.ok()) return error(400, "bad_request", std::string(parsed.status().message()));
     QueryRequest req;
     req.target = http.target;
     req.query = std::move(parsed->query);
-    req.forwarded_by = http.get_header_value(kForwardedByHeader);
+    auto fwd = http.headers.find(kForwardedByHeader);
+    if (fwd != http.headers.end()) req.forwarded_by = fwd->second;
     for (const auto* routes : {&builtin, &app_routes}) {
       for (const Route& route : *routes) {
         if (match(route, parsed->segments, &req.path_params)) return route.handler(req);
       }
     }
-    return error(404, "not_found", "no route for " + http.path);
+    return error(404, "not_found", "no such route");
   }
 
-  void handle(const httplib::Request& http, httplib::Response& res) {
+  http::HttpResponse handle(const http::HttpRequest& http) {
     QueryResponse r;
     try {
       r = dispatch(http);
     } catch (const std::exception& e) {
-      KS_LOG_ERROR("query server: {} {} failed: {}", http.method, http.target, e.what());
-      r = error(500, "internal", std::string("internal error: ") + e.what());
+      KS_LOG_ERROR("query server: GET {} failed: {}", http.path.substr(0, 200), e.what());
+      r = error(500, "internal", "internal error");
     } catch (...) {
+      KS_LOG_ERROR("query server: GET {} failed with an unknown exception", http.path.substr(0, 200));
       r = error(500, "internal", "internal error");
     }
-    res.status = r.status;
-    for (const auto& [k, v] : r.headers) res.set_header(k, v);
-    res.set_content(r.body, r.content_type);
+    http::HttpResponse out;
+    out.status = r.status;
+    out.body = std::move(r.body);
+    out.content_type = std::move(r.content_type);
+    for (auto& [k, v] : r.headers) out.headers[k] = std::move(v);
+    return out;
   }
 
   // ---- built-in routes --------------------------------------------------------------------------
@@ -452,7 +531,7 @@ struct QueryServer::Impl {
   // would look complete to the caller).
   std::optional<QueryResponse> fetch_remote_range(const std::string& server, const std::string& target,
                                                   std::map<std::string, json>* merged) {
-    auto response = http_request(server, "GET", target, {{kForwardedByHeader, self}}, options.forward_timeout);
+    auto response = http_request(server, "GET", target, peer_headers(), options.forward_timeout);
     if (!response.ok()) {
       return error(
           503, "unavailable",
@@ -481,7 +560,7 @@ struct QueryServer::Impl {
                        ") does not own the key either (ownership is moving); retry");
     }
     if (owner.empty()) return error(503, "unavailable", "no instance owns the key right now; retry");
-    auto response = http_request(owner, "GET", req.target, {{kForwardedByHeader, self}}, options.forward_timeout);
+    auto response = http_request(owner, "GET", req.target, peer_headers(), options.forward_timeout);
     if (!response.ok()) {
       return error(503, "unavailable",
                    "owner " + owner + " is unreachable: " + std::string(response.status().message()));
@@ -507,43 +586,55 @@ struct QueryServer::Impl {
     add_builtin("/v1/stores/{store}/range", &Impl::range);
     add_builtin("/v1/stores/{store}/windows/{key}", &Impl::windows);
 
-    // Routing is ours (on the raw target); httplib only carries bytes. `[\s\S]*` also matches a
-    // decoded newline, which `.` would not.
-    const std::string any = R"([\s\S]*)";
-    server.Get(any, [this](const httplib::Request& req, httplib::Response& res) { handle(req, res); });
-    auto not_allowed = [](const httplib::Request& req, httplib::Response& res) {
-      const QueryResponse r = error(405, "method_not_allowed", req.method + " is not supported; use GET");
-      res.status = r.status;
-      res.set_header("Allow", "GET, HEAD");
-      res.set_content(r.body, r.content_type);
-    };
-    server.Post(any, not_allowed);
-    server.Put(any, not_allowed);
-    server.Patch(any, not_allowed);
-    server.Delete(any, not_allowed);
-    server.Options(any, not_allowed);
-    // Errors produced by httplib itself (malformed request line, unknown method, ...) get a JSON body
-    // too; responses that already have one are left alone.
-    server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-      if (!res.body.empty()) return;
-      const QueryResponse r = error(res.status, reason_code(res.status), "HTTP " + std::to_string(res.status));
-      res.set_content(r.body, r.content_type);
-    });
-    server.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-      const QueryResponse r = error(500, "internal", "internal error");
-      res.status = r.status;
-      res.set_content(r.body, r.content_type);
-    });
-    // httplib's default options add SO_REUSEPORT, which lets a second server bind a port in use and
-    // silently share its traffic; keep SO_REUSEADDR only, so a busy port fails start().
-    server.set_socket_options([](socket_t sock) {
-      int yes = 1;
-      ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-    });
-    const size_t threads = std::max<size_t>(1, options.worker_threads);
-    server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    // Routing is ours (on the raw target): every request goes to handle().
+    KSTREAMS_CHECK(server.handle_any([this](const http::HttpRequest& r) { return handle(r); }).ok(),
+                   "the query server's handler");
   }
 };
+
+absl::StatusOr<QueryServerOptions> query_server_options(const StreamsConfig& config, const std::string& host,
+                                                        int port) {
+  QueryServerOptions o;
+  o.port = port;
+  const std::string& listen = config.get_string(config::kListenAddress);
+  const bool ip_literal = !host.empty() && (host.find_first_not_of("0123456789.") == std::string::npos ||
+                                            (host.front() == '[' && host.back() == ']'));
+  if (!listen.empty()) {
+    o.host = listen;
+  } else if (ip_literal) {
+    o.host = host.front() == '[' ? host.substr(1, host.size() - 2) : host;
+  } else {
+    o.host = "127.0.0.1";
+    if (host != "localhost") {
+      KS_LOG_WARN(
+          "query server: application.server names host '{}' but binds 127.0.0.1 only (private by "
+          "default); set listen.address (e.g. 0.0.0.0) so that other instances can reach it",
+          host);
+    }
+  }
+  o.max_connections = static_cast<size_t>(config.get_long(config::kQueryMaxConnections));
+  o.auth_metrics = config.get_bool(config::kQueryAuthMetrics);
+  o.auth_healthz = config.get_bool(config::kQueryAuthHealthz);
+  const std::string& token_file = config.get_string(config::kQueryAuthTokenFile);
+  if (!token_file.empty()) {
+    std::ifstream in(token_file);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in) return absl::InvalidArgumentError("cannot read query.auth.token.file '" + token_file + "'");
+    std::string token = text.str();
+    const size_t first = token.find_first_not_of(" \t\r\n");
+    const size_t last = token.find_last_not_of(" \t\r\n");
+    token = first == std::string::npos ? "" : token.substr(first, last - first + 1);
+    if (token.empty()) return absl::InvalidArgumentError("query.auth.token.file '" + token_file + "' holds no token");
+    for (char c : token) {
+      if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
+        return absl::InvalidArgumentError("the token in '" + token_file + "' contains whitespace or control bytes");
+      }
+    }
+    o.auth_token = std::move(token);
+  }
+  return o;
+}
 
 QueryServer::QueryServer(QueryBackend& backend, QueryServerOptions options)
     : impl_(std::make_unique<Impl>(backend, std::move(options))) {
@@ -561,41 +652,23 @@ void QueryServer::add_get_route(const std::string& pattern, RouteHandler handler
 absl::Status QueryServer::start() {
   KSTREAMS_CHECK(!impl_->started, "QueryServer::start() called twice");
   Impl& impl = *impl_;
-  if (impl.options.port == 0) {
-    impl.bound_port = impl.server.bind_to_any_port(impl.options.host);
-  } else {
-    impl.bound_port = impl.server.bind_to_port(impl.options.host, impl.options.port) ? impl.options.port : -1;
-  }
-  if (impl.bound_port <= 0) {
-    return absl::UnavailableError("cannot bind the query server to " + impl.options.host + ":" +
-                                  std::to_string(impl.options.port));
-  }
-  impl.self = impl.options.advertised_server.empty() ? impl.options.host + ":" + std::to_string(impl.bound_port)
-                                                     : impl.options.advertised_server;
   impl.started = true;
-  impl.running = true;
-  impl.listener = std::thread([&impl] {
-    impl.server.listen_after_bind();
-    impl.listener_done = true;
-  });
-  // stop() only works once the accept loop runs: wait for it (the socket already accepts).
-  while (!impl.server.is_running() && !impl.listener_done) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  if (impl.listener_done) {
-    stop();
-    return absl::UnavailableError("the query server stopped right after binding");
+  if (absl::Status st = impl.server.start(); !st.ok()) {
+    return absl::UnavailableError("cannot bind the query server to " + impl.options.host + ":" +
+                                  std::to_string(impl.options.port) + ": " + std::string(st.message()));
   }
-  KS_LOG_INFO("query server listening on {}:{} as {}", impl.options.host, impl.bound_port, impl.self);
+  impl.self = impl.options.advertised_server.empty() ? impl.options.host + ":" + std::to_string(impl.server.port())
+                                                     : impl.options.advertised_server;
+  KS_LOG_INFO("query server listening on {}:{} as {}{}", impl.options.host, impl.server.port(), impl.self,
+              impl.options.auth_token.empty() ? "" : " (bearer token required)");
   return absl::OkStatus();
 }
 
 void QueryServer::stop() {
-  if (!impl_ || !impl_->running) return;
-  impl_->server.stop();
-  if (impl_->listener.joinable()) impl_->listener.join();
-  impl_->running = false;
+  if (impl_) impl_->server.stop();
 }
 
-int QueryServer::port() const { return impl_->bound_port; }
+int QueryServer::port() const { return impl_->server.port(); }
 
 std::string QueryServer::advertised_server() const { return impl_->self; }
 

@@ -9,15 +9,20 @@
 //
 // Routing works on the raw request target: each path segment is percent-decoded on its own, so a
 // key may contain `/` (as %2F), `:` or spaces; a malformed %-escape is a 400. Every error has a JSON
-// body {"error": "<code>", "message": "..."}; an exception escaping a handler becomes a 500.
+// body {"error": "<code>", "message": "..."}; an exception escaping a handler becomes a 500 with a
+// generic message (the exception is logged). A path segment or query parameter that does not decode
+// to UTF-8 is a 400. Only GET (and HEAD) are served; other methods are 405.
 //
-// Lifecycle: constructed -> add_get_route()* -> start() -> stop() (the destructor stops). The
-// backend must outlive the server. Thread-safety: handlers run on the HTTP worker pool (options.
-// worker_threads) concurrently; start()/stop() belong to the owner thread; port() and forward_to()
-// may be called from any thread once started.
+// Served by the project's HttpServer (kstreams/runtime/http.h, thread-pool engine): one event-loop
+// thread holds every connection and enforces the limits (request line, header size and count, body,
+// read timeout -> 408, idle timeout, connection cap -> 503); handlers run on `worker_threads`.
 //
-// The header keeps cpp-httplib out (it stays in query_server.cc): tests and the application see only
-// the types below.
+// Lifecycle: constructed -> add_get_route()* -> start() -> stop() (the destructor stops); a stopped
+// server is not restarted. The backend must outlive the server. Thread-safety: handlers run on the
+// HTTP worker pool (options.worker_threads) concurrently; start()/stop() belong to the owner thread; port() and
+// forward_to() may be called from any thread once started.
+//
+// The header keeps the HTTP library out: tests and the application see only the types below.
 #pragma once
 
 #include <chrono>
@@ -27,6 +32,7 @@
 #include <string>
 
 #include "kstreams/common/status.h"
+#include "kstreams/runtime/streams_config.h"
 #include "query_backend.h"
 
 namespace kstreams::runtime {
@@ -71,15 +77,31 @@ struct QueryResponse {
 using RouteHandler = std::function<QueryResponse(const QueryRequest&)>;
 
 struct QueryServerOptions {
-  std::string host = "0.0.0.0";
-  int port = 0;  // 0 = an ephemeral port (read it back with port())
+  std::string host = "127.0.0.1";  // private by default: loopback only
+  int port = 0;                    // 0 = an ephemeral port (read it back with port())
   // This instance's application.server, sent as X-Kstreams-Forwarded-By; "" = "<host>:<bound port>".
   std::string advertised_server;
   std::chrono::milliseconds forward_timeout{5000};  // connect and read timeout of forwards and fan-out
   size_t default_range_limit = 100;
   size_t max_range_limit = 1000;  // `limit` above this is a 400
   size_t worker_threads = 8;
+  // How long a started request may take to arrive whole (then 408).
+  std::chrono::milliseconds read_timeout{5000};
+  size_t max_connections = 1024;  // beyond it, a new connection gets 503 and is closed
+  // Bearer-token authentication: when set, /v1/... needs "Authorization: Bearer <auth_token>" (else
+  // 401), and so do /metrics and /healthz when their flag says so. Forwards and fan-out requests to
+  // other instances carry the token (every instance of an application shares it).
+  std::string auth_token;
+  bool auth_metrics = true;
+  bool auth_healthz = false;
 };
+
+// The options for application.server `host`:`port` from the configuration: the bind address
+// (listen.address; else `host` when it is an IP address; else 127.0.0.1), the bearer token
+// (query.auth.token.file, read now) and query.auth.metrics / query.auth.healthz /
+// query.max.connections. kInvalidArgument when the token file cannot be read or holds no token.
+[[nodiscard]] absl::StatusOr<QueryServerOptions> query_server_options(const StreamsConfig& config,
+                                                                      const std::string& host, int port);
 
 class QueryServer {
  public:

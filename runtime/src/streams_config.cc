@@ -95,6 +95,24 @@ std::vector<ConfigDef> make_defs() {
        "host:port this instance serves interactive queries, /metrics and /healthz on; empty disables HTTP.",
        {},
        host_port_rule});
+  add({kListenAddress, ConfigType::kString, std::string(""),
+       "Address the query server binds. Empty: the host of application.server when it is an IP address, else "
+       "127.0.0.1 (loopback only: private by default; other instances cannot forward to it). 0.0.0.0 or :: "
+       "binds every interface. See docs/security.md."});
+  add({kQueryAuthTokenFile, ConfigType::kString, std::string(""),
+       "File holding a bearer token (surrounding whitespace ignored). When set, /v1/... requests need the header "
+       "`Authorization: Bearer <token>` (else 401), and forwarded queries carry it: every instance of the "
+       "application uses the same token. Empty: no authentication."});
+  add({kQueryAuthMetrics, ConfigType::kBool, std::string("true"),
+       "With query.auth.token.file: /metrics needs the token too."});
+  add({kQueryAuthHealthz, ConfigType::kBool, std::string("false"),
+       "With query.auth.token.file: /healthz needs the token too (off: liveness probes need no secret)."});
+  add({kQueryMaxConnections,
+       ConfigType::kInt,
+       std::string("1024"),
+       "Connections the query server holds at once; a connection beyond them is answered 503 and closed.",
+       {},
+       [](const std::string& v) { return std::stoll(v) >= 1 ? "" : "must be at least 1"; }});
   add({kReplicationFactor, ConfigType::kInt, std::string("-1"),
        "Replication factor of internal topics (-1: the broker default)."});
   add({kStateStoreCacheMaxBytes,

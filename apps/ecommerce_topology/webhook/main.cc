@@ -24,8 +24,8 @@ int run(int argc, char** argv) {
   flags.add("--outage-ms-from", &o.outage_from_ms, "start of an outage, ms after start (< 0 = none)");
   flags.add("--outage-ms-to", &o.outage_to_ms, "end of that outage, ms after start");
   flags.add("--threads", &o.worker_threads,
-            "0 = one event-loop thread serves every connection (default); N > 0 = N HTTP worker threads, "
-            "a thread per keep-alive connection");
+            "0 = one event-loop thread serves every connection and runs the handlers (default); N > 0 = "
+            "N worker threads run the handlers");
   if (auto code = flags.parse(argc, argv)) return *code;
   const auto colon = listen.rfind(':');
   int port = -1;

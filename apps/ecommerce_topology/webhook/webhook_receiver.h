@@ -38,8 +38,8 @@ struct WebhookOptions {
   int64_t outage_to_ms = -1;
   // 0: one event-loop thread serves every connection (HttpServerEngine::kEventLoop): no thread per
   // connection and no context switch per request, so the receiver takes little of the CPU it
-  // shares with the broker and the application on one machine. N > 0: cpp-httplib with N worker
-  // threads, where a keep-alive connection holds a thread while it lives (for comparisons).
+  // shares with the broker and the application on one machine. N > 0: the same loop with N worker
+  // threads running the handlers (HttpServerEngine::kThreadPool; for comparisons).
   int worker_threads = 0;
 };
 

@@ -1,6 +1,12 @@
 // The test webhook on the loopback interface: deduplication, failures on purpose, outages, stats.
 #include "webhook/webhook_receiver.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -14,7 +20,7 @@ using namespace std::chrono_literals;
 using kstreams::runtime::http::HttpClient;
 using nlohmann::json;
 
-// Param: WebhookOptions::worker_threads (0 = the event loop, the default; 4 = cpp-httplib workers).
+// Param: WebhookOptions::worker_threads (0 = handlers on the event loop, the default; 4 = workers).
 class WebhookReceiverTest : public ::testing::TestWithParam<int> {
  protected:
   void start(WebhookOptions o) {
@@ -157,6 +163,30 @@ TEST(WebhookReceiverEventLoopTest, ManyKeptAliveConnectionsAreServedAtOnce) {
     }
   }
   EXPECT_EQ(receiver.stats().unique, 120);
+}
+
+// Issue 24: `GET /\xff` made the 404's JSON body throw on the loop thread (std::terminate).
+TEST_P(WebhookReceiverTest, AnyByteInThePathIsAnsweredAndTheReceiverLives) {
+  start({});
+  for (const std::string path : {"/\xff", "/notifications/\xc3\x28", "/%ff%fe", "/stats\x80"}) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(receiver_->port()));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    const std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n";
+    ASSERT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
+    timeval tv{3, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[512];
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    ::close(fd);
+    ASSERT_GT(n, 12) << path;
+    const std::string status(buf + 9, 3);
+    EXPECT_TRUE(status == "404" || status == "400") << path << ": " << std::string(buf, static_cast<size_t>(n));
+  }
+  EXPECT_EQ(post("after-garbage"), 200);
 }
 
 INSTANTIATE_TEST_SUITE_P(Servers, WebhookReceiverTest, ::testing::Values(0, 4),

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -56,6 +57,16 @@ class RawClient {
     }
   }
   void shut_write() { ::shutdown(fd_, SHUT_WR); }
+  // Sends what the socket takes without waiting; returns the bytes sent.
+  size_t send_nowait(std::string_view bytes) {
+    size_t sent = 0;
+    while (sent < bytes.size()) {
+      const ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n <= 0) break;
+      sent += static_cast<size_t>(n);
+    }
+    return sent;
+  }
 
   // Reads until `count` whole responses are parsed, the server closes, or `timeout` passes.
   std::vector<Answer> read(size_t count, std::chrono::milliseconds timeout = 3000ms) {
@@ -151,6 +162,13 @@ class HttpEventLoopTest : public ::testing::Test {
                                HttpResponse res;
                                res.body = std::string(4096, 'z');
                                return res;
+                             })
+                    .ok());
+    ASSERT_TRUE(server_->handle("GET", "/small", [](const HttpRequest&) { return HttpResponse{200, "{}"}; }).ok());
+    ASSERT_TRUE(server_
+                    ->handle("GET", "/throw",
+                             [](const HttpRequest&) -> HttpResponse {
+                               throw std::runtime_error("secret detail of the failure");
                              })
                     .ok());
     ASSERT_TRUE(server_->handle("DELETE", "/nothing",
@@ -369,6 +387,84 @@ TEST_F(HttpEventLoopTest, StopClosesOpenConnections) {
   server_->stop();
   EXPECT_TRUE(c.closed_within(1000ms));
   server_->stop();  // idempotent
+}
+
+// Issue 24: a non-UTF-8 byte in the path went into the 404's JSON body and nlohmann's dump() threw
+// on the loop thread (std::terminate).
+TEST_F(HttpEventLoopTest, AnyByteInThePathIsA404NeverACrash) {
+  start();
+  for (const std::string path : {"/\xff", "/\xc3\x28", "/%ff%fe", "/small/\x80\x81", "/%00", "/\xed\xa0\x80"}) {
+    RawClient c(port());
+    c.send("GET " + path + " HTTP/1.1\r\n\r\n");
+    const auto answers = c.read(1);
+    ASSERT_EQ(answers.size(), 1u) << path;
+    EXPECT_TRUE(answers[0].status == 404 || answers[0].status == 400) << path << ": " << answers[0].status;
+  }
+  RawClient after(port());
+  after.send("GET /small HTTP/1.1\r\n\r\n");
+  const auto answers = after.read(1);
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_EQ(answers[0].status, 200);
+}
+
+TEST_F(HttpEventLoopTest, AThrowingHandlerIsA500WithAGenericBody) {
+  start();
+  RawClient c(port());
+  c.send("GET /throw HTTP/1.1\r\n\r\nGET /small HTTP/1.1\r\n\r\n");
+  const auto answers = c.read(2);
+  ASSERT_EQ(answers.size(), 2u);
+  EXPECT_EQ(answers[0].status, 500);
+  EXPECT_EQ(answers[0].body.find("secret detail"), std::string::npos) << answers[0].body;
+  EXPECT_EQ(answers[1].status, 200);
+}
+
+// Issue 24: 200 clients pipelining requests without ever reading the answers kept the loop busy
+// serving them for ~17 s; another client must be answered within a fraction of a second.
+TEST_F(HttpEventLoopTest, PipeliningClientsThatNeverReadDoNotStallTheLoop) {
+  start();
+  std::string batch;
+  for (int i = 0; i < 20000; ++i) batch += "GET /small HTTP/1.1\r\n\r\n";
+  std::vector<std::unique_ptr<RawClient>> hogs;
+  for (int i = 0; i < 200; ++i) {
+    hogs.push_back(std::make_unique<RawClient>(port()));
+    ASSERT_TRUE(hogs.back()->connected());
+    (void)hogs.back()->send_nowait(batch);
+  }
+  std::this_thread::sleep_for(100ms);
+  RawClient probe(port());
+  ASSERT_TRUE(probe.connected());
+  const auto sent = Clock::now();
+  probe.send("GET /small HTTP/1.1\r\n\r\n");
+  const auto answers = probe.read(1, 3000ms);
+  const auto took = Clock::now() - sent;
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_LT(took, 500ms) << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
+}
+
+TEST_F(HttpEventLoopTest, ConnectionsBeyondTheCapAre503AndClosed) {
+  HttpServerOptions o;
+  o.max_connections = 4;
+  start(o);
+  std::vector<std::unique_ptr<RawClient>> idle;
+  for (int i = 0; i < 4; ++i) {
+    idle.push_back(std::make_unique<RawClient>(port()));
+    idle.back()->send("GET /small HTTP/1.1\r\n\r\n");
+    ASSERT_EQ(idle.back()->read(1).size(), 1u);
+  }
+  RawClient extra(port());
+  ASSERT_TRUE(extra.connected());
+  extra.send("GET /small HTTP/1.1\r\n\r\n");
+  const auto refused = extra.read(1, 2000ms);
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0].status, 503);
+  EXPECT_TRUE(extra.closed_within(2000ms));
+  idle.pop_back();  // one closes: a new client is served
+  std::this_thread::sleep_for(50ms);
+  RawClient next(port());
+  next.send("GET /small HTTP/1.1\r\n\r\n");
+  const auto served = next.read(1);
+  ASSERT_EQ(served.size(), 1u);
+  EXPECT_EQ(served[0].status, 200);
 }
 
 }  // namespace

@@ -141,5 +141,66 @@ TEST(HttpRequestParserTest, LimitsOnHeaderAndBodySizeAreEnforcedBeforeTheBytesAr
             Result::kComplete);
 }
 
+// Issue 24: bytes that used to slip past every limit (the parser kept asking for more, or accepted).
+TEST(HttpRequestParserTest, LeadingEmptyLinesCountAgainstTheLimits) {
+  std::string crlfs;
+  for (int i = 0; i < 100000; ++i) crlfs += "\r\n";
+  const ParsedRequest endless = parse_request(crlfs);
+  ASSERT_EQ(endless.result, Result::kRefused);
+  EXPECT_EQ(endless.status, 400);
+  const ParsedRequest before_request = parse_request(crlfs + "GET / HTTP/1.1\r\n\r\n");
+  ASSERT_EQ(before_request.result, Result::kRefused);
+  EXPECT_EQ(before_request.status, 400);
+}
+
+TEST(HttpRequestParserTest, EndlessTrailerLinesAreRefused) {
+  RequestLimits limits;
+  limits.max_header_bytes = 4096;
+  std::string trailers = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n";
+  for (int i = 0; i < 20000; ++i) trailers += "X-T: y\r\n";
+  const ParsedRequest p = parse_request(trailers, limits);
+  ASSERT_EQ(p.result, Result::kRefused);
+  EXPECT_EQ(p.status, 400);
+}
+
+TEST(HttpRequestParserTest, AWholeChunkSizeLineOver1KiBIsRefused) {
+  const std::string body = "1;ext=" + std::string(2000, 'e') + "\r\na\r\n0\r\n\r\n";
+  const ParsedRequest p = parse_request("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" + body);
+  ASSERT_EQ(p.result, Result::kRefused);
+  EXPECT_EQ(p.status, 400);
+}
+
+TEST(HttpRequestParserTest, RequestLineAndHeaderCountHaveLimits) {
+  RequestLimits limits;
+  limits.max_request_line_bytes = 1024;
+  limits.max_header_fields = 50;
+  const ParsedRequest long_line = parse_request("GET /" + std::string(2000, 'a') + " HTTP/1.1\r\n\r\n", limits);
+  ASSERT_EQ(long_line.result, Result::kRefused);
+  EXPECT_EQ(long_line.status, 414);
+  const ParsedRequest unfinished_line = parse_request("GET /" + std::string(2000, 'a'), limits);
+  ASSERT_EQ(unfinished_line.result, Result::kRefused);
+  EXPECT_EQ(unfinished_line.status, 414);
+  std::string many = "GET / HTTP/1.1\r\n";
+  for (int i = 0; i < 51; ++i) many += "X-" + std::to_string(i) + ": v\r\n";
+  const ParsedRequest fields = parse_request(many + "\r\n", limits);
+  ASSERT_EQ(fields.result, Result::kRefused);
+  EXPECT_EQ(fields.status, 431);
+  const ParsedRequest fields_unfinished = parse_request(many, limits);
+  ASSERT_EQ(fields_unfinished.result, Result::kRefused);
+  EXPECT_EQ(fields_unfinished.status, 431);
+}
+
+TEST(HttpRequestParserTest, ChunkFramingOverheadIsBounded) {
+  RequestLimits limits;
+  limits.max_body_bytes = 1000;
+  // 999 bytes of data under 100 KiB of chunk extensions: the input, not only the announced sizes,
+  // is bounded (twice the body limit plus the header limit).
+  std::string tiny = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 999; ++i) tiny += "1;" + std::string(100, 'x') + "\r\na\r\n";
+  const ParsedRequest overhead = parse_request(tiny, limits);
+  ASSERT_EQ(overhead.result, Result::kRefused);
+  EXPECT_EQ(overhead.status, 413);
+}
+
 }  // namespace
 }  // namespace kstreams::runtime::http::internal

@@ -147,7 +147,7 @@ TEST_P(HttpServerTest, UnknownRouteIs404AndWrongMethodIs405WithJsonBodies) {
   EXPECT_EQ(json::parse(wrong_method->body)["error"], "method_not_allowed");
 }
 
-TEST_P(HttpServerTest, HandlerExceptionBecomes500) {
+TEST_P(HttpServerTest, HandlerExceptionBecomes500WithAGenericMessage) {
   HttpServer server(options());
   ASSERT_TRUE(
       server.handle("GET", "/boom", [](const HttpRequest&) -> HttpResponse { throw std::runtime_error("kaput"); })
@@ -156,7 +156,7 @@ TEST_P(HttpServerTest, HandlerExceptionBecomes500) {
   auto res = client_for(server)->get("/boom");
   ASSERT_TRUE(res.ok()) << res.status();
   EXPECT_EQ(res->status, 500);
-  EXPECT_EQ(json::parse(res->body)["message"], "kaput");
+  EXPECT_EQ(json::parse(res->body)["message"], "internal error");  // the exception text is only logged
 }
 
 TEST_P(HttpServerTest, ReadTimeoutAgainstASleepingServerIsDeadlineExceeded) {

@@ -10,15 +10,25 @@
 // Thread-safety: HttpClient is thread-safe; concurrent requests are serialized over its single
 // connection (use one client per thread for parallel requests).
 //
-// HttpServer: routes registered with handle() before start(), served by one of two engines
-// (HttpServerOptions::engine): a fixed pool of worker threads, where handlers run concurrently and
-// must be thread-safe, or one event-loop thread that runs every handler itself, where handlers must
-// be quick and must never block. Lifecycle: constructed -> handle()* ->
-// start() -> stop() (the destructor stops). Routing works on the raw request target, segment by
-// segment: a pattern segment `{name}` matches one non-empty segment and binds its percent-decoded
-// value (so a parameter may contain `/` as %2F); literal segments compare with the decoded segment.
-// Unknown paths get 404, a known path with another method 405, an exception escaping a handler
-// 500, each with a JSON body {"error": "...", "message": "..."}.
+// HttpServer: routes registered with handle() before start(). One thread multiplexes every
+// connection with epoll (runtime/src/http_event_loop.h) and enforces the limits below; handlers
+// run either on that thread (HttpServerEngine::kEventLoop: quick, never blocking) or on a pool of
+// worker threads (kThreadPool: concurrent, must be thread-safe, may block). Lifecycle: constructed
+// -> handle()* -> start() -> stop() (the destructor stops). Routing works on the raw request
+// target, segment by segment: a pattern segment `{name}` matches one non-empty segment and binds
+// its percent-decoded value (so a parameter may contain `/` as %2F); literal segments compare with
+// the decoded segment. Unknown paths get 404 (or the handle_any() handler), a known path with
+// another method 405, each with a JSON body {"error": "...", "message": "..."}; messages never
+// echo request bytes other than printable ASCII. An exception escaping a handler is a 500 with a
+// generic body (the exception is logged). HEAD is served as GET without the body.
+//
+// Limits, each answered with a JSON error before the connection closes: a request line over
+// max_request_line_bytes (414), a header section over max_header_bytes or more than
+// max_header_fields fields (431), a body over max_body_bytes (413, as soon as the announced size
+// says so), a request not whole within read_timeout of its first byte (408; a slow client holds no
+// thread and delays nobody else), a connection beyond max_connections (503), more than
+// max_queued_requests waiting for a worker (503). Idle keep-alive connections close after
+// idle_timeout. Also 400 (malformed), 417, 501 (a transfer coding other than chunked), 505.
 //
 // The types live in kstreams::runtime::http (not kstreams::runtime) so that they never collide with
 // internal types of the same name elsewhere in the runtime.
@@ -54,6 +64,7 @@ struct HttpResponse {
 // A request as a route handler sees it.
 struct HttpRequest {
   std::string method;                         // "GET", "POST", ...
+  std::string target;                         // the raw request target: path and query as received
   std::string path;                           // the raw (still percent-encoded) path, without query
   std::map<std::string, std::string> params;  // "{name}" -> percent-decoded segment
   std::map<std::string, std::string> query;   // decoded; a repeated name keeps the last value
@@ -102,31 +113,33 @@ class HttpClient {
 };
 
 enum class HttpServerEngine {
-  // cpp-httplib: each connection is served by a worker thread, `worker_threads` of them; a
-  // keep-alive connection holds its thread while it lives (up to 100 requests or 2 s idle).
-  // Handlers may block (e.g. forward a query to another instance). One request per connection at a
-  // time: pipelined requests are not served.
+  // Handlers run on `worker_threads` worker threads, one request of a connection at a time; they
+  // may block (e.g. forward a query to another instance). Connections cost no thread.
   kThreadPool,
-  // One thread multiplexes every connection with epoll and runs the handlers between two waits:
-  // no thread per connection and no context switch per request, so thousands of small requests a
-  // second cost little CPU (a test webhook receiver). Handlers must be quick and must never block:
-  // while one runs, nothing else is served. Keep-alive without a request limit (idle connections
-  // close after 2 s), pipelined requests answered in order, chunked request bodies, "Expect:
-  // 100-continue". Requests it cannot serve get a JSON error and the connection is closed: 400
-  // (malformed), 413 (body over `max_body_bytes`), 417, 431 (header section over 64 KiB), 501
-  // (a transfer coding other than chunked), 505 (not HTTP/1.x). `worker_threads` is ignored.
+  // Handlers run on the event-loop thread between two waits: no context switch per request, so
+  // thousands of small requests a second cost little CPU (a test webhook receiver). Handlers must be
+  // quick and must never block: while one runs, nothing else is served. `worker_threads` is ignored.
   kEventLoop,
 };
 
+// Both engines: keep-alive (idle connections close after idle_timeout), pipelined requests
+// answered in order, Content-Length and chunked request bodies, "Expect: 100-continue".
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
-  int port = 0;  // 0 = an ephemeral port (read it back with port() after start())
-  int worker_threads = 4;
-  // How long a started request may take to arrive whole (and a response to be written).
+  int port = 0;            // 0 = an ephemeral port (read it back with port() after start())
+  int worker_threads = 4;  // kThreadPool
+  // How long a started request may take to arrive whole (then 408), and how long pending output
+  // may make no progress (then the connection closes).
   std::chrono::milliseconds read_timeout{5000};
   HttpServerEngine engine = HttpServerEngine::kThreadPool;
-  size_t max_body_bytes = 16 * 1024 * 1024;  // kEventLoop: larger request bodies get 413
-  std::string thread_name = "http-loop";     // kEventLoop: its thread's name (top -H), cut to 15 characters
+  size_t max_body_bytes = 16 * 1024 * 1024;
+  std::string thread_name = "http-loop";  // the loop thread's name (top -H), cut to 15 characters
+  std::chrono::milliseconds idle_timeout{2000};
+  size_t max_request_line_bytes = 8 * 1024;
+  size_t max_header_bytes = 64 * 1024;
+  size_t max_header_fields = 100;
+  size_t max_connections = 1024;
+  size_t max_queued_requests = 256;  // kThreadPool: requests waiting for a worker
 };
 
 class HttpServer {
@@ -140,6 +153,9 @@ class HttpServer {
   // kInvalidArgument for a malformed pattern (must start with '/'; `{}` needs a name) or an
   // unsupported method (GET, POST, PUT, DELETE, PATCH); kFailedPrecondition once started.
   [[nodiscard]] absl::Status handle(const std::string& method, const std::string& pattern, HttpHandler handler);
+  // Registers the handler of every request whose path matches no route (any method; instead of
+  // the 404). request.path is the raw path, request.params empty. Only before start().
+  [[nodiscard]] absl::Status handle_any(HttpHandler handler);
 
   // Binds and starts serving on a background thread; returns once requests are accepted.
   // kUnavailable when the address cannot be bound; kFailedPrecondition when already started.
