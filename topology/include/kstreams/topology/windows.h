@@ -20,6 +20,21 @@ namespace kstreams {
 
 using std::chrono::milliseconds;
 
+namespace internal {
+// Timestamp arithmetic that saturates at INT64_MIN / INT64_MAX instead of overflowing: a record's
+// timestamp is input, and any int64 must leave the windowed nodes' arithmetic well-defined.
+[[nodiscard]] inline TimestampMs saturating_add(TimestampMs a, int64_t b) {
+  TimestampMs r = 0;
+  if (!__builtin_add_overflow(a, b, &r)) return r;
+  return b > 0 ? std::numeric_limits<TimestampMs>::max() : std::numeric_limits<TimestampMs>::min();
+}
+[[nodiscard]] inline TimestampMs saturating_sub(TimestampMs a, int64_t b) {
+  TimestampMs r = 0;
+  if (!__builtin_sub_overflow(a, b, &r)) return r;
+  return b > 0 ? std::numeric_limits<TimestampMs>::min() : std::numeric_limits<TimestampMs>::max();
+}
+}  // namespace internal
+
 struct TimeWindows {
   int64_t size_ms = 0;
   int64_t advance_ms = 0;

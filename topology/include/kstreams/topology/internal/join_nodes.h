@@ -56,7 +56,7 @@ class StreamStreamJoinNode final : public Node<K, VThis, K, VR> {
 
   void process(const Record<K, VThis>& r) override {
     const TimestampMs stream_time = this->ctx_->stream_time();
-    if (r.timestamp + std::max(c_.before_ms, c_.after_ms) + c_.grace_ms < stream_time) {
+    if (saturating_add(saturating_add(r.timestamp, std::max(c_.before_ms, c_.after_ms)), c_.grace_ms) < stream_time) {
       this->ctx_->record_dropped("late");
       return;
     }
@@ -65,7 +65,8 @@ class StreamStreamJoinNode final : public Node<K, VThis, K, VR> {
     absl::Status st = this_store_->put(kbuf_, std::string_view(vbuf_), r.timestamp);
     if (!st.ok()) return this->ctx_->fail(st);
     bool matched = false;
-    auto it = other_store_->fetch(kbuf_, r.timestamp - c_.before_ms, r.timestamp + c_.after_ms);
+    auto it =
+        other_store_->fetch(kbuf_, saturating_sub(r.timestamp, c_.before_ms), saturating_add(r.timestamp, c_.after_ms));
     for (; it->valid(); it->next()) {
       const auto& e = it->entry();
       VOther other{};
@@ -113,14 +114,14 @@ class StreamStreamJoinNode final : public Node<K, VThis, K, VR> {
     std::string from(1, left ? 'L' : 'R');
     std::string to = from;
     append_be64(0, &from);
-    append_be64(stream_time - after - c_.grace_ms - 1, &to);
+    append_be64(saturating_sub(saturating_sub(saturating_sub(stream_time, after), c_.grace_ms), 1), &to);
     to.append(1, '\xff');
     std::vector<std::string> done;
     auto it = outer_store_->range(from, to);
     for (; it->valid(); it->next()) {
       std::string_view k = it->key();
       const TimestampMs ts = read_be64(k.substr(1, 8));
-      if (ts + after + c_.grace_ms >= stream_time) break;
+      if (saturating_add(saturating_add(ts, after), c_.grace_ms) >= stream_time) break;
       K key{};
       if (!decode(this->ctx_, ks_, k.substr(9), &key)) return;
       if constexpr (kMine) {

@@ -147,13 +147,13 @@ class WindowAggregateNode final : public Node<K, V, Windowed<K>, Change<VA>> {
     // Emit windows this record closes before writing: the write advances the store's stream time,
     // which may expire them (retention is window size + grace by default).
     if (emit_ == EmitStrategy::kOnWindowClose) emit_closed();
-    const TimestampMs close_time = *observed_ - windows_.grace_ms;
+    const TimestampMs close_time = windows_.close_time(*observed_);
     ks_->serialize(r.key, &kbuf_);
     bool any = false;
     bool failed = false;
     windows_.for_each_window_start(r.timestamp, [&](TimestampMs start) {
       if (failed) return;
-      const TimestampMs end = start + windows_.size_ms;
+      const TimestampMs end = windows_.window_end(start);
       if (end <= close_time) return;  // this window closed: the record is late for it
       any = true;
       auto old = store_->fetch(kbuf_, start);
@@ -196,15 +196,13 @@ class WindowAggregateNode final : public Node<K, V, Windowed<K>, Change<VA>> {
   // stream time crosses, not on every record that advances it (a time-range scan of the store walks
   // every key of the segment; doing it per record made it the top hotspot of a windowed topology).
   void emit_closed() {
-    TimestampMs last_closed_start = *observed_ - windows_.grace_ms - windows_.size_ms;
-    if (last_closed_start < 0) return;
-    last_closed_start -= last_closed_start % windows_.advance_ms;  // the last aligned start that closed
-    if (last_closed_start <= *emitted_up_to_) return;
+    const TimestampMs last_closed_start = windows_.last_closed_start(*observed_);  // aligned; -1: none
+    if (last_closed_start < 0 || last_closed_start <= *emitted_up_to_) return;
     auto it = store_->fetch_all(*emitted_up_to_ + 1, last_closed_start);
     for (; it->valid(); it->next()) {
       const auto& e = it->entry();
       out_.key.start = e.window_start;
-      out_.key.end = e.window_start + windows_.size_ms;
+      out_.key.end = windows_.window_end(e.window_start);
       if (!decode(this->ctx_, ks_, e.key, &out_.key.key)) return;
       VA v{};
       if (!decode(this->ctx_, vs_, e.value, &v)) return;
@@ -256,12 +254,13 @@ class SessionWindowAggregateNode final : public Node<K, V, Windowed<K>, Change<V
   }
   void process(const Record<K, V>& r) override {
     *observed_ = std::max(*observed_, r.timestamp);
-    const TimestampMs close_time = *observed_ - windows_.grace_ms;
+    const TimestampMs close_time = saturating_sub(*observed_, windows_.grace_ms);
     ks_->serialize(r.key, &kbuf_);
     TimestampMs start = r.timestamp, end = r.timestamp;
     std::optional<VA> acc;
     merged_.clear();
-    auto it = store_->find_sessions(kbuf_, r.timestamp - windows_.gap_ms, r.timestamp + windows_.gap_ms);
+    auto it = store_->find_sessions(kbuf_, saturating_sub(r.timestamp, windows_.gap_ms),
+                                    saturating_add(r.timestamp, windows_.gap_ms));
     for (; it->valid(); it->next()) {
       const auto& e = it->entry();
       VA a{};
@@ -347,8 +346,8 @@ class SlidingWindowAggregateNode final : public Node<K, V, Windowed<K>, Change<V
     const int64_t d = windows_.time_difference_ms;
     const TimestampMs t = r.timestamp;
     *observed_ = std::max(*observed_, t);
-    const TimestampMs close_time = *observed_ - windows_.grace_ms;
-    if (t + d < close_time) {
+    const TimestampMs close_time = saturating_sub(*observed_, windows_.grace_ms);
+    if (saturating_add(t, d) < close_time) {
       this->ctx_->record_dropped("late");
       return;
     }
@@ -358,20 +357,20 @@ class SlidingWindowAggregateNode final : public Node<K, V, Windowed<K>, Change<V
     if (!st.ok()) return this->ctx_->fail(st);
     // Timestamps of this key's records around t.
     std::vector<TimestampMs> around;
-    auto it = records_->fetch(kbuf_, t - d - 1, t + d + 1);
+    auto it = records_->fetch(kbuf_, saturating_sub(t, d + 1), saturating_add(t, d + 1));
     for (; it->valid(); it->next()) around.push_back(it->entry().window_start);
     if (!it->status().ok()) return this->ctx_->fail(it->status());
-    std::vector<TimestampMs> starts{t - d};
+    std::vector<TimestampMs> starts{saturating_sub(t, d)};
     for (TimestampMs x : around) {
-      if (x > t && x <= t + d + 1) starts.push_back(t + 1);       // right window of t exists
-      if (x >= t && x <= t + d) starts.push_back(x - d);          // windows ending at later records
-      if (x >= t - d - 1 && x <= t - 1) starts.push_back(x + 1);  // windows after earlier records
+      if (x > t && x <= saturating_add(t, d + 1)) starts.push_back(t + 1);              // right window of t
+      if (x >= t && x <= saturating_add(t, d)) starts.push_back(saturating_sub(x, d));  // ending at later records
+      if (x >= saturating_sub(t, d + 1) && x <= t - 1) starts.push_back(x + 1);         // after earlier records
     }
     std::sort(starts.begin(), starts.end());
     starts.erase(std::unique(starts.begin(), starts.end()), starts.end());
     for (TimestampMs start : starts) {
-      if (start < 0 || start + d < t || (start > t && start != t + 1)) continue;  // contains t, or t's right window
-      if (start + d + windows_.grace_ms < *observed_) continue;                   // closed
+      if (start < 0 || saturating_add(start, d) < t || (start > t && start != t + 1)) continue;  // t's windows
+      if (saturating_add(saturating_add(start, d), windows_.grace_ms) < *observed_) continue;    // closed
       if (!update_window(r, start)) return;
     }
   }
@@ -379,7 +378,7 @@ class SlidingWindowAggregateNode final : public Node<K, V, Windowed<K>, Change<V
  private:
   // Re-aggregates the records of window [start, start + d] and forwards the new result.
   bool update_window(const Record<K, V>& r, TimestampMs start) {
-    const TimestampMs end = start + windows_.time_difference_ms;
+    const TimestampMs end = saturating_add(start, windows_.time_difference_ms);
     std::optional<VA> acc;
     auto it = records_->fetch(kbuf_, start, end);
     V v{};
