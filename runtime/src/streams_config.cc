@@ -280,7 +280,7 @@ absl::StatusOr<StreamsConfig> StreamsConfig::from_map(const std::map<std::string
   }
   for (const auto& [key, value] : cfg.values_) {
     const bool known = std::any_of(streams_config_defs().begin(), streams_config_defs().end(),
-                                   [&key](const ConfigDef& d) { return d.name == key; });
+                                   [&key = key](const ConfigDef& d) { return d.name == key; });
     if (!known && !passes_through(key))
       KS_LOG_DEBUG("config: '{}' is not a kstreams setting; kept for the application", key);
   }
