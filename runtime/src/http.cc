@@ -85,7 +85,9 @@ bool CaseInsensitiveLess::operator()(std::string_view a, std::string_view b) con
 HttpResponse json_error(int status, std::string_view code, std::string_view message) {
   HttpResponse r;
   r.status = status;
-  r.body = nlohmann::json{{"error", code}, {"message", message}}.dump();
+  // The message may quote request bytes (a path) that are not UTF-8: replaced, never thrown on.
+  r.body = nlohmann::json{{"error", code}, {"message", message}}.dump(-1, ' ', false,
+                                                                      nlohmann::json::error_handler_t::replace);
   return r;
 }
 
