@@ -86,6 +86,16 @@ TEST(HttpRequestParserTest, LeadingEmptyLinesAreIgnored) {
   EXPECT_EQ(p.target, "/x");
 }
 
+// Found by fuzz_http_request: a leading empty line cut after its CR was refused as "not an HTTP
+// request", so the same bytes were served or refused depending on how they arrived.
+TEST(HttpRequestParserTest, EveryPrefixOfARequestWithLeadingEmptyLinesNeedsMore) {
+  const std::string request = "\r\n\r\nGET /x HTTP/1.1\r\n\r\n";
+  for (size_t cut = 0; cut < request.size(); ++cut) {
+    const ParsedRequest p = parse_request(request.substr(0, cut));
+    EXPECT_EQ(p.result, Result::kNeedMore) << "cut at " << cut << ": " << p.error;
+  }
+}
+
 struct Refusal {
   const char* name;
   std::string bytes;
