@@ -9,6 +9,11 @@ namespace {
 
 using nlohmann::json;
 
+// The contract's bounds (shared/contracts/ecommerce.md): no total or stock level can overflow.
+constexpr int64_t kMaxLineQty = 1'000'000;
+constexpr int64_t kMaxUnitPriceCents = 10'000'000'000;
+constexpr int64_t kMaxRestockQty = 1'000'000'000;
+
 [[noreturn]] void fail(const json& j, const std::string& message) { throw json::other_error::create(501, message, &j); }
 
 const json& field(const json& j, const char* key) {
@@ -70,10 +75,12 @@ std::string line_problem(const json& line, size_t i) {
   auto q = line.find("qty");
   if (q == line.end() || !as_int64(*q, &qty)) return at + ".qty missing or not an integer";
   if (qty <= 0) return at + ".qty must be > 0";
+  if (qty > kMaxLineQty) return at + ".qty must be <= " + std::to_string(kMaxLineQty);
   int64_t price = 0;
   auto p = line.find("unit_price_cents");
   if (p == line.end() || !as_int64(*p, &price)) return at + ".unit_price_cents missing or not an integer";
   if (price < 0) return at + ".unit_price_cents must be >= 0";
+  if (price > kMaxUnitPriceCents) return at + ".unit_price_cents must be <= " + std::to_string(kMaxUnitPriceCents);
   return "";
 }
 
@@ -174,8 +181,8 @@ ClassifiedRestock classify_restock(const std::optional<std::string>& value) {
     out.reason = "restock_id missing or not a non-empty string";
   } else if (!is_non_empty_string(j, "sku")) {
     out.reason = "sku missing or not a non-empty string";
-  } else if (q == j.end() || !as_int64(*q, &qty) || qty <= 0) {
-    out.reason = "qty missing or not an integer > 0";
+  } else if (q == j.end() || !as_int64(*q, &qty) || qty <= 0 || qty > kMaxRestockQty) {
+    out.reason = "qty missing or not an integer in 1.." + std::to_string(kMaxRestockQty);
   } else {
     out.input_class = InputClass::kValid;
     out.restock = j.get<Restock>();
@@ -282,8 +289,10 @@ int64_t revenue_window_start(int64_t event_time) {
 std::vector<int64_t> sku_window_starts(int64_t event_time) {
   std::vector<int64_t> starts;
   const int64_t last = event_time - ((event_time % kSkuWindowAdvanceMs) + kSkuWindowAdvanceMs) % kSkuWindowAdvanceMs;
-  for (int64_t s = last - kSkuWindowSizeMs + kSkuWindowAdvanceMs; s <= last; s += kSkuWindowAdvanceMs) {
-    if (s >= 0 && s + kSkuWindowSizeMs > event_time) starts.push_back(s);
+  // Stops at `last` rather than stepping past it: no overflow for an event time near INT64_MAX.
+  for (int64_t s = last - kSkuWindowSizeMs + kSkuWindowAdvanceMs;; s += kSkuWindowAdvanceMs) {
+    if (s >= 0 && event_time - s < kSkuWindowSizeMs) starts.push_back(s);
+    if (s == last) break;
   }
   return starts;
 }

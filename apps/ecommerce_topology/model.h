@@ -93,8 +93,8 @@ struct ClassifiedOrder {
 // The validation rules of an order value that is a JSON object with a non-empty string order_id:
 // ok, or kInvalidArgument whose message is the INVALID reason text. Rules (contract, `orders`):
 // customer_id a string; created_at an integer >= 0; items a non-empty array of at most 100 lines;
-// each line an object with a non-empty string sku, an integer qty > 0 and an integer
-// unit_price_cents >= 0; no sku twice. Unknown extra fields are ignored.
+// each line an object with a non-empty string sku, an integer qty in 1..1,000,000 and an integer
+// unit_price_cents in 0..10,000,000,000 (so no total overflows); no sku twice. Unknown extra fields are ignored.
 [[nodiscard]] absl::Status validate_order(const nlohmann::json& value);
 
 // Classifies the raw value bytes of an `orders` record (a null Kafka value is std::nullopt).
@@ -116,7 +116,7 @@ struct ClassifiedRestock {
   std::string dlq_error;  // kMalformed: kDlqMalformedJson / kDlqNotAnObject / kDlqInvalidRestock
 };
 
-// A restock is valid with a non-empty string restock_id and sku and an integer qty > 0.
+// A restock is valid with a non-empty string restock_id and sku and an integer qty in 1..1,000,000,000.
 [[nodiscard]] ClassifiedRestock classify_restock(const std::optional<std::string>& value);
 
 // ---- order-status ---------------------------------------------------------------------------
