@@ -54,10 +54,12 @@ size_t chunked_end(std::string_view in, size_t pos, std::string* error, std::str
   std::vector<std::string_view> chunks;
   for (;;) {
     const size_t eol = in.find("\r\n", pos);
-    if (eol == std::string_view::npos) {
-      if (in.size() - pos > 1024) *error = "chunk size line too long";
+    // The same limit whether the line is whole or not (it must not depend on how bytes arrive).
+    if ((eol == std::string_view::npos ? in.size() : eol) - pos > 1024) {
+      *error = "chunk size line too long";
       return std::string_view::npos;
     }
+    if (eol == std::string_view::npos) return std::string_view::npos;
     std::string_view line = in.substr(pos, eol - pos);
     line = trim(line.substr(0, line.find(';')));  // chunk extensions are ignored
     if (line.empty() || line.size() > 15) {
@@ -84,13 +86,15 @@ size_t chunked_end(std::string_view in, size_t pos, std::string* error, std::str
     if (decoded != nullptr) chunks.push_back(in.substr(pos, size));
     pos += size + 2;
   }
-  // Trailer lines, then an empty line.
+  // Trailer lines, then an empty line: at most 8 KiB of them, whole or not.
+  const size_t trailer_start = pos;
   for (;;) {
     const size_t end = in.find("\r\n", pos);
-    if (end == std::string_view::npos) {
-      if (in.size() - pos > 8192) *error = "trailer section too long";
+    if ((end == std::string_view::npos ? in.size() : end) - trailer_start > 8192) {
+      *error = "trailer section too long";
       return std::string_view::npos;
     }
+    if (end == std::string_view::npos) return std::string_view::npos;
     if (end == pos) {
       if (decoded != nullptr) {
         for (std::string_view c : chunks) decoded->append(c);
