@@ -9,8 +9,14 @@ BUILD_DIR := build/$(PRESET)
 JOBS ?= $(shell nproc)
 # Tiers run by `make test`; e.g. `make test LABELS=unit` for one tier.
 LABELS ?= unit|topology|integration|bench
+# Seconds each libFuzzer target runs in `make fuzz` (and in `make test`).
+FUZZ_SECONDS ?= 60
+# `make test` also runs the unit and topology tiers under ASan + UBSan (`make sanitize`) and every
+# fuzz target (`make fuzz`); SANITIZE=0 / FUZZ=0 leave them out.
+SANITIZE ?= 1
+FUZZ ?= 1
 
-.PHONY: all deps configure build test lint format demo bench broker-start broker-stop clean
+.PHONY: all deps configure build test lint format demo bench broker-start broker-stop clean sanitize fuzz
 
 all: build
 
@@ -23,12 +29,27 @@ configure: deps
 build: configure
 	@cmake --build --preset $(PRESET) -j $(JOBS)
 
-# Lint, then every tier (the integration tier starts and stops its own broker on 127.0.0.1:19092).
-# Both always run; the target fails if either failed.
+# Lint, then every tier (the integration tier starts and stops its own broker on 127.0.0.1:19092),
+# then the sanitizer tiers and the fuzz targets. All always run; the target fails if any failed.
 test: build
 	@status=0; bash scripts/lint.sh $(BUILD_DIR) || status=1; \
 	(cd $(BUILD_DIR) && ctest -j $(JOBS) -L '$(LABELS)' --output-on-failure --timeout 900) || status=1; \
+	if [ "$(SANITIZE)" = 1 ]; then $(MAKE) --no-print-directory sanitize || status=1; fi; \
+	if [ "$(FUZZ)" = 1 ]; then $(MAKE) --no-print-directory fuzz || status=1; fi; \
 	exit $$status
+
+# The unit and topology tiers built with the `dev` preset (Debug + ASan + UBSan, build/dev): only
+# the binaries those tiers run (target unit_topology_tier).
+sanitize: deps
+	@cmake --preset dev >/dev/null
+	@cmake --build --preset dev -j $(JOBS) --target unit_topology_tier
+	@cd build/dev && ctest -j $(JOBS) -L 'unit|topology' --output-on-failure --timeout 900
+
+# Every libFuzzer target (preset `fuzz`, clang, build/fuzz) for FUZZ_SECONDS each over its corpus.
+fuzz: deps
+	@cmake --preset fuzz >/dev/null
+	@cmake --build --preset fuzz -j $(JOBS)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh build/fuzz
 
 lint: configure
 	@bash scripts/lint.sh $(BUILD_DIR)

@@ -173,8 +173,9 @@ ParsedRequest parse_request(std::string_view in, const RequestLimits& limits) {
     if (first_eol != std::string_view::npos && !parse_request_line(in.substr(start, first_eol - start), &bad)) {
       return bad;
     }
-    // A line without CRLF that cannot be the start of a request line (e.g. binary garbage).
-    if (first_eol == std::string_view::npos && in.size() > start) {
+    // A line without CRLF that cannot be the start of a request line (e.g. binary garbage). A lone
+    // CR may be the start of an empty line before the request line.
+    if (first_eol == std::string_view::npos && in.size() > start && in.substr(start) != "\r") {
       const std::string_view head = in.substr(start, std::min<size_t>(in.size() - start, 16));
       const size_t sp = head.find(' ');
       if (!is_token(head.substr(0, sp))) return refused(400, "not an HTTP request");

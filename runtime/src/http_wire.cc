@@ -66,6 +66,7 @@ size_t chunked_end(std::string_view in, size_t pos, std::string* error, std::str
       *error = "chunk size line too long";
       return std::string_view::npos;
     }
+    if (eol == std::string_view::npos) return std::string_view::npos;
     std::string_view line = in.substr(pos, eol - pos);
     line = trim(line.substr(0, line.find(';')));  // chunk extensions are ignored
     if (line.empty() || line.size() > 15) {

@@ -650,7 +650,7 @@ absl::Status KafkaStreams::Impl::start_http(const std::map<std::string, int32_t>
   sopts.advertised_server = server;
   server_ = std::make_unique<QueryServer>(*backend_, sopts);
   for (auto& [pattern, route] : routes_) {
-    server_->add_get_route(pattern, [route](const QueryRequest& r) {
+    server_->add_get_route(pattern, [route = route](const QueryRequest& r) {
       HttpReply reply = route(to_http_query(r));
       QueryResponse out;
       out.status = reply.status;

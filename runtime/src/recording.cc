@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <limits>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -14,29 +15,64 @@ namespace kstreams::recording {
 
 namespace {
 
+// Strict UTF-8 (RFC 3629), as the JSON writer demands: no overlong forms, no surrogates, nothing
+// beyond U+10FFFF.
 bool valid_utf8(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
     const auto c = static_cast<unsigned char>(s[i]);
-    size_t n = 0;
     if (c < 0x80) {
-      n = 0;
-    } else if ((c >> 5) == 0x6) {
+      ++i;
+      continue;
+    }
+    size_t n = 0;
+    uint32_t cp = 0;
+    if (c >= 0xc2 && c <= 0xdf) {
       n = 1;
-    } else if ((c >> 4) == 0xe) {
+      cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
       n = 2;
-    } else if ((c >> 3) == 0x1e) {
+      cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
       n = 3;
+      cp = c & 0x07;
     } else {
       return false;
     }
-    if (i + n >= s.size() && n > 0) return false;
+    if (s.size() - i <= n) return false;
     for (size_t k = 1; k <= n; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc >> 6) != 0x2) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff)) {
+      return false;
     }
     i += n + 1;
   }
   return true;
+}
+
+// An integer field within [lo, hi]; `fallback` when absent. A float, a string or an integer out of
+// range is kDataLoss (never converted).
+absl::StatusOr<int64_t> int_field(const nlohmann::json& j, const char* field, int64_t fallback, int64_t lo,
+                                  int64_t hi) {
+  auto it = j.find(field);
+  if (it == j.end()) return fallback;
+  int64_t v = 0;
+  if (it->is_number_unsigned() && it->get<uint64_t>() <= static_cast<uint64_t>(hi)) {
+    v = static_cast<int64_t>(it->get<uint64_t>());
+  } else if (it->is_number_integer() && !it->is_number_unsigned()) {
+    v = it->get<int64_t>();
+  } else {
+    return absl::DataLossError(std::string("'") + field + "' must be an integer in " + std::to_string(lo) + ".." +
+                               std::to_string(hi));
+  }
+  if (v < lo || v > hi) {
+    return absl::DataLossError(std::string("'") + field + "' must be an integer in " + std::to_string(lo) + ".." +
+                               std::to_string(hi));
+  }
+  return v;
 }
 
 // Sets j[field] (and j[field + "_encoding"] = "base64" when needed) from optional bytes.
@@ -103,9 +139,14 @@ absl::StatusOr<RawRecord> from_json_line(std::string_view line) {
   RawRecord r;
   try {
     r.topic = j.at("topic").get<std::string>();
-    r.partition = Partition(j.value("partition", 0));
-    r.offset = Offset(j.value("offset", int64_t{-1}));
-    r.timestamp = j.value("timestamp", kNoTimestamp);
+    constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+    constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+    KSTREAMS_ASSIGN_OR_RETURN(const int64_t partition,
+                              int_field(j, "partition", 0, 0, std::numeric_limits<int32_t>::max()));
+    r.partition = Partition(static_cast<int32_t>(partition));
+    KSTREAMS_ASSIGN_OR_RETURN(const int64_t offset, int_field(j, "offset", -1, kMin, kMax));
+    r.offset = Offset(offset);
+    KSTREAMS_ASSIGN_OR_RETURN(r.timestamp, int_field(j, "timestamp", kNoTimestamp, kMin, kMax));
     if (j.contains("headers")) {
       for (const auto& h : j.at("headers")) {
         KSTREAMS_ASSIGN_OR_RETURN(std::optional<std::string> v, get_bytes(h, "value", "encoding"));

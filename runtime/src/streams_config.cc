@@ -374,7 +374,7 @@ absl::StatusOr<StreamsConfig> StreamsConfig::from_map(const std::map<std::string
   KSTREAMS_RETURN_IF_ERROR(check_client_overrides(cfg));
   for (const auto& [key, value] : cfg.values_) {
     const bool known = std::any_of(streams_config_defs().begin(), streams_config_defs().end(),
-                                   [&key](const ConfigDef& d) { return d.name == key; });
+                                   [&key = key](const ConfigDef& d) { return d.name == key; });
     if (!known && !passes_through(key))
       KS_LOG_DEBUG("config: '{}' is not a kstreams setting; kept for the application", key);
   }

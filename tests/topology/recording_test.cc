@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "kstreams/kstreams.h"
 #include "kstreams/runtime/recording.h"
@@ -45,6 +46,44 @@ TEST(RecordingTest, JsonLinesRoundTripTextBinaryNullsAndHeaders) {
   auto empty = from_json_line(to_json_line(rec("t", 0, 0, 1, std::string(), std::string())));
   ASSERT_TRUE(empty.ok());
   EXPECT_EQ(empty->value, std::optional<std::string>(""));
+}
+
+// Found by fuzz_recording: a float where an integer belongs was cast to it (undefined behaviour for
+// -9.2e18), a partition beyond int32 wrapped around.
+TEST(RecordingTest, NumbersThatDoNotFitTheirFieldAreDataLoss) {
+  for (const char* line : {R"({"topic":"a","timestamp":-9.2273320368547758e18})", R"({"topic":"a","offset":1e300})",
+                           R"({"topic":"a","timestamp":1.5})", R"({"topic":"a","partition":2147483648})",
+                           R"({"topic":"a","partition":-1})", R"({"topic":"a","partition":"0"})",
+                           R"({"topic":"a","offset":18446744073709551615})"}) {
+    auto r = from_json_line(line);
+    EXPECT_FALSE(r.ok()) << line;
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss) << line;
+  }
+  auto edge = from_json_line(
+      R"({"topic":"a","partition":2147483647,"offset":9223372036854775807,"timestamp":-9223372036854775808})");
+  ASSERT_TRUE(edge.ok()) << edge.status();
+  EXPECT_EQ(edge->partition.value(), 2147483647);
+  EXPECT_EQ(edge->offset.value(), std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(edge->timestamp, std::numeric_limits<int64_t>::min());
+}
+
+// Bytes that only look like UTF-8 (overlong forms, surrogates, beyond U+10FFFF) are written as base64:
+// written as strings, the JSON writer threw on them.
+TEST(RecordingTest, BytesThatAreNotStrictUtf8RoundTripAsBase64) {
+  for (const std::string& bytes : {std::string("\xc0\x80", 2), std::string("\xed\xa0\x80", 3),
+                                   std::string("\xf4\x90\x80\x80", 4), std::string("\xe0\x80\xaf", 3)}) {
+    RawRecord r = rec("t", 0, 0, 1, bytes, bytes);
+    r.headers.add("h", bytes);
+    std::string line;
+    ASSERT_NO_THROW(line = to_json_line(r));
+    auto back = from_json_line(line);
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_EQ(back->key, r.key);
+    EXPECT_EQ(back->value, r.value);
+    EXPECT_EQ(back->headers, r.headers);
+  }
+  RawRecord text = rec("t", 0, 0, 1, std::string("caf\xc3\xa9 \xe2\x98\x83 \xf0\x9f\x98\x80"), std::nullopt);
+  EXPECT_EQ(to_json_line(text).find("key_encoding"), std::string::npos);  // valid UTF-8 stays text
 }
 
 TEST(RecordingTest, FilesAreWrittenAndReadBackAndBadLinesAreReportedWithTheirNumber) {

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "kstreams/common/json_serde.h"
 
 namespace ecommerce {
@@ -153,6 +155,16 @@ TEST(ModelWindowsTest, WindowsAreEpochAligned) {
   EXPECT_EQ(sku_window_starts(90'000), (std::vector<int64_t>{0, 60'000}));  // none before the epoch
 }
 
+// Found by fuzz_ecommerce_model: the loop stepped past INT64_MAX (signed overflow).
+TEST(ModelWindowsTest, WindowsOfTheLargestEventTimeDoNotOverflow) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  const int64_t last = kMax - kMax % kSkuWindowAdvanceMs;
+  EXPECT_EQ(sku_window_starts(kMax),
+            (std::vector<int64_t>{last - 4 * kSkuWindowAdvanceMs, last - 3 * kSkuWindowAdvanceMs,
+                                  last - 2 * kSkuWindowAdvanceMs, last - kSkuWindowAdvanceMs, last}));
+  EXPECT_EQ(revenue_window_start(kMax), kMax - kMax % kRevenueWindowSizeMs);
+}
+
 // ---- classification ---------------------------------------------------------------------------
 
 // The processing clock of the tests: an hour after the orders' created_at.
@@ -251,6 +263,11 @@ TEST(ModelClassifyTest, EveryInvalidRuleCancelsWithItsReason) {
       {"negative price", with([](json& j) { j["items"][0]["unit_price_cents"] = -1; }),
        "unit_price_cents must be >= 0"},
       {"same sku twice", with([](json& j) { j["items"][1]["sku"] = "a"; }), "appears twice"},
+      // The contract's bounds (no total can overflow); found by fuzz_ecommerce_model.
+      {"qty over 1,000,000", with([](json& j) { j["items"][0]["qty"] = 1'000'001; }), "items[0].qty"},
+      {"qty 2^62", with([](json& j) { j["items"][0]["qty"] = int64_t{1} << 62; }), "items[0].qty"},
+      {"price over 10,000,000,000", with([](json& j) { j["items"][1]["unit_price_cents"] = 10'000'000'001; }),
+       "items[1].unit_price_cents"},
   };
   for (const Case& c : cases) {
     ClassifiedOrder r = classify(c.value.dump());
@@ -260,6 +277,15 @@ TEST(ModelClassifyTest, EveryInvalidRuleCancelsWithItsReason) {
     EXPECT_EQ(validate_order(c.value, kNow).code(), absl::StatusCode::kInvalidArgument) << c.name;
   }
   EXPECT_EQ(classify(hundred.dump()).input_class, InputClass::kValid);  // exactly 100 lines is fine
+  // The largest order the bounds allow still has a total that fits.
+  json largest = hundred;
+  for (json& line : largest["items"]) {
+    line["qty"] = 1'000'000;
+    line["unit_price_cents"] = 10'000'000'000;
+  }
+  const ClassifiedOrder big = classify(largest.dump());
+  ASSERT_EQ(big.input_class, InputClass::kValid) << big.reason;
+  EXPECT_EQ(big.order.total_cents(), 100 * 1'000'000 * 10'000'000'000);
 }
 
 TEST(ModelClassifyTest, InvalidOrderKeepsTheFieldsItCould) {
@@ -277,6 +303,8 @@ TEST(ModelClassifyTest, RestocksAreValidOrDeadLettered) {
       classify_restock(std::string("a"), std::string(R"({"restock_id":"r-1","sku":"a","qty":5,"extra":1})"));
   ASSERT_EQ(ok.input_class, InputClass::kValid) << ok.reason;
   EXPECT_EQ(ok.restock, (Restock{"r-1", "a", 5}));
+  EXPECT_EQ(classify_restock(std::string("a"), std::string(R"({"restock_id":"r","sku":"a","qty":1000000000})")).input_class,
+            InputClass::kValid);
 
   struct Case {
     std::optional<std::string> value;
@@ -294,6 +322,7 @@ TEST(ModelClassifyTest, RestocksAreValidOrDeadLettered) {
       {R"({"restock_id":"r","sku":"a","qty":-4})", kDlqInvalidRestock},
       {R"({"restock_id":"r","sku":"a","qty":"5"})", kDlqInvalidRestock},
       {R"({"restock_id":"r","sku":"a","qty":1.5})", kDlqInvalidRestock},
+      {R"({"restock_id":"r","sku":"a","qty":1000000001})", kDlqInvalidRestock},  // contract: 1..1e9
   };
   for (const Case& c : cases) {
     ClassifiedRestock r = classify_restock(std::string("a"), c.value);

@@ -86,6 +86,33 @@ TEST(HttpRequestParserTest, LeadingEmptyLinesAreIgnored) {
   EXPECT_EQ(p.target, "/x");
 }
 
+// Found by fuzz_http_request: a leading empty line cut after its CR was refused as "not an HTTP
+// request", so the same bytes were served or refused depending on how they arrived.
+TEST(HttpRequestParserTest, EveryPrefixOfARequestWithLeadingEmptyLinesNeedsMore) {
+  const std::string request = "\r\n\r\nGET /x HTTP/1.1\r\n\r\n";
+  for (size_t cut = 0; cut < request.size(); ++cut) {
+    const ParsedRequest p = parse_request(request.substr(0, cut));
+    EXPECT_EQ(p.result, Result::kNeedMore) << "cut at " << cut << ": " << p.error;
+  }
+}
+
+// Found by fuzz_http_response (the response parser shares the chunked framing): a chunk size line
+// over 1 KiB, or a trailer section over 8 KiB, was refused while incomplete but accepted once
+// whole, so the limits depended on how the bytes arrived.
+TEST(HttpRequestParserTest, ChunkedLimitsHoldForCompleteBodiesToo) {
+  const std::string head = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const ParsedRequest long_size_line = parse_request(head + "1;" + std::string(1100, 'e') + "\r\nx\r\n0\r\n\r\n");
+  EXPECT_EQ(long_size_line.result, Result::kRefused);
+  EXPECT_EQ(long_size_line.status, 400);
+  std::string trailers;
+  for (int i = 0; i < 100; ++i) trailers += "T" + std::to_string(i) + ": " + std::string(90, 'v') + "\r\n";
+  const ParsedRequest long_trailer = parse_request(head + "1\r\nx\r\n0\r\n" + trailers + "\r\n");
+  EXPECT_EQ(long_trailer.result, Result::kRefused);
+  EXPECT_EQ(long_trailer.status, 400);
+  const ParsedRequest fine = parse_request(head + "1;" + std::string(1000, 'e') + "\r\nx\r\n0\r\nT: v\r\n\r\n");
+  EXPECT_EQ(fine.result, Result::kComplete) << fine.error;
+}
+
 struct Refusal {
   const char* name;
   std::string bytes;

@@ -265,6 +265,18 @@ TEST_P(HttpServerTest, BindingAPortInUseIsUnavailable) {
   EXPECT_EQ(second.start().code(), absl::StatusCode::kUnavailable);
 }
 
+// Found by fuzz_http_url: a 404 for a path with bytes that are not UTF-8 threw from the JSON
+// writer (std::terminate on the event loop).
+TEST(HttpTest, JsonErrorWithBytesThatAreNotUtf8IsStillJson) {
+  HttpResponse r;
+  ASSERT_NO_THROW(r = json_error(404, "not_found", "no route for /\xff\xfe"));
+  EXPECT_EQ(r.status, 404);
+  const auto body = nlohmann::json::parse(r.body, nullptr, false);
+  ASSERT_FALSE(body.is_discarded()) << r.body;
+  EXPECT_EQ(body["error"], "not_found");
+  EXPECT_EQ(body["message"].get<std::string>().rfind("no route for /", 0), 0u);
+}
+
 TEST(HttpTest, UrlEncodeDecodeRoundTrip) {
   const std::string s = "a b/c?d=e&f%g~h_i.j-k";
   std::string decoded;

@@ -7,6 +7,9 @@
 // Bytes are written as UTF-8 strings when they are valid UTF-8, else base64 with a flag:
 // "key_encoding":"base64" / "value_encoding":"base64" / a header's "encoding":"base64".
 // A null key or value is JSON null (distinct from ""). Lines are independent; blank lines are ignored.
+// "partition" (default 0) is an integer in 0..2^31-1, "offset" (default -1) and "timestamp" integers
+// that fit int64; a line with anything else there (a float, a string, a number out of range) is
+// kDataLoss.
 //
 // Thread-safety: RecordingWriter belongs to one thread; the free functions are reentrant.
 #pragma once
