@@ -197,11 +197,11 @@ ParsedRequest parse_request(std::string_view in, const RequestLimits& limits) {
     const size_t end = chunked_end(in, body_start, &error, &p.body, &announced, &need);
     if (!error.empty()) return refused(400, error);
     if (announced > limits.max_body_bytes) return refused(413, "request body too large");
+    // The framing (chunk lines, trailers) is bounded as well, by the same rule whether the body
+    // is complete or not: the verdict must not depend on how the bytes arrive.
+    const size_t framed = (end == std::string_view::npos ? in.size() : end) - body_start;
+    if (framed > 2 * limits.max_body_bytes + limits.max_header_bytes) return refused(413, "request body too large");
     if (end == std::string_view::npos) {
-      // Every byte received belongs to this unfinished body: bound its framing overhead too.
-      if (in.size() - body_start > 2 * limits.max_body_bytes + limits.max_header_bytes) {
-        return refused(413, "request body too large");
-      }
       ParsedRequest more;
       more.expects_continue = framing->expect_continue && !line->http10;
       more.complete_at = need;

@@ -21,8 +21,8 @@ struct RequestLimits {
   size_t max_request_line_bytes = 8 * 1024;  // more -> 414
   size_t max_header_bytes = 64 * 1024;       // request line + header fields; more -> 431
   size_t max_header_fields = 100;            // more -> 431
-  // Decoded body; more -> 413. The bytes of an unfinished chunked body (framing included) are
-  // bounded too: more than 2 * max_body_bytes + max_header_bytes -> 413.
+  // Decoded body; more -> 413. The bytes of a chunked body (framing included, complete or not)
+  // are bounded too: more than 2 * max_body_bytes + max_header_bytes -> 413.
   size_t max_body_bytes = 16 * 1024 * 1024;
 };
 

@@ -500,7 +500,10 @@ void StreamThread::run() {
       close_all_tasks(/*clean=*/false);
       producer_.reset();
       consumer_queue_.reset();
-      if (consumer_) rd_kafka_destroy_flags(consumer_.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+      // Leave the group now (the broker answers: we were fenced, or our stores diverged), so the
+      // rebalance that gives the tasks back does not wait for this member's session to time out.
+      if (consumer_) rd_kafka_consumer_close(consumer_.get());
+      consumer_.reset();
       if (restore_consumer_) rd_kafka_destroy_flags(restore_consumer_.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
       rewind_pending_ = false;  // the new consumer starts from the committed offsets
       st = create_clients_retrying();

@@ -282,9 +282,10 @@ struct TopologyTestDriver::Impl {
   void drop_transaction() {
     for (const auto& [tp, start] : transaction_start) {
       Topic& t = topics.at(tp.first);
-      t.partitions[tp.second].resize(start);
-      std::erase_if(t.order, [&](const auto& entry) {
-        return entry.first == tp.second && entry.second >= t.partitions[tp.second].size();
+      const int32_t partition = tp.second;
+      t.partitions[partition].resize(start);
+      std::erase_if(t.order, [&t, partition](const auto& entry) {
+        return entry.first == partition && entry.second >= t.partitions[partition].size();
       });
       t.read = std::min(t.read, t.order.size());
     }
