@@ -461,8 +461,8 @@ TEST_P(BrokerOutageTest, ExactlyOnceInstanceRidesItOutAndItsOutputStaysExact) {
   if (GetParam().soak_only && std::getenv("KSTREAMS_SOAK") == nullptr) {
     GTEST_SKIP() << "a " << GetParam().seconds << " s outage runs under `make soak` (KSTREAMS_SOAK=1)";
   }
-  // 60 s of input: the broker goes away early and most of the load comes after it is back.
-  constexpr int kRecords = 12000;
+  // The broker goes away early and load goes on for ~50 s after it is back (at 200 records/s).
+  const int kRecords = std::max(12000, 200 * (GetParam().seconds + 50));
   // The load producer waits out the outage too (its records stay queued and are retried).
   const std::string wait_out = std::to_string((GetParam().seconds + 180) * 1000);
   produce_async(kRecords, 200, {{"message.timeout.ms", wait_out}});
