@@ -686,6 +686,31 @@ TEST_F(QueryServerTlsTest, ForwardsAndFanOutBetweenTlsInstancesWork) {
   EXPECT_EQ(r->status, 200);
 }
 
+TEST_F(QueryServerTlsTest, AForwardOverTlsTakesNoDelayedAckPause) {
+  // The request must not wait behind the handshake's last write for a delayed ACK (Nagle, 40 ms):
+  // neither the client's request to A nor A's forward to B. The fastest of 5 is far below 40 ms.
+  Instance a(tls_options());
+  Instance b(tls_options());
+  a.start();
+  b.start();
+  b.backend.kv["counts"] = {{"remote", "2"}};
+  a.backend.owners = {{"remote", b.address()}};
+  const ClientTls client{cert_->cert, "", ""};
+  auto fastest = [&](const std::string& target) {
+    auto best = std::chrono::milliseconds::max();
+    for (int i = 0; i < 5; ++i) {
+      const auto started = std::chrono::steady_clock::now();
+      auto r = http_request(a.address(), "GET", target, {{"Authorization", "Bearer s3cret-token"}}, 2s, &client);
+      EXPECT_TRUE(r.ok() && r->status == 200) << (r.ok() ? r->body : r.status().ToString());
+      best = std::min(
+          best, std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started));
+    }
+    return best;
+  };
+  EXPECT_LT(fastest("/healthz"), 30ms);
+  EXPECT_LT(fastest("/v1/stores/counts/keys/remote"), 30ms);
+}
+
 TEST_F(QueryServerTlsTest, ForwardsVerifyTheOwnersCertificateAndHostName) {
   Instance a(tls_options());
   Instance untrusted(tls_options(stranger_));   // not signed by A's CA file
