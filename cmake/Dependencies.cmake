@@ -8,6 +8,8 @@ pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka rdkafka++)
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 # libcurl (Debian libcurl4-openssl-dev): the webhook client's multi interface (runtime-private).
 pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
+# OpenSSL (Debian libssl-dev): TLS in the event-loop server (runtime-private, OpenSSL::SSL).
+find_package(OpenSSL 1.1.1 REQUIRED)
 
 find_package(RocksDB CONFIG REQUIRED)        # RocksDB::rocksdb-shared
 find_package(nlohmann_json CONFIG REQUIRED)  # nlohmann_json::nlohmann_json

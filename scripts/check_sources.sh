@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Keeps third-party engines inside their modules (ARCHITECTURE.md, "Modules, one direction"):
 #   - RocksDB headers only in state/src and state's own tests;
-#   - librdkafka, cpp-httplib and prometheus-cpp headers only in runtime/src and runtime's own tests
+#   - librdkafka, cpp-httplib, OpenSSL and prometheus-cpp headers only in runtime/src and runtime's own tests
 #     (and librdkafka in bench/contenders/ceiling.cc, the raw-librdkafka benchmark ceiling);
 #   - no public header (*/include/**) includes any of them;
 #   - no module includes a module above it (common < state < topology < runtime < apps);
@@ -29,6 +29,8 @@ for f in $files; do
         case "$f" in runtime/src/*|bench/contenders/ceiling.cc) ;; *) report "$f includes <$inc>: librdkafka belongs to runtime/src" ;; esac ;;
       httplib.h|prometheus/*)
         case "$f" in runtime/src/*|bench/tools/http_server_cpu.cc) ;; *) report "$f includes <$inc>: HTTP/Prometheus libraries belong to runtime/src" ;; esac ;;
+      openssl/*)
+        case "$f" in runtime/src/*|tests/unit/runtime/*) ;; *) report "$f includes <$inc>: OpenSSL belongs to runtime/src" ;; esac ;;
       kstreams/state/*)
         case "$f" in common/*) report "$f includes <$inc>: common may not depend on state" ;; esac ;;
       kstreams/topology/*)

@@ -6,8 +6,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 packages=(
   build-essential cmake ninja-build pkg-config ccache git
   librdkafka-dev librocksdb-dev nlohmann-json3-dev libabsl-dev libspdlog-dev libfmt-dev
-  libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev libcpp-httplib-dev libcurl4-openssl-dev libjemalloc-dev
-  clang-format clang-tidy clang libclang-rt-14-dev llvm default-jdk-headless maven curl python3 docker-compose
+  libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev libcpp-httplib-dev libcurl4-openssl-dev libssl-dev libjemalloc-dev
+  clang-format clang-tidy clang libclang-rt-14-dev llvm default-jdk-headless maven curl openssl python3 docker-compose
 )
 missing=()
 for p in "${packages[@]}"; do

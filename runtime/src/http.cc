@@ -18,6 +18,7 @@
 
 #include "http_event_loop.h"
 #include "http_router.h"
+#include "http_tls.h"
 #include "http_url.h"
 
 namespace kstreams::runtime::http {
@@ -255,6 +256,9 @@ absl::Status HttpServer::start() {
       opts.engine == HttpServerEngine::kThreadPool ? static_cast<size_t>(std::max(1, opts.worker_threads)) : 0;
   o.max_queued_requests = std::max<size_t>(1, opts.max_queued_requests);
   o.thread_name = opts.thread_name;
+  if (opts.tls.enabled()) {
+    KSTREAMS_ASSIGN_OR_RETURN(o.tls, internal::TlsServerContext::create(opts.tls));
+  }
   KSTREAMS_ASSIGN_OR_RETURN(impl_->loop, internal::EventLoopServer::start(std::move(o), &impl_->router));
   impl_->port = impl_->loop->port();
   return absl::OkStatus();

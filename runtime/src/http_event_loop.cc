@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -149,6 +150,13 @@ struct Connection {
   // dropped until it closes (a lingering close), so that unread bytes do not make the kernel reset
   // the connection before the client has read our last answer (e.g. a 413 before its body).
   bool draining = false;
+  // TLS (Options::tls): the session; nullptr for plain connections, and once a plain-HTTP request to
+  // the TLS port is being answered in plain text.
+  std::unique_ptr<TlsStream> tls;
+  bool handshaking = false;           // TLS handshake not finished: no HTTP yet
+  bool tls_checked = false;           // the first byte was seen to start a TLS record
+  bool tls_read_wants_write = false;  // a TLS read waits for the socket to take bytes (EPOLLOUT)
+  Clock::time_point accepted_at;
   Clock::time_point last_activity;
   std::optional<Clock::time_point> request_started;       // first byte of a request not yet whole
   std::optional<Clock::time_point> output_waiting_since;  // output pending, no progress since
@@ -331,6 +339,11 @@ struct EventLoopServer::Loop {
         pause_accepting();
         return;
       }
+      const bool over_cap = connections.size() - refused_connections >= options.max_connections;
+      if (over_cap && options.tls) {
+        ::close(fd);  // a 503 would need a handshake first: closed at once
+        continue;
+      }
       const int one = 1;
       (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
       (void)::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &kSendBufferBytes, sizeof(kSendBufferBytes));
@@ -342,12 +355,21 @@ struct EventLoopServer::Loop {
         ::close(fd);
         continue;
       }
-      const bool over_cap = connections.size() - refused_connections >= options.max_connections;
       Connection& c = connections[tag];
       c.fd = fd;
       c.tag = tag;
       c.events = EPOLLIN;
       c.last_activity = now;
+      c.accepted_at = now;
+      if (options.tls) {
+        c.tls = TlsStream::accept(*options.tls, fd);
+        if (!c.tls) {
+          close_connection(tag);
+          continue;
+        }
+        c.handshaking = true;
+        continue;
+      }
       if (over_cap) {
         // Told at once rather than left waiting in the backlog; the close lingers like any other.
         ++refused_connections;
@@ -364,6 +386,31 @@ struct EventLoopServer::Loop {
   bool read_from(Connection& c) {
     char buf[65536];
     size_t total = 0;
+    if (c.tls) {
+      // One read takes a whole TLS record (at most 16 KiB), so nothing decrypted waits in OpenSSL
+      // when this stops: what is left is in the kernel, and epoll reports it.
+      while (total < kMaxReadPerEvent) {
+        size_t n = 0;
+        switch (c.tls->read(buf, sizeof(buf), &n)) {
+          case TlsStream::Io::kOk:
+            c.in.append(buf, n);
+            total += n;
+            continue;
+          case TlsStream::Io::kWantRead:
+            return true;
+          case TlsStream::Io::kWantWrite:
+            c.tls_read_wants_write = true;
+            return true;
+          case TlsStream::Io::kClosed:
+            c.peer_closed = true;
+            return true;
+          case TlsStream::Io::kFailed:
+            KS_LOG_DEBUG("http server {}: TLS read: {}", options.thread_name, c.tls->error());
+            return false;
+        }
+      }
+      return true;
+    }
     while (total < kMaxReadPerEvent) {
       const ssize_t n = ::recv(c.fd, buf, sizeof(buf), 0);
       if (n > 0) {
@@ -453,6 +500,22 @@ struct EventLoopServer::Loop {
 
   // Writes what the socket takes; false when the connection failed.
   bool write_to(Connection& c, Clock::time_point now) {
+    while (c.output_pending() && c.tls) {
+      size_t n = 0;
+      switch (c.tls->write(c.out.data() + c.out_sent, c.out.size() - c.out_sent, &n)) {
+        case TlsStream::Io::kOk:
+          c.out_sent += n;
+          c.output_waiting_since = now;
+          continue;
+        case TlsStream::Io::kWantWrite:
+          if (!c.output_waiting_since) c.output_waiting_since = now;
+          return true;
+        case TlsStream::Io::kWantRead:  // only a renegotiation would make a write read; it is off
+        case TlsStream::Io::kClosed:
+        case TlsStream::Io::kFailed:
+          return false;
+      }
+    }
     while (c.output_pending()) {
       const ssize_t n = ::send(c.fd, c.out.data() + c.out_sent, c.out.size() - c.out_sent, MSG_NOSIGNAL);
       if (n > 0) {
@@ -473,6 +536,54 @@ struct EventLoopServer::Loop {
     return true;
   }
 
+  // Moves a TLS handshake on; true once it is established. False while it waits for the socket, and
+  // when the connection was closed or turned to answering a plain-HTTP request.
+  bool advance_handshake(uint64_t tag, Connection& c) {
+    if (!c.tls_checked) {
+      unsigned char first = 0;
+      ssize_t n = 0;
+      do {
+        n = ::recv(c.fd, &first, 1, MSG_PEEK);
+      } while (n < 0 && errno == EINTR);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
+      if (n <= 0) {
+        close_connection(tag);
+        return false;
+      }
+      c.tls_checked = true;
+      if (first != 0x16) {  // not a TLS handshake record
+        c.tls.reset();
+        c.handshaking = false;
+        if (first < 'A' || first > 'Z') {
+          close_connection(tag);
+          return false;
+        }
+        // A plain request (a method's first letter): say so in plain text, then close.
+        serialize(json_error(400, "bad_request", "this port speaks TLS: use https"), true, false, &c.out);
+        c.closing = true;
+        progress(tag, c);
+        return false;
+      }
+    }
+    switch (c.tls->handshake()) {
+      case TlsStream::Io::kOk:
+        c.handshaking = false;
+        return true;
+      case TlsStream::Io::kWantRead:
+        watch(c, EPOLLIN);
+        return false;
+      case TlsStream::Io::kWantWrite:
+        watch(c, EPOLLOUT);
+        return false;
+      case TlsStream::Io::kClosed:
+      case TlsStream::Io::kFailed:
+        KS_LOG_DEBUG("http server {}: TLS handshake failed: {}", options.thread_name, c.tls->error());
+        close_connection(tag);
+        return false;
+    }
+    return false;
+  }
+
   // Reads, serves and writes one connection after an event; closes it when it is done or failed.
   void on_event(uint64_t tag, uint32_t events, Clock::time_point now) {
     auto it = connections.find(tag);
@@ -483,6 +594,14 @@ struct EventLoopServer::Loop {
       return;
     }
     c.last_activity = now;
+    if (c.handshaking) {
+      if (!advance_handshake(tag, c)) return;  // still in the handshake, or closed
+      events = EPOLLIN;                        // established: read what followed it
+    }
+    if (c.tls_read_wants_write && (events & EPOLLOUT)) {
+      c.tls_read_wants_write = false;
+      events |= EPOLLIN;
+    }
     // A connection with whole requests still to serve, or answers the client does not read, is
     // not read from: its unread bytes stay in the kernel, which makes the client wait.
     const bool may_read = !c.closing && !c.peer_closed && !c.blocked && !c.in_flight && !output_full(c);
@@ -508,6 +627,7 @@ struct EventLoopServer::Loop {
     }
     if (!c.output_pending() && c.closing && !c.in_flight) {
       if (c.peer_closed) return close_connection(tag);
+      if (c.tls) c.tls->close_notify();
       ::shutdown(c.fd, SHUT_WR);
       c.draining = true;
       c.blocked = false;
@@ -523,7 +643,7 @@ struct EventLoopServer::Loop {
     // While a request is with a handler, EPOLLIN stays registered (saving two epoll_ctl calls per
     // request) until bytes actually arrive (a pipelining client); then it is dropped until the answer.
     if (may_read && (!c.in_flight || ((c.events & EPOLLIN) && !c.input_while_in_flight))) want |= EPOLLIN;
-    if (c.output_pending()) want |= EPOLLOUT;
+    if (c.output_pending() || c.tls_read_wants_write) want |= EPOLLOUT;
     if (want == 0 && !c.in_flight && !c.ready) return close_connection(tag);  // peer gone, nothing left to say
     watch(c, want);
   }
@@ -561,6 +681,12 @@ struct EventLoopServer::Loop {
     for (auto& [tag, c] : connections) {
       if (c.draining) {
         if (now - c.last_activity > kLingerTimeout) to_close.push_back(tag);
+      } else if (c.handshaking) {
+        // The handshake counts as the first request's arrival: whole within read_timeout, and no
+        // silence longer than the keep-alive timeout meanwhile.
+        if (now - c.accepted_at > options.read_timeout || now - c.last_activity > options.keep_alive_timeout) {
+          to_close.push_back(tag);
+        }
       } else if (c.output_waiting_since && now - *c.output_waiting_since > options.read_timeout) {
         to_close.push_back(tag);
       } else if (c.request_started && !c.closing && now - *c.request_started > options.read_timeout) {
@@ -579,6 +705,12 @@ struct EventLoopServer::Loop {
 
   void run() {
     pthread_setname_np(pthread_self(), options.thread_name.substr(0, 15).c_str());
+    // OpenSSL writes to the socket with write(), not send(MSG_NOSIGNAL): a peer gone away must not
+    // kill the process with SIGPIPE (a blocked, thread-directed SIGPIPE is simply dropped at exit).
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
     std::vector<epoll_event> events(256);
     Clock::time_point next_sweep = Clock::now() + kSweepInterval;
     while (!stopping->load(std::memory_order_acquire)) {

@@ -13,7 +13,7 @@
 // (400/413/417/431/501/505) and the connection closed once that answer is out; so is an HTTP/1.0 request without
 // keep-alive or a "Connection: close". A request not whole within read_timeout of its first byte gets 408 and the
 // connection closes; a connection idle for keep_alive_timeout closes; so does one whose output
-// makes no progress for read_timeout.
+// makes no progress for read_timeout. With Options::tls the same holds on top of TLS (see there).
 //
 // Thread-safety: start() and stop() from the owning thread; the router must outlive the server and
 // is only read (Router::dispatch is const). Handlers run on the loop thread, one at a time.
@@ -26,6 +26,7 @@
 #include <thread>
 
 #include "http_router.h"
+#include "http_tls.h"
 #include "kstreams/common/status.h"
 
 namespace kstreams::runtime::http::internal {
@@ -48,6 +49,12 @@ class EventLoopServer {
     size_t handler_threads = 0;
     size_t max_queued_requests = 256;
     std::string thread_name = "http-loop";
+    // Set: every connection speaks TLS (http_tls.h). The handshake runs on the loop, non-blocking; it
+    // must finish within read_timeout of the accept, and a connection silent for keep_alive_timeout
+    // meanwhile closes (no answer: there is no channel yet). A first byte that is not a TLS record
+    // closes the connection, after a plain 400 when it looks like an HTTP request. Beyond
+    // max_connections a connection is closed at once instead of being told 503.
+    std::shared_ptr<const TlsServerContext> tls;
   };
 
   // Binds, listens and starts the loop thread; connections are accepted once it returns.

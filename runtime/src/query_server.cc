@@ -267,21 +267,40 @@ std::string url_encode(const std::string& s) {
 
 absl::StatusOr<HttpResponse> http_request(const std::string& server, const std::string& method,
                                           const std::string& target, const std::map<std::string, std::string>& headers,
-                                          milliseconds timeout) {
+                                          milliseconds timeout, const ClientTls* tls) {
   KSTREAMS_ASSIGN_OR_RETURN(auto host_port, split_server(server));
-  httplib::Client client(host_port.first, host_port.second);
+  std::unique_ptr<httplib::ClientImpl> owned;
+  if (tls != nullptr) {
+    auto ssl = tls->cert_file.empty() ? std::make_unique<httplib::SSLClient>(host_port.first, host_port.second)
+                                      : std::make_unique<httplib::SSLClient>(host_port.first, host_port.second,
+                                                                             tls->cert_file, tls->key_file);
+    if (!ssl->is_valid()) {
+      return absl::UnavailableError("HTTPS client for " + server + ": cannot load the client certificate '" +
+                                    tls->cert_file + "' or key '" + tls->key_file + "'");
+    }
+    (void)SSL_CTX_set_min_proto_version(ssl->ssl_context(), TLS1_2_VERSION);
+    if (!tls->ca_file.empty()) ssl->set_ca_cert_path(tls->ca_file);
+    ssl->enable_server_certificate_verification(true);  // chain and host name
+    owned = std::move(ssl);
+  } else {
+    owned = std::make_unique<httplib::ClientImpl>(host_port.first, host_port.second);
+  }
+  httplib::ClientImpl& client = *owned;
   client.set_url_encode(false);  // `target` is sent as given
   client.set_connection_timeout(timeout);
   client.set_read_timeout(timeout);
   client.set_write_timeout(timeout);
   client.set_keep_alive(false);
+  // Without it, over TLS the request waits behind the handshake's last write for the server's
+  // delayed ACK (Nagle): 40 ms per hop.
+  client.set_tcp_nodelay(true);
   httplib::Request req;
   req.method = method;
   req.path = target;
   for (const auto& [k, v] : headers) req.headers.emplace(k, v);
   httplib::Result result = client.send(req);
   if (!result) {
-    return absl::UnavailableError("HTTP " + method + " " + server + target +
+    return absl::UnavailableError(std::string(tls != nullptr ? "HTTPS " : "HTTP ") + method + " " + server + target +
                                   " failed: " + httplib::to_string(result.error()));
   }
   HttpResponse out;
@@ -310,11 +329,19 @@ http::HttpServerOptions server_options(const QueryServerOptions& o) {
   s.max_connections = o.max_connections;
   s.max_body_bytes = 64 * 1024;  // every route is a GET: bodies are refused long before this
   s.thread_name = "query-http";
+  s.tls.cert_file = o.tls_cert_file;
+  s.tls.key_file = o.tls_key_file;
+  s.tls.ca_file = o.tls_ca_file;
+  s.tls.require_client_cert = o.tls_client_auth;
   return s;
 }
 
 struct QueryServer::Impl {
-  Impl(QueryBackend& b, QueryServerOptions o) : backend(b), options(std::move(o)), server(server_options(options)) {}
+  Impl(QueryBackend& b, QueryServerOptions o) : backend(b), options(std::move(o)), server(server_options(options)) {
+    if (!options.tls_cert_file.empty()) {
+      peer_tls = ClientTls{options.tls_ca_file, options.tls_cert_file, options.tls_key_file};
+    }
+  }
 
   QueryBackend& backend;
   const QueryServerOptions options;
@@ -323,6 +350,7 @@ struct QueryServer::Impl {
   std::vector<Route> builtin;
   std::vector<Route> app_routes;
   std::string self;
+  std::optional<ClientTls> peer_tls;  // set: the other instances are reached over https
 
   // Whether `path` (raw) needs the bearer token.
   bool needs_token(std::string_view path) const {
@@ -331,6 +359,8 @@ struct QueryServer::Impl {
     if (path == "/metrics") return options.auth_metrics;
     return true;
   }
+
+  [[nodiscard]] const ClientTls* peer_tls_ptr() const { return peer_tls ? &*peer_tls : nullptr; }
 
   // Headers of a request to another instance: the loop guard and, when set, the token.
   std::map<std::string, std::string> peer_headers() const {
@@ -531,7 +561,7 @@ struct QueryServer::Impl {
   // would look complete to the caller).
   std::optional<QueryResponse> fetch_remote_range(const std::string& server, const std::string& target,
                                                   std::map<std::string, json>* merged) {
-    auto response = http_request(server, "GET", target, peer_headers(), options.forward_timeout);
+    auto response = http_request(server, "GET", target, peer_headers(), options.forward_timeout, peer_tls_ptr());
     if (!response.ok()) {
       return error(
           503, "unavailable",
@@ -560,7 +590,7 @@ struct QueryServer::Impl {
                        ") does not own the key either (ownership is moving); retry");
     }
     if (owner.empty()) return error(503, "unavailable", "no instance owns the key right now; retry");
-    auto response = http_request(owner, "GET", req.target, peer_headers(), options.forward_timeout);
+    auto response = http_request(owner, "GET", req.target, peer_headers(), options.forward_timeout, peer_tls_ptr());
     if (!response.ok()) {
       return error(503, "unavailable",
                    "owner " + owner + " is unreachable: " + std::string(response.status().message()));
@@ -633,6 +663,17 @@ absl::StatusOr<QueryServerOptions> query_server_options(const StreamsConfig& con
     }
     o.auth_token = std::move(token);
   }
+  o.tls_cert_file = config.get_string(config::kQueryTlsCertFile);
+  o.tls_key_file = config.get_string(config::kQueryTlsKeyFile);
+  o.tls_ca_file = config.get_string(config::kQueryTlsCaFile);
+  o.tls_client_auth = config.get_string(config::kQueryTlsClientAuth) == "required";
+  if (o.tls_cert_file.empty() != o.tls_key_file.empty()) {
+    return absl::InvalidArgumentError("query.tls.cert.file and query.tls.key.file must be set together");
+  }
+  if (o.tls_client_auth && (o.tls_cert_file.empty() || o.tls_ca_file.empty())) {
+    return absl::InvalidArgumentError(
+        "query.tls.client.auth=required needs query.tls.cert.file, query.tls.key.file and query.tls.ca.file");
+  }
   return o;
 }
 
@@ -654,12 +695,18 @@ absl::Status QueryServer::start() {
   Impl& impl = *impl_;
   impl.started = true;
   if (absl::Status st = impl.server.start(); !st.ok()) {
+    if (st.code() == absl::StatusCode::kInvalidArgument) {
+      return absl::InvalidArgumentError("query server TLS (query.tls.*): " + std::string(st.message()));
+    }
     return absl::UnavailableError("cannot bind the query server to " + impl.options.host + ":" +
                                   std::to_string(impl.options.port) + ": " + std::string(st.message()));
   }
   impl.self = impl.options.advertised_server.empty() ? impl.options.host + ":" + std::to_string(impl.server.port())
                                                      : impl.options.advertised_server;
-  KS_LOG_INFO("query server listening on {}:{} as {}{}", impl.options.host, impl.server.port(), impl.self,
+  KS_LOG_INFO("query server listening on {}:{} as {}{}{}", impl.options.host, impl.server.port(), impl.self,
+              impl.options.tls_cert_file.empty()
+                  ? ""
+                  : (impl.options.tls_client_auth ? " (https, client certificates required)" : " (https)"),
               impl.options.auth_token.empty() ? "" : " (bearer token required)");
   return absl::OkStatus();
 }

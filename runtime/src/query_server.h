@@ -47,14 +47,25 @@ struct HttpResponse {
   std::map<std::string, std::string> headers;  // names as sent by the server
 };
 
-// One HTTP/1.1 request to `server` ("host:port"). `target` (path and query) is sent exactly as given,
-// so it must already be percent-encoded. kInvalidArgument for a malformed `server`; kUnavailable when
-// the server cannot be reached or does not answer within `timeout` (used for both connect and read).
-// Used by forwarding and fan-out; tests use it as their client.
+// https for http_request. The server's certificate is always verified: it must chain to a CA of
+// `ca_file` (empty: the system's trust store, /etc/ssl/certs) and name the host being connected to
+// (a DNS or IP subject alternative name, or the common name). TLS 1.2 or newer.
+struct ClientTls {
+  std::string ca_file;
+  std::string cert_file;  // presented when the server asks for a client certificate (mutual TLS); "" = none
+  std::string key_file;
+};
+
+// One HTTP/1.1 request to `server` ("host:port"), over TLS when `tls` is given. `target` (path and
+// query) is sent exactly as given, so it must already be percent-encoded. kInvalidArgument for a
+// malformed `server`; kUnavailable when the server cannot be reached, fails TLS verification, or does
+// not answer within `timeout` (used for both connect and read). Used by forwarding and fan-out;
+// tests use it as their client.
 [[nodiscard]] absl::StatusOr<HttpResponse> http_request(const std::string& server, const std::string& method,
                                                         const std::string& target,
                                                         const std::map<std::string, std::string>& headers,
-                                                        std::chrono::milliseconds timeout);
+                                                        std::chrono::milliseconds timeout,
+                                                        const ClientTls* tls = nullptr);
 
 // Percent-encodes everything except RFC 3986 unreserved characters (for building targets).
 [[nodiscard]] std::string url_encode(const std::string& s);
@@ -94,12 +105,23 @@ struct QueryServerOptions {
   std::string auth_token;
   bool auth_metrics = true;
   bool auth_healthz = false;
+  // TLS (https) when tls_cert_file is set: the server presents tls_cert_file/tls_key_file, and
+  // forwards and fan-out go to the other instances over https, verifying their certificates against
+  // tls_ca_file (empty: the system's trust store) and the host of their application.server. With
+  // tls_client_auth, clients need a certificate that chains to tls_ca_file (mutual TLS); forwards
+  // present this instance's certificate. Every instance of an application uses TLS or none does.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_ca_file;
+  bool tls_client_auth = false;
 };
 
 // The options for application.server `host`:`port` from the configuration: the bind address
 // (listen.address; else `host` when it is an IP address; else 127.0.0.1), the bearer token
-// (query.auth.token.file, read now) and query.auth.metrics / query.auth.healthz /
-// query.max.connections. kInvalidArgument when the token file cannot be read or holds no token.
+// (query.auth.token.file, read now), query.auth.metrics / query.auth.healthz /
+// query.max.connections and query.tls.*. kInvalidArgument when the token file cannot be read or
+// holds no token, when only one of query.tls.cert.file / query.tls.key.file is set, or when
+// query.tls.client.auth=required has no query.tls.ca.file. (The TLS files are loaded by start().)
 [[nodiscard]] absl::StatusOr<QueryServerOptions> query_server_options(const StreamsConfig& config,
                                                                       const std::string& host, int port);
 
@@ -115,7 +137,8 @@ class QueryServer {
   // Must be called before start(). The handler's exceptions become 500s.
   void add_get_route(const std::string& pattern, RouteHandler handler);
 
-  // Binds and starts serving; kUnavailable if the address cannot be bound. Returns once the server
+  // Binds and starts serving; kUnavailable if the address cannot be bound; kInvalidArgument naming
+  // the file when a TLS certificate, key or CA file cannot be loaded. Returns once the server
   // accepts connections.
   [[nodiscard]] absl::Status start();
   // Stops accepting, waits for the listener thread. Idempotent.

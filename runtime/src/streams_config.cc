@@ -113,6 +113,24 @@ std::vector<ConfigDef> make_defs() {
        "Connections the query server holds at once; a connection beyond them is answered 503 and closed.",
        {},
        [](const std::string& v) { return std::stoll(v) >= 1 ? "" : "must be at least 1"; }});
+  add({kQueryTlsCertFile, ConfigType::kString, std::string(""),
+       "PEM file with this instance's certificate (then any intermediate CAs). Set together with "
+       "query.tls.key.file: the query server speaks only https (TLS 1.2 or 1.3), and forwarded queries go to "
+       "the other instances over https. Its subject alternative names must cover the host of "
+       "application.server (DNS name or IP address), which the other instances verify. Empty: plain HTTP. "
+       "See docs/security.md."});
+  add({kQueryTlsKeyFile, ConfigType::kString, std::string(""),
+       "PEM file with the unencrypted private key of query.tls.cert.file."});
+  add({kQueryTlsCaFile, ConfigType::kString, std::string(""),
+       "PEM file with the CA certificates other instances' certificates must chain to when queries are "
+       "forwarded over https (and, with query.tls.client.auth=required, clients' certificates). Empty: the "
+       "system's trust store."});
+  add({kQueryTlsClientAuth,
+       ConfigType::kString,
+       std::string("none"),
+       "With query.tls.cert.file: `required` makes every client present a certificate that chains to "
+       "query.tls.ca.file (mutual TLS; forwards present this instance's certificate); `none` asks for none.",
+       {"none", "required"}});
   add({kReplicationFactor, ConfigType::kInt, std::string("-1"),
        "Replication factor of internal topics (-1: the broker default)."});
   add({kStateStoreCacheMaxBytes,

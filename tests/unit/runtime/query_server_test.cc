@@ -18,6 +18,8 @@
 #include <thread>
 #include <vector>
 
+#include "tls_test_util.h"
+
 namespace kstreams::runtime {
 namespace {
 
@@ -578,6 +580,210 @@ TEST(QueryServerOptionsTest, TheQueryServerIsPrivateByDefault) {
     std::fclose(f);
   }
   EXPECT_EQ(query_server_options(config({{"query.auth.token.file", file}}), "h", 1)->auth_token, "abc123");
+}
+
+// ---- item 5: TLS on the query port and between instances; checked with curl -----------------------
+
+class QueryServerTlsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    cert_ = new testing_tls::TestCert(testing_tls::make_cert("instance"));
+    stranger_ = new testing_tls::TestCert(testing_tls::make_cert("stranger"));
+    wrong_host_ = new testing_tls::TestCert(testing_tls::make_cert("elsewhere", "DNS:elsewhere.example"));
+  }
+  static void TearDownTestSuite() {
+    for (auto** c : {&cert_, &stranger_, &wrong_host_}) {
+      delete *c;
+      *c = nullptr;
+    }
+  }
+  // TLS options with `cert` (this test's shared certificate unless given), trusting `cert_`.
+  static QueryServerOptions tls_options(const testing_tls::TestCert* cert = nullptr) {
+    QueryServerOptions o;
+    o.auth_token = "s3cret-token";
+    o.tls_cert_file = (cert != nullptr ? cert : cert_)->cert;
+    o.tls_key_file = (cert != nullptr ? cert : cert_)->key;
+    o.tls_ca_file = cert_->cert;
+    return o;
+  }
+  static std::string curl(const std::string& args) {
+    return testing_tls::curl("--cacert " + cert_->cert + " -H 'Authorization: Bearer s3cret-token' " + args);
+  }
+
+  static testing_tls::TestCert* cert_;
+  static testing_tls::TestCert* stranger_;
+  static testing_tls::TestCert* wrong_host_;
+};
+testing_tls::TestCert* QueryServerTlsTest::cert_ = nullptr;
+testing_tls::TestCert* QueryServerTlsTest::stranger_ = nullptr;
+testing_tls::TestCert* QueryServerTlsTest::wrong_host_ = nullptr;
+
+TEST_F(QueryServerTlsTest, CurlGetsAnswersOverHttpsAndTheTokenIsStillChecked) {
+  Instance a(tls_options());
+  a.start();
+  a.backend.kv["counts"] = {{"local", "1"}};
+  const std::string base = "https://" + a.address();
+  EXPECT_THAT(curl(base + "/healthz"), HasSubstr(" 200"));
+  EXPECT_THAT(curl(base + "/v1/stores/counts/keys/local"), HasSubstr("\"value\":1"));
+  EXPECT_THAT(curl(base + "/v1/stores/counts/keys/local"), HasSubstr(" 200"));
+  EXPECT_THAT(testing_tls::curl("--cacert " + cert_->cert + " " + base + "/v1/stores/counts/keys/local"),
+              HasSubstr(" 401"));
+  // The certificate is what curl checks: not trusted without the CA, or for another name.
+  EXPECT_EQ(testing_tls::curl(base + "/healthz"), " 000");
+  EXPECT_EQ(testing_tls::curl("--cacert " + stranger_->cert + " " + base + "/healthz"), " 000");
+  // Plain HTTP to the TLS port is told so, and the server carries on.
+  EXPECT_THAT(testing_tls::curl("http://" + a.address() + "/healthz"), HasSubstr(" 400"));
+  auto plain = http_request(a.address(), "GET", "/healthz", {}, 2s);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_EQ(plain->status, 400);
+  EXPECT_THAT(curl(base + "/healthz"), HasSubstr(" 200"));
+}
+
+TEST_F(QueryServerTlsTest, ClientsThatNeverFinishTheHandshakeDoNotDelayOthers) {
+  Instance a(tls_options());
+  a.start();
+  std::vector<std::unique_ptr<RawConnection>> held;
+  for (int i = 0; i < 30; ++i) {
+    held.push_back(std::make_unique<RawConnection>(a.server->port()));
+    ASSERT_TRUE(held.back()->connected());
+  }
+  for (int i = 0; i < 30; i += 2) {
+    // Half send the start of a TLS record and stop; the other half send nothing.
+    const std::string partial("\x16\x03\x01\x02\x00\x01", 6);
+    EXPECT_TRUE(held[static_cast<size_t>(i)]->send(partial));
+  }
+  std::this_thread::sleep_for(50ms);
+  for (int i = 0; i < 3; ++i) {
+    const std::string out = testing_tls::run("curl -s --max-time 5 --cacert " + cert_->cert +
+                                             " -o /dev/null -w '%{http_code} %{time_total}' https://" + a.address() +
+                                             "/healthz 2>/dev/null");
+    ASSERT_EQ(out.substr(0, 4), "200 ") << out;
+    EXPECT_LT(std::stod(out.substr(4)), 0.2) << out;
+  }
+}
+
+TEST_F(QueryServerTlsTest, ForwardsAndFanOutBetweenTlsInstancesWork) {
+  Instance a(tls_options());
+  Instance b(tls_options());
+  a.start();
+  b.start();
+  a.backend.kv["counts"] = {{"a1", "1"}};
+  b.backend.kv["counts"] = {{"remote", "2"}};
+  a.backend.owners = {{"remote", b.address()}};
+  a.backend.others = {{b.server->advertised_server(), false, {"0_1"}, {"words-1"}, 1}};
+  const std::string base = "https://" + a.address();
+  const std::string forwarded = curl("-i " + base + "/v1/stores/counts/keys/remote");
+  EXPECT_THAT(forwarded, HasSubstr("\"value\":2"));
+  EXPECT_THAT(forwarded, HasSubstr(std::string(kServedByHeader) + ": " + b.address()));
+  EXPECT_EQ(b.backend.get_calls, 1);
+  const std::string range = curl(base + "/v1/stores/counts/range");
+  EXPECT_THAT(range, HasSubstr(R"("entries":[{"key":"a1","value":1},{"key":"remote","value":2}])"));
+  // http_request over TLS, as forwarding uses it.
+  const ClientTls client{cert_->cert, "", ""};
+  auto r = http_request(b.address(), "GET", "/v1/stores/counts/keys/remote", {{"Authorization", "Bearer s3cret-token"}},
+                        2s, &client);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 200);
+}
+
+TEST_F(QueryServerTlsTest, AForwardOverTlsTakesNoDelayedAckPause) {
+  // The request must not wait behind the handshake's last write for a delayed ACK (Nagle, 40 ms):
+  // neither the client's request to A nor A's forward to B. The fastest of 5 is far below 40 ms.
+  Instance a(tls_options());
+  Instance b(tls_options());
+  a.start();
+  b.start();
+  b.backend.kv["counts"] = {{"remote", "2"}};
+  a.backend.owners = {{"remote", b.address()}};
+  const ClientTls client{cert_->cert, "", ""};
+  auto fastest = [&](const std::string& target) {
+    auto best = std::chrono::milliseconds::max();
+    for (int i = 0; i < 5; ++i) {
+      const auto started = std::chrono::steady_clock::now();
+      auto r = http_request(a.address(), "GET", target, {{"Authorization", "Bearer s3cret-token"}}, 2s, &client);
+      EXPECT_TRUE(r.ok() && r->status == 200) << (r.ok() ? r->body : r.status().ToString());
+      best = std::min(
+          best, std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started));
+    }
+    return best;
+  };
+  EXPECT_LT(fastest("/healthz"), 30ms);
+  EXPECT_LT(fastest("/v1/stores/counts/keys/remote"), 30ms);
+}
+
+TEST_F(QueryServerTlsTest, ForwardsVerifyTheOwnersCertificateAndHostName) {
+  Instance a(tls_options());
+  Instance untrusted(tls_options(stranger_));   // not signed by A's CA file
+  Instance misnamed(tls_options(wrong_host_));  // names elsewhere.example, not 127.0.0.1
+  Instance plain;                               // no TLS at all
+  a.start();
+  untrusted.start();
+  misnamed.start();
+  plain.start();
+  for (Instance* i : {&untrusted, &misnamed, &plain}) i->backend.kv["counts"] = {{"k", "1"}};
+  a.backend.owners = {{"u", untrusted.address()}, {"m", misnamed.address()}, {"p", plain.address()}};
+  for (const char* key : {"u", "m", "p"}) {
+    const std::string out = curl("https://" + a.address() + "/v1/stores/counts/keys/" + key);
+    EXPECT_THAT(out, HasSubstr("unreachable")) << key;
+    EXPECT_THAT(out, HasSubstr(" 503")) << key;
+  }
+  EXPECT_EQ(untrusted.backend.get_calls + misnamed.backend.get_calls + plain.backend.get_calls, 0);
+}
+
+TEST_F(QueryServerTlsTest, MutualTlsBetweenInstances) {
+  QueryServerOptions o = tls_options();
+  o.tls_client_auth = true;
+  Instance a(o);
+  Instance b(o);
+  a.start();
+  b.start();
+  b.backend.kv["counts"] = {{"remote", "2"}};
+  a.backend.owners = {{"remote", b.address()}};
+  const std::string target = "https://" + a.address() + "/v1/stores/counts/keys/remote";
+  EXPECT_EQ(curl(target), " 000");  // no client certificate
+  EXPECT_THAT(curl("--cert " + cert_->cert + " --key " + cert_->key + " " + target), HasSubstr("\"value\":2"));
+  EXPECT_EQ(b.backend.get_calls, 1);  // A presented its certificate to B
+}
+
+TEST_F(QueryServerTlsTest, BadTlsFilesAreAStartErrorNamingTheFile) {
+  QueryServerOptions o = tls_options();
+  o.tls_key_file = "/nonexistent/query-key.pem";
+  FakeBackend backend;
+  QueryServer server(backend, o);
+  const absl::Status st = server.start();
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(st.message()), HasSubstr("query.tls"));
+  EXPECT_THAT(std::string(st.message()), HasSubstr("/nonexistent/query-key.pem"));
+}
+
+TEST(QueryServerOptionsTest, TlsSettings) {
+  auto config = [](std::map<std::string, std::string> m) {
+    m.emplace("application.id", "app");
+    m.emplace("bootstrap.servers", "127.0.0.1:1");
+    return *StreamsConfig::from_map(m);
+  };
+  auto o = query_server_options(config({{"query.tls.cert.file", "/c.pem"},
+                                        {"query.tls.key.file", "/k.pem"},
+                                        {"query.tls.ca.file", "/ca.pem"},
+                                        {"query.tls.client.auth", "required"}}),
+                                "h", 1);
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->tls_cert_file, "/c.pem");
+  EXPECT_EQ(o->tls_key_file, "/k.pem");
+  EXPECT_EQ(o->tls_ca_file, "/ca.pem");
+  EXPECT_TRUE(o->tls_client_auth);
+  EXPECT_TRUE(query_server_options(config({}), "h", 1)->tls_cert_file.empty());
+  EXPECT_FALSE(query_server_options(config({{"query.tls.cert.file", "/c.pem"}}), "h", 1).ok());
+  EXPECT_FALSE(query_server_options(config({{"query.tls.key.file", "/k.pem"}}), "h", 1).ok());
+  EXPECT_FALSE(query_server_options(config({{"query.tls.cert.file", "/c.pem"},
+                                            {"query.tls.key.file", "/k.pem"},
+                                            {"query.tls.client.auth", "required"}}),
+                                    "h", 1)
+                   .ok());
+  EXPECT_FALSE(
+      StreamsConfig::from_map(
+          {{"application.id", "app"}, {"bootstrap.servers", "127.0.0.1:1"}, {"query.tls.client.auth", "optional"}})
+          .ok());
 }
 
 // Two servers whose backends disagree on ownership, in one process.

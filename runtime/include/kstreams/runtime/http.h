@@ -122,6 +122,23 @@ enum class HttpServerEngine {
   kEventLoop,
 };
 
+// https for HttpServer (OpenSSL): TLS 1.2 or 1.3 only, on the same event loop. A connection's
+// handshake must finish within read_timeout of its accept (and bytes must keep coming: a connection
+// silent for idle_timeout closes); one that does not is closed without an answer, and a slow
+// handshake delays nobody else. A plain-HTTP request to the TLS port gets a plain 400 and the
+// connection closes; any other non-TLS bytes close it. Beyond max_connections a new connection is
+// closed at once (no 503: that would need a handshake). Handshakes run on the loop thread: an ECDSA
+// P-256 key costs far less CPU per handshake than an RSA one.
+struct HttpTlsOptions {
+  std::string cert_file;  // PEM: the server certificate, then any intermediate CA certificates
+  std::string key_file;   // PEM: the certificate's private key, unencrypted
+  // PEM CA certificates a client certificate must chain to; used only with require_client_cert.
+  std::string ca_file;
+  bool require_client_cert = false;  // mutual TLS: a client without a valid certificate fails the handshake
+
+  [[nodiscard]] bool enabled() const { return !cert_file.empty(); }
+};
+
 // Both engines: keep-alive (idle connections close after idle_timeout), pipelined requests
 // answered in order, Content-Length and chunked request bodies, "Expect: 100-continue".
 struct HttpServerOptions {
@@ -140,6 +157,7 @@ struct HttpServerOptions {
   size_t max_header_fields = 100;
   size_t max_connections = 1024;
   size_t max_queued_requests = 256;  // kThreadPool: requests waiting for a worker
+  HttpTlsOptions tls;                // https when tls.enabled()
 };
 
 class HttpServer {
@@ -158,7 +176,9 @@ class HttpServer {
   [[nodiscard]] absl::Status handle_any(HttpHandler handler);
 
   // Binds and starts serving on a background thread; returns once requests are accepted.
-  // kUnavailable when the address cannot be bound; kFailedPrecondition when already started.
+  // kUnavailable when the address cannot be bound; kFailedPrecondition when already started;
+  // kInvalidArgument naming the file when a TLS certificate, key or CA file cannot be loaded (or
+  // the key does not match the certificate).
   [[nodiscard]] absl::Status start();
   // Stops accepting, finishes the requests in flight and joins the threads. Idempotent.
   void stop();
