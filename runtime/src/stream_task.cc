@@ -512,23 +512,18 @@ void StreamTask::abort() {
   // the records after it are processed again and must be judged (late, closing windows) as then.
   sealed_progress_.clear();
   apply_progress(committed_progress_);
-  for (auto& q : queues_) {
-    q.sealed_offsets.clear();
-    q.records.clear();
-    q.next_offset = q.committed_offset;
-    // The caller rewinds the consumer to the committed offsets.
-    q.position = q.committed_offset;
-    q.eof_high = -1;
-    q.eof_offset = -1;
-    q.idle_deadline = -1;
-  }
-  commit_requested_ = false;
+  drop_buffered_input();  // the caller rewinds the consumer to the committed offsets
 }
 
 void StreamTask::suspend() {
   KSTREAMS_CHECK(sealed_ == 0 && (!state_ || !state_->has_uncommitted_writes()),
                  "suspend() of a task with uncommitted work");
+  drop_buffered_input();
+}
+
+void StreamTask::drop_buffered_input() {
   for (auto& q : queues_) {
+    q.sealed_offsets.clear();
     q.records.clear();
     q.next_offset = q.committed_offset;
     q.position = q.committed_offset;

@@ -228,6 +228,8 @@ class StreamTask final : private internal::TaskContext {
   [[nodiscard]] absl::Status handle_error(const std::string& error_class, const absl::Status& status,
                                           const RawRecord* record, ErrorPolicy policy);
   [[nodiscard]] absl::Status run_punctuators(PunctuationType type, TimestampMs now);
+  // Buffered input goes; every partition is back at its committed offset (abort, suspend).
+  void drop_buffered_input();
   // A stream-time punctuator is due at the current stream time (unknown next: due as soon as known).
   [[nodiscard]] bool stream_punctuation_due() const;
 

@@ -303,8 +303,9 @@ TEST(ModelClassifyTest, RestocksAreValidOrDeadLettered) {
       classify_restock(std::string("a"), std::string(R"({"restock_id":"r-1","sku":"a","qty":5,"extra":1})"));
   ASSERT_EQ(ok.input_class, InputClass::kValid) << ok.reason;
   EXPECT_EQ(ok.restock, (Restock{"r-1", "a", 5}));
-  EXPECT_EQ(classify_restock(std::string("a"), std::string(R"({"restock_id":"r","sku":"a","qty":1000000000})")).input_class,
-            InputClass::kValid);
+  EXPECT_EQ(
+      classify_restock(std::string("a"), std::string(R"({"restock_id":"r","sku":"a","qty":1000000000})")).input_class,
+      InputClass::kValid);
 
   struct Case {
     std::optional<std::string> value;
