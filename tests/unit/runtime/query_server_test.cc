@@ -514,16 +514,9 @@ TEST(QueryServerLimitsTest, ConnectionsBeyondTheCapAre503) {
 
 // ---- item 5: private by default, bearer token; checked with curl ----------------------------------
 
-// Runs curl (bounded by --max-time) and returns "<status> <body>".
+// Runs curl (bounded by --max-time) and returns "<body> <status>".
 std::string curl(const std::string& args) {
-  const std::string cmd = "curl -s --max-time 5 -o - -w ' %{http_code}' " + args + " 2>/dev/null";
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-  ::pclose(p);
-  return out;
+  return testing_tls::run("curl -s --max-time 5 -o - -w ' %{http_code}' " + args + " 2>/dev/null");
 }
 
 TEST(QueryServerAuthTest, V1NeedsTheBearerTokenAndForwardsCarryIt) {
