@@ -72,6 +72,7 @@ class KafkaStreams::Impl {
 
   absl::Status start();
   bool close(std::chrono::milliseconds timeout);
+  [[noreturn]] void quarantine_and_exit(const StreamThread& thread, const RecordCoordinates& record);
   void set_state(State s);
   [[nodiscard]] absl::Status prepare_topics(std::vector<std::string>* source_topics);
   [[nodiscard]] absl::Status open_state_dir();
@@ -90,6 +91,7 @@ class KafkaStreams::Impl {
   std::unique_ptr<state::StoreResources> resources_;
   std::string process_id_;
   int process_lock_fd_ = -1;
+  std::unique_ptr<Quarantine> quarantine_;  // records that hung a thread in an earlier run
   std::vector<std::unique_ptr<StreamThread>> threads_;
   std::thread monitor_;
   std::atomic<bool> stop_monitor_{false};
@@ -169,6 +171,13 @@ absl::Status KafkaStreams::Impl::open_state_dir() {
     process_id_ = random_id();
     std::ofstream out(id_file);
     out << process_id_ << "\n";
+  }
+  KSTREAMS_ASSIGN_OR_RETURN(quarantine_, Quarantine::load((app_dir / "quarantine").string()));
+  if (quarantine_->size() > 0) {
+    KS_LOG_WARN(
+        "kafka-streams [{}] {} record(s) exceeded processing.record.budget.ms in an earlier run ({}): "
+        "they go to processing.exception.handler when read again",
+        config_.application_id(), quarantine_->size(), quarantine_->path());
   }
   KSTREAMS_ASSIGN_OR_RETURN(
       state_dir_, state::StateDirectory::open(config_.get_string(config::kStateDir), config_.application_id()));
@@ -285,6 +294,7 @@ absl::Status KafkaStreams::Impl::start() {
     ctx.source_topics = sources;
     ctx.on_assignment_changed = [this] { publish_assignment(); };
     ctx.restore_listener = restore_listener;
+    ctx.quarantine = quarantine_.get();
     threads_.push_back(std::make_unique<StreamThread>(i, std::move(ctx)));
   }
   KSTREAMS_RETURN_IF_ERROR(start_http(resolved_partitions_));
@@ -293,11 +303,16 @@ absl::Status KafkaStreams::Impl::start() {
   return absl::OkStatus();
 }
 
-// Derives the instance state from its threads (and reports fatal thread errors).
+// Derives the instance state from its threads (and reports fatal thread errors); enforces
+// processing.record.budget.ms.
 void KafkaStreams::Impl::monitor() {
+  const auto budget = std::chrono::milliseconds(config_.get_long(config::kProcessingRecordBudgetMs));
   while (!stop_monitor_.load()) {
     bool all_running = !threads_.empty();
     for (auto& t : threads_) {
+      if (budget.count() > 0) {
+        if (auto hung = t->in_flight().overdue(budget, InFlightRecord::now_ns())) quarantine_and_exit(*t, *hung);
+      }
       absl::Status err = t->error();
       if (!err.ok()) {
         {
@@ -312,6 +327,25 @@ void KafkaStreams::Impl::monitor() {
     set_state(all_running ? State::kRunning : State::kRebalancing);
     std::this_thread::sleep_for(50ms);
   }
+}
+
+// A record hangs a stream thread past processing.record.budget.ms. Nothing can interrupt the thread
+// (user code in an endless loop or a call that never returns), and an instance that keeps it would
+// hold its partitions, transaction and group membership forever: name the record, keep it in the
+// quarantine so that the next run dead-letters it instead of processing it, and exit.
+void KafkaStreams::Impl::quarantine_and_exit(const StreamThread& thread, const RecordCoordinates& record) {
+  const std::string where = record.topic + "-" + std::to_string(record.partition) + "@" + std::to_string(record.offset);
+  KS_LOG_ERROR(
+      "kafka-streams [{}] stream-thread [{}] has been processing the record at {} for more than "
+      "processing.record.budget.ms ({} ms): it is quarantined in {} and the process exits (status {}); restarted, "
+      "the instance hands it to processing.exception.handler instead of processing it",
+      config_.application_id(), thread.name(), where, config_.get_long(config::kProcessingRecordBudgetMs),
+      quarantine_->path(), kExitRecordBudgetExceeded);
+  absl::Status added = quarantine_->add(record);
+  if (!added.ok())
+    KS_LOG_ERROR("kafka-streams [{}] cannot quarantine {}: {}", config_.application_id(), where, added.ToString());
+  ::kstreams::log::get()->flush();
+  std::_Exit(kExitRecordBudgetExceeded);
 }
 
 bool KafkaStreams::Impl::close(std::chrono::milliseconds timeout) {

@@ -85,6 +85,7 @@ absl::Status StreamTask::initialize() {
     for (const auto& t : spec.topics) {
       PartitionQueue q;
       q.topic = TopicName{t, spec.internal_topic}.full_name(options_.application_id);
+      q.interned_topic = InFlightRecord::intern(q.topic);
       q.partition = id_.partition;
       q.source = source;
       queues_.push_back(std::move(q));
@@ -324,8 +325,23 @@ absl::StatusOr<size_t> StreamTask::process(size_t max_records) {
     metadata_.offset = rec.offset.value();
     if (state_) state_->set_record_timestamp(rec.timestamp);
     internal::SourceNodeBase* source = next->source;
-    absl::Status st = run_guarded([&] { return source->process_raw(rec); }, &error_class);
-    if (!st.ok()) {
+    absl::Status st;
+    const bool quarantined =
+        options_.quarantine != nullptr && options_.quarantine->contains(next->topic, next->partition, metadata_.offset);
+    if (quarantined) {
+      error_class = "PROCESSING_BUDGET";
+      st = absl::DeadlineExceededError(
+          "the record hung processing past processing.record.budget.ms in an earlier run: not processed again");
+    } else {
+      if (options_.in_flight) options_.in_flight->begin(next->interned_topic, next->partition, metadata_.offset);
+      st = run_guarded([&] { return source->process_raw(rec); }, &error_class);
+      if (options_.in_flight) options_.in_flight->end();
+    }
+    if (quarantined) {
+      KSTREAMS_RETURN_IF_ERROR(handle_error(error_class, st, &rec, options_.processing_policy));
+      absl::Status removed = options_.quarantine->remove({next->topic, next->partition, metadata_.offset});
+      if (!removed.ok()) KS_LOG_WARN("{}{}", log_prefix_, removed.ToString());
+    } else if (!st.ok()) {
       const ErrorPolicy policy =
           error_class == "DESERIALIZATION" ? options_.deserialization_policy : options_.processing_policy;
       KSTREAMS_RETURN_IF_ERROR(handle_error(error_class, st, &rec, policy));

@@ -52,7 +52,9 @@
 // Errors: a record that cannot be deserialized, or whose processing throws or makes a built-in
 // processor fail, goes to the policy of TaskOptions: kContinue (log, count, skip), kFail (process()
 // returns the error; the record is not marked consumed) or kDeadLetter (default: the original bytes
-// go to the dead-letter topic with dlq.* headers, and processing goes on).
+// go to the dead-letter topic with dlq.* headers, and processing goes on). A record in
+// TaskOptions::quarantine (it hung the thread past processing.record.budget.ms before) goes to the
+// processing policy as error class PROCESSING_BUDGET without being processed.
 //
 // Metrics (labels task, thread): kstreams_task_process_total, kstreams_task_dropped_records_total
 // {reason}, kstreams_task_dead_lettered_records_total, kstreams_task_e2e_latency_ms (wall clock at
@@ -78,7 +80,9 @@
 #include "kstreams/state/state_manager.h"
 #include "kstreams/topology/internal/task_context.h"
 #include "kstreams/topology/topology.h"
+#include "quarantine.h"
 #include "record_collector.h"
+#include "record_watch.h"
 #include "task_progress.h"
 
 namespace kstreams::runtime {
@@ -101,6 +105,12 @@ struct TaskOptions {
   // The consumer reads with isolation.level=read_committed: end_of_partition() reports the last
   // stable offset, and the high watermark past it may be uncommitted data (see above).
   bool read_committed = false;
+  // processing.record.budget.ms (record_watch.h, quarantine.h); both may be null (no budget):
+  // the record being processed, published for the watchdog (owned by the thread), and the records
+  // that exceeded the budget in an earlier run: they go to the processing policy as
+  // PROCESSING_BUDGET errors instead of being processed (owned by the instance).
+  InFlightRecord* in_flight = nullptr;
+  Quarantine* quarantine = nullptr;
 };
 
 class StreamTask final : private internal::TaskContext {
@@ -179,6 +189,7 @@ class StreamTask final : private internal::TaskContext {
  private:
   struct PartitionQueue {
     std::string topic;
+    const std::string* interned_topic = nullptr;  // InFlightRecord::intern(topic)
     int32_t partition = 0;
     std::deque<RawRecord> records;
     int64_t next_offset = -1;

@@ -1498,6 +1498,8 @@ absl::Status StreamThread::start_task(TaskId id, std::unique_ptr<TaskCollector> 
   };
   topts.max_task_idle_ms = ctx_.config->get_long(config::kMaxTaskIdleMs);
   topts.read_committed = read_committed_;
+  if (ctx_.config->get_long(config::kProcessingRecordBudgetMs) > 0) topts.in_flight = &in_flight_;
+  topts.quarantine = ctx_.quarantine;
   topts.watermarks = [this](const std::string& topic, int32_t partition) {
     int64_t low = -1;
     int64_t high = -1;

@@ -50,7 +50,9 @@
 #include "kstreams/state/state_manager.h"
 #include "kstreams/topology/topology.h"
 #include "mailbox.h"
+#include "quarantine.h"
 #include "rdkafka_util.h"
+#include "record_watch.h"
 
 namespace kstreams::runtime {
 
@@ -134,6 +136,9 @@ struct ThreadContext {
   std::function<void()> on_assignment_changed;
   // Restoration progress callbacks (may be null); called on this thread.
   std::shared_ptr<RestoreListener> restore_listener;
+  // Records that exceeded processing.record.budget.ms in an earlier run (may be null); owned by the
+  // instance, shared by its threads.
+  Quarantine* quarantine = nullptr;
 };
 
 class StreamThread {
@@ -153,6 +158,8 @@ class StreamThread {
   // True while the thread backs off from a retriable error (kstreams_thread_degraded); the reason.
   [[nodiscard]] bool degraded() const { return degraded_.load(); }
   [[nodiscard]] std::string degraded_reason() const;
+  // The record this thread is processing (for the processing.record.budget.ms watchdog; any thread).
+  [[nodiscard]] const InFlightRecord& in_flight() const { return in_flight_; }
   [[nodiscard]] const std::string& name() const { return name_; }
   // Non-ok once the thread died of a fatal error.
   [[nodiscard]] absl::Status error() const;
@@ -366,6 +373,7 @@ class StreamThread {
   DeferredSends deferred_;
   bool deferred_full_ = false;  // processing waits for the commit in flight (back-pressure)
   // Retriable trouble (broker away): the loop backs off and retries, reporting itself degraded.
+  InFlightRecord in_flight_;
   std::atomic<bool> degraded_{false};
   std::string degraded_reason_;  // guarded by mu_
   int64_t degraded_backoff_ms_ = 0;

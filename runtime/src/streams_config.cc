@@ -176,6 +176,17 @@ std::vector<ConfigDef> make_defs() {
        kHandlers});
   add({kProcessingHandler, ConfigType::kString, std::string("dead-letter"),
        "What an error raised by a processor does: dead-letter, continue or fail.", kHandlers});
+  add({kProcessingRecordBudgetMs,
+       ConfigType::kLong,
+       std::string("60000"),
+       "How long the processing of one record may take (0: no limit). A record still in processing past it "
+       "hangs its stream thread, which nothing can interrupt: the instance logs the record's topic, partition "
+       "and offset, keeps them in <state.dir>/<application.id>/quarantine and exits with status 70. Restarted "
+       "on the same state.dir, it hands that record to processing.exception.handler (error class "
+       "PROCESSING_BUDGET; by default the dead-letter topic) without processing it, and goes on.",
+       {},
+       nullptr,
+       true});
   add({kProductionHandler, ConfigType::kString, std::string("fail"),
        "What a record the broker refuses (e.g. too large) does: dead-letter, continue or fail.", kHandlers});
   add({kDeadLetterTopic, ConfigType::kString, std::string(""),

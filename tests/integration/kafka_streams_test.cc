@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <regex>
@@ -24,6 +25,7 @@
 
 #include "kstreams/runtime/clients.h"
 #include "kstreams/runtime/http.h"
+#include "kstreams/runtime/kafka_streams.h"
 #include "support/broker_env.h"
 #include "support/child_process.h"
 
@@ -1025,6 +1027,60 @@ TEST_F(CounterAppTest, RecordTheClientRefusesGoesToTheDeadLetterTopicAndProcessi
   }
   EXPECT_TRUE(std::any_of(dead->begin(), dead->end(), [](const RawRecord& d) { return d.key == "i-10"; }));
   EXPECT_EQ(app->terminate(30s), 0) << logs(1);
+}
+
+// A record whose processing never returns (user code in an endless loop) hangs its stream thread.
+// Past processing.record.budget.ms the instance names the record, quarantines it in its state
+// directory and exits with status 70; restarted on that directory, it dead-letters the record
+// (PROCESSING_BUDGET, original key, value and headers) without processing it, and everything else
+// comes out exactly once.
+TEST_F(CounterAppTest, ARecordThatHangsTheThreadPastItsBudgetIsQuarantinedAndDeadLetteredAfterTheRestart) {
+  const std::vector<std::string> settings = {"processing.record.budget.ms=2000"};
+  const std::vector<std::string> hang = {"--hang-on", "g-hang"};
+  auto app = start_instance(0, "exactly_once_v2", "", settings, hang);
+  auto producer = runtime::ProducerClient::create(client_props({{"enable.idempotence", "true"}}));
+  ASSERT_TRUE(producer.ok());
+  constexpr int kRecords = 100;
+  for (int i = 0; i < kRecords; ++i) {
+    RawRecord r;
+    r.topic = input_;
+    r.partition = Partition(-1);
+    r.key = "i-" + std::to_string(i);
+    r.value = i == 40 ? "g-hang" : "g-" + std::to_string(i % kGroups);
+    if (i == 40) r.headers.set("trace-id", "poison-40");
+    r.timestamp =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    ASSERT_TRUE((*producer)->send(r).ok());
+  }
+  ASSERT_TRUE((*producer)->flush(30s).ok());
+  // The hung instance ends by itself once the budget is spent.
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (app->running() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(100ms);
+  ASSERT_FALSE(app->running()) << logs(1);
+  EXPECT_EQ(app->terminate(1s), runtime::kExitRecordBudgetExceeded) << logs(1);
+  EXPECT_NE(testing::tail_file(log_path(0), 50).find("processing.record.budget.ms"), std::string::npos);
+
+  app = start_instance(0, "exactly_once_v2", "", settings, hang);
+  const auto ids = wait_for_ids(kRecords - 1, 90s);
+  std::set<std::string> distinct;
+  for (const auto& r : ids) distinct.insert(*r.key);
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kRecords - 1)) << logs(1);  // no duplicates
+  EXPECT_EQ(distinct.size(), static_cast<size_t>(kRecords - 1));
+  EXPECT_EQ(distinct.count("i-40"), 0u);
+  auto dead =
+      runtime::read_all(client_props({{"isolation.level", "read_committed"}}), {app_id_ + "-dead-letters"}, 30s);
+  ASSERT_TRUE(dead.ok()) << dead.status();
+  ASSERT_EQ(dead->size(), 1u) << logs(1);
+  EXPECT_EQ(dead->front().key, "i-40");
+  EXPECT_EQ(dead->front().value, "g-hang");
+  EXPECT_EQ(*dead->front().headers.last("dlq.error"), "PROCESSING_BUDGET");
+  EXPECT_EQ(*dead->front().headers.last("trace-id"), "poison-40");
+  EXPECT_EQ(app->terminate(30s), 0) << logs(1);
+  // Handled: the quarantine no longer holds it.
+  std::ifstream quarantine(dir_ / "state-0" / app_id_ / "quarantine");
+  std::string line;
+  EXPECT_FALSE(std::getline(quarantine, line) && !line.empty()) << line;
 }
 
 // The broker (not the client) refuses a record: the output topic's max.message.bytes is 1000 and one

@@ -2,11 +2,13 @@
 // process so that tests can SIGKILL it mid-stream and start it again.
 //
 //   counter_app --input T --ids-out T --counts-out T [--table T --joined-out T] [--windowed-out T]
-//               [--closed-windows-out T] [--id-table T --id-joined-out T] [--fault POINT:SKIP:TIMES ...] [--config F]
-//               [--set key=value ...]
+//               [--closed-windows-out T] [--id-table T --id-joined-out T] [--fault POINT:SKIP:TIMES ...]
+//               [--hang-on GROUP] [--config F] [--set key=value ...]
 //
 // --fault arms a kstreams fault point (kstreams/common/fault_points.h) to return an aborted
 // transaction error TIMES times after letting SKIP hits pass: the runtime's failure paths under load.
+// --hang-on makes the processing of every record whose group is GROUP never return (a poison pill
+// that hangs the stream thread: processing.record.budget.ms).
 //
 // Topology: every input record (key: id, value: group) is copied to --ids-out, and counted per
 // group through a repartition topic ("by-group") into the store "group-counts"; every count update
@@ -16,6 +18,7 @@
 #include <chrono>
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "kstreams/common/fault_points.h"
@@ -28,7 +31,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "counter_app: %s\n", config.status().ToString().c_str());
     return 2;
   }
-  std::string input, ids_out, counts_out, table, joined_out, windowed_out, closed_windows_out, id_table, id_joined_out;
+  std::string input, ids_out, counts_out, table, joined_out, windowed_out, closed_windows_out, id_table, id_joined_out,
+      hang_on;
   for (size_t i = 0; i + 1 < rest.size(); i += 2) {
     if (rest[i] == "--input") input = rest[i + 1];
     if (rest[i] == "--ids-out") ids_out = rest[i + 1];
@@ -39,6 +43,7 @@ int main(int argc, char** argv) {
     if (rest[i] == "--closed-windows-out") closed_windows_out = rest[i + 1];
     if (rest[i] == "--id-table") id_table = rest[i + 1];
     if (rest[i] == "--id-joined-out") id_joined_out = rest[i + 1];
+    if (rest[i] == "--hang-on") hang_on = rest[i + 1];
     if (rest[i] == "--fault") {
       const std::string& f = rest[i + 1];
       const size_t a = f.find(':');
@@ -61,6 +66,12 @@ int main(int argc, char** argv) {
   }
   kstreams::StreamsBuilder builder;
   auto records = builder.stream<std::string, std::string>(input);
+  if (!hang_on.empty()) {
+    records = records.map_values([hang_on](const std::string& group) {
+      while (group == hang_on) std::this_thread::sleep_for(std::chrono::seconds(1));
+      return group;
+    });
+  }
   records.to(ids_out);
   records
       .group_by([](const std::string&, const std::string& group) { return group; }, kstreams::Grouped::as("by-group"))

@@ -91,6 +91,11 @@ struct RestoreListener {
 using ValueRender = std::function<std::string(const std::string& value_json)>;
 using WindowRender = std::function<std::string(const std::vector<WindowValue>& windows)>;
 
+// The exit status of a process whose stream thread hung on one record past
+// processing.record.budget.ms (EX_SOFTWARE): the record is quarantined in the state directory and
+// dead-lettered (processing.exception.handler) when the instance runs again on that directory.
+inline constexpr int kExitRecordBudgetExceeded = 70;
+
 class KafkaStreams {
  public:
   enum class State { kCreated, kRebalancing, kRunning, kPendingShutdown, kNotRunning, kError };

@@ -61,6 +61,7 @@ inline constexpr const char* kRocksDbBackgroundPriority = "rocksdb.background.cp
 inline constexpr const char* kDeserializationHandler = "default.deserialization.exception.handler";
 inline constexpr const char* kProcessingHandler = "processing.exception.handler";
 inline constexpr const char* kProductionHandler = "default.production.exception.handler";
+inline constexpr const char* kProcessingRecordBudgetMs = "processing.record.budget.ms";
 inline constexpr const char* kDeadLetterTopic = "errors.deadletterqueue.topic.name";
 inline constexpr const char* kBufferedRecordsPerPartition = "buffered.records.per.partition";
 inline constexpr const char* kPollMs = "poll.ms";
