@@ -16,7 +16,7 @@ FUZZ_SECONDS ?= 60
 SANITIZE ?= 1
 FUZZ ?= 1
 
-.PHONY: all deps configure build test lint format demo bench broker-start broker-stop clean sanitize fuzz
+.PHONY: all deps configure build test lint format demo bench soak broker-start broker-stop clean sanitize fuzz
 
 all: build
 
@@ -62,6 +62,11 @@ demo: build
 
 bench: build
 	@bash scripts/bench.sh $(BUILD_DIR)
+
+# Exactly-once under faults (~20 min, not part of `make test`): a 3-broker cluster, 3 instances, steady
+# load, instance and broker kills, restarts, a scale 3->1->3 and a broker freeze; then the verifier.
+soak: build
+	@python3 scripts/soak.py $(BUILD_DIR)
 
 broker-start: deps
 	@bash scripts/kafka/broker.sh start

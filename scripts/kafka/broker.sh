@@ -5,9 +5,11 @@
 #   scripts/kafka/broker.sh start          start a broker unless one already answers; waits until ready
 #   scripts/kafka/broker.sh stop           stop the broker this script started (nothing else)
 #   scripts/kafka/broker.sh status         exit 0 if a broker answers at the configured address
-#   scripts/kafka/broker.sh crash          SIGKILL the broker this script started, keeping its data
-#   scripts/kafka/broker.sh revive         start a crashed broker again on its data; waits until ready
-#   scripts/kafka/broker.sh freeze|thaw    SIGSTOP / SIGCONT the broker (a hung broker: nothing answers)
+#   scripts/kafka/broker.sh crash [N]      SIGKILL the broker this script started, keeping its data
+#   scripts/kafka/broker.sh revive [N]     start a crashed broker again on its data; waits until ready
+#   scripts/kafka/broker.sh freeze|thaw [N]  SIGSTOP / SIGCONT the broker (a hung broker: nothing answers)
+#   scripts/kafka/broker.sh coordinator ID print the node id of the transaction coordinator of ID
+#   (N: one node of a cluster, 1..3; without N every node)
 #
 # Environment:
 #   KAFKA_PROFILE   3.9 (default: Kafka 3.9.1) or 4.1 (Kafka 4.1.x)
@@ -70,13 +72,14 @@ bootstrap() {
   echo "$out"
 }
 
-# A metadata request answered by the broker (not just an open port).
+# A metadata request answered by the broker (not just an open port); $1: only that client port.
 answers() {
-  local p any=0
-  for p in $(node_ports); do port_open "$p" && any=1; done
+  local p any=0 ports servers=""
+  ports=${1:-$(node_ports)}
+  for p in $ports; do port_open "$p" && any=1; servers="${servers:+$servers,}127.0.0.1:$p"; done
   [ $any = 1 ] || return 1
   timeout 30 java -Xmx128m -XX:TieredStopAtLevel=1 -cp "$libs/*" -Dlog4j.configuration=file:"$here/log4j-quiet.properties" \
-    "$api_versions" --bootstrap-server "$(bootstrap)" >/dev/null 2>&1
+    "$api_versions" --bootstrap-server "$servers" >/dev/null 2>&1
 }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -149,10 +152,10 @@ launch_node() { # node_id: the JVM of one formatted node, in the background
   echo $! > "$run_dir/node-$i/pid"
 }
 
-wait_ready() {
-  log "waiting for Kafka $version ($mode) at $(bootstrap)"
+wait_ready() { # [client port]: wait for that node only
+  log "waiting for Kafka $version ($mode) at ${1:+127.0.0.1:}${1:-$(bootstrap)}"
   local deadline=$((SECONDS + 90))
-  until answers; do
+  until answers "${1:-}"; do
     if [ $SECONDS -gt $deadline ]; then log "broker did not answer within 90 s; see $run_dir/node-*/stdout.log"; stop keep; exit 1; fi
     for f in "$run_dir"/node-*/pid; do
       if ! kill -0 "$(cat "$f")" 2>/dev/null; then log "broker process died; log:"; tail -n 30 "$(dirname "$f")/stdout.log" >&2; exit 1; fi
@@ -163,11 +166,16 @@ wait_ready() {
   echo "$(bootstrap)"
 }
 
-# Tests of a broker that goes away: SIGKILL every node this script started (a crash: no controlled
+# The pid files of node $1 (1..3), or of every node when $1 is empty.
+pid_files() {
+  if [ -n "${1:-}" ]; then echo "$run_dir/node-$1/pid"; else ls "$run_dir"/node-*/pid 2>/dev/null || true; fi
+}
+
+# Tests of a broker that goes away: SIGKILL every node (or node N) this script started (a crash: no controlled
 # shutdown), keeping the data; `revive` starts the same nodes on that data (log recovery included).
-crash() {
+crash() { # crash [node]
   local f pid crashed=0
-  for f in "$run_dir"/node-*/pid; do
+  for f in $(pid_files "${1:-}"); do
     [ -f "$f" ] || continue
     pid=$(cat "$f")
     if kill -0 "$pid" 2>/dev/null; then
@@ -181,9 +189,9 @@ crash() {
 }
 
 # A broker that hangs instead: SIGSTOP every node (connections stay open, nothing answers), SIGCONT.
-signal_nodes() { # signal
+signal_nodes() { # signal [node]
   local f any=0
-  for f in "$run_dir"/node-*/pid; do
+  for f in $(pid_files "${2:-}"); do
     [ -f "$f" ] || continue
     kill -"$1" "$(cat "$f")" 2>/dev/null && any=1
   done
@@ -191,11 +199,12 @@ signal_nodes() { # signal
   log "sent SIG$1"
 }
 
-revive() {
+revive() { # revive [node]
   fetch
-  local i=0 p
+  local i=0 p only=${1:-}
   for p in $(node_ports); do
     i=$((i + 1))
+    if [ -n "$only" ] && [ "$only" != "$i" ]; then continue; fi
     if [ ! -f "$run_dir/node-$i/server.properties" ]; then log "no data of node $i in $run_dir to revive"; exit 1; fi
     if [ -f "$run_dir/node-$i/pid" ] && kill -0 "$(cat "$run_dir/node-$i/pid")" 2>/dev/null; then
       log "node $i is running"; exit 1
@@ -203,8 +212,23 @@ revive() {
     if port_open "$p"; then log "port $p is taken"; exit 1; fi
   done
   i=0
-  for p in $(node_ports); do i=$((i + 1)); launch_node "$i"; done
+  for p in $(node_ports); do
+    i=$((i + 1))
+    if [ -n "$only" ] && [ "$only" != "$i" ]; then continue; fi
+    launch_node "$i"
+    if [ -n "$only" ]; then wait_ready "$p"; return; fi
+  done
   wait_ready
+}
+
+# The node id of the transaction coordinator (leader of its __transaction_state partition) of a
+# transactional id, as the broker reports it.
+coordinator() { # transactional_id
+  fetch
+  local cls=org.apache.kafka.tools.TransactionsCommand
+  timeout 60 java -Xmx128m -XX:TieredStopAtLevel=1 -cp "$libs/*" -Dlog4j.configuration=file:"$here/log4j-quiet.properties" \
+    "$cls" --bootstrap-server "$(bootstrap)" describe --transactional-id "$1" 2>/dev/null |
+    awk 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "CoordinatorId") col = i; next } col { print $col; exit }'
 }
 
 stop() { # stop [keep]: keep leaves the data and logs for a post-mortem
@@ -228,11 +252,12 @@ case "${1:-}" in
   fetch) fetch ;;
   start) start ;;
   stop) stop ;;
-  crash) crash ;;
-  revive) revive ;;
-  freeze) signal_nodes STOP ;;
-  thaw) signal_nodes CONT ;;
+  crash) crash "${2:-}" ;;
+  revive) revive "${2:-}" ;;
+  freeze) signal_nodes STOP "${2:-}" ;;
+  thaw) signal_nodes CONT "${2:-}" ;;
+  coordinator) coordinator "${2:?transactional id}" ;;
   status) fetch; answers ;;
   bootstrap) bootstrap ;;
-  *) echo "usage: $0 fetch|start|stop|crash|revive|freeze|thaw|status|bootstrap" >&2; exit 2 ;;
+  *) echo "usage: $0 fetch|start|stop|crash [N]|revive [N]|freeze [N]|thaw [N]|coordinator ID|status|bootstrap" >&2; exit 2 ;;
 esac

@@ -96,7 +96,7 @@ absl::Status ensure_topics(kstreams::runtime::AdminClient& admin, const std::str
   for (const auto& t : input_topics()) names.push_back(prefix + t);
   for (const auto& t : output_topics()) names.push_back(prefix + t);
   std::vector<kstreams::runtime::TopicSpec> specs;
-  for (const auto& n : names) specs.push_back({n, partitions, 1, {}});
+  for (const auto& n : names) specs.push_back({n, partitions, -1, {}});  // -1: the broker default
   KSTREAMS_RETURN_IF_ERROR(admin.create_topics(specs, /*ignore_existing=*/true, 30s));
   KSTREAMS_ASSIGN_OR_RETURN(auto counts, admin.partition_counts(names, 30s));
   for (const auto& n : names) {
