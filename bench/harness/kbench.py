@@ -130,9 +130,10 @@ class Contender:
                     return ev
         return None
 
-    def wait_event(self, name, timeout_s):
+    def wait_event(self, name, timeout_s, watch=()):
         """The first event called `name`; raises HarnessError on timeout, exit, error event or
-        protocol violation."""
+        protocol violation, and as soon as a process in `watch` (the app an observer waits for)
+        has exited: a contender that died never produces what its observers wait for."""
         deadline = time.time() + timeout_s
         with self.cond:
             while True:
@@ -146,6 +147,10 @@ class Contender:
                 if self.proc.poll() is not None and not self.reader.is_alive():
                     raise HarnessError(f"{self.name()} exited with {self.proc.returncode} before '{name}' "
                                        f"(log: {self.log_path})")
+                for other in watch:
+                    if other.proc.poll() is not None:
+                        raise HarnessError(f"{other.name()} exited with {other.proc.returncode} while "
+                                           f"{self.name()} waited for '{name}' (log: {other.log_path})")
                 left = deadline - time.time()
                 if left <= 0:
                     raise HarnessError(f"{self.name()}: no '{name}' within {timeout_s:.0f} s (log: {self.log_path})")
@@ -432,7 +437,7 @@ class Bench:
             first = app.wait_event("first", self.a.start_timeout)
             result["startup_ms"] = first["t_ms"] - t_start
             if obs_done:
-                done = max((obs.wait_event("done", self.a.run_timeout) for obs in obs_done),
+                done = max((obs.wait_event("done", self.a.run_timeout, watch=(app,)) for obs in obs_done),
                            key=lambda ev: ev["t_ms"])
                 done_cpu = app.cpu_ticks()
                 units = records
