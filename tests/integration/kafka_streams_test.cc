@@ -1160,6 +1160,49 @@ TEST_F(CounterAppTest, BacklogLargerThanThePrefetchQueueIsProcessedExactlyOnceWi
   EXPECT_EQ(app->terminate(30s), 0) << logs(1);
 }
 
+// close() while queries arrive: the HTTP handlers read the stream threads (state, degraded reason,
+// local stores) and forward to the other instance, so the server must stop before the threads go.
+// Four clients hammer instance A (health, metadata, local and forwarded keys) while it gets SIGTERM:
+// it exits cleanly (0) within the shutdown timeout, and every request got an answer or a closed
+// connection, never a hang.
+TEST_F(CounterAppTest, ClosingWhileQueriesArriveStopsTheServerBeforeTheThreadsAndExitsCleanly) {
+  const std::string a = "127.0.0.1:" + std::to_string(testing::free_tcp_port());
+  const std::string b = "127.0.0.1:" + std::to_string(testing::free_tcp_port());
+  instances_.push_back(start_instance(0, "exactly_once_v2", a));
+  instances_.push_back(start_instance(1, "exactly_once_v2", b));
+  produce_async(1000, 0);
+  producer_thread_.join();
+  ASSERT_EQ(static_cast<int>(wait_for_ids(1000, 120s).size()), 1000) << logs(2);
+  std::atomic<bool> stop{false};
+  std::atomic<int> answered{0};
+  std::atomic<int> refused{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 4; ++c) {
+    clients.emplace_back([&, c] {
+      const std::vector<std::string> paths = {"/healthz", "/v1/metadata",
+                                              "/v1/stores/group-counts/keys/g-" + std::to_string(c), "/metrics"};
+      for (int i = 0; !stop.load(); ++i) {
+        auto client = runtime::http::HttpClient::create("http://" + a);
+        if (!client.ok()) return;
+        auto r = (*client)->get(paths[i % paths.size()]);
+        (r.ok() ? answered : refused)++;
+      }
+    });
+  }
+  std::this_thread::sleep_for(1s);
+  const int before = answered.load();
+  const auto t0 = std::chrono::steady_clock::now();
+  const int code = instances_[0]->terminate(40s);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  stop = true;
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(code, 0) << logs(1);
+  EXPECT_LT(took, 35s);
+  EXPECT_GT(before, 0) << "no query was answered before the close";
+  EXPECT_GT(refused.load(), 0) << "the clients never saw the server go";
+  EXPECT_EQ(instances_[1]->terminate(30s), 0) << logs(2);
+}
+
 TEST_F(CounterAppTest, AnyInstanceAnswersAnyKeyByForwardingAndServesMetrics) {
   constexpr int kRecords = 4000;
   const std::string a = "127.0.0.1:" + std::to_string(testing::free_tcp_port());
