@@ -14,11 +14,16 @@ import org.apache.kafka.streams.state.KeyValueStore;
  * so reservations of one sku are serialized and `available` never goes below zero.
  *
  * <pre>
- *   restock -> malformed/invalid: dead-letters; repeated restock_id: ignored; else available += qty, RESTOCKED
+ *   restock -> malformed/invalid or key != sku: dead-letters; repeated restock_id: ignored;
+ *              available + reserved + qty beyond a long: dead letter STOCK_OVERFLOW (nothing applied,
+ *              the restock_id stays unseen); else available += qty, RESTOCKED
  *   RESERVE -> available >= qty: available -= qty, reserved += qty, RESERVED, result reserved
  *              else REJECTED, result rejected
  *   RELEASE -> available += qty, reserved -= qty, RELEASED (compensation)
  * </pre>
+ *
+ * Keeping available + reserved <= Long.MAX_VALUE at every restock means no reserve or release can
+ * overflow either (they move units between the two); the arithmetic is checked all the same.
  *
  * Two nodes of this class share the store "stock" (one subtopology, one task per partition): the
  * MAIN node reads inventory-restocks merged with the RESERVE commands, the RELEASES node the RELEASE
@@ -75,11 +80,17 @@ final class InventoryProcessor implements Processor<String, byte[], String, Emit
   }
 
   private void onRestock(Record<String, byte[]> record) {
-    Model.Restock restock = Model.classifyRestock(record.value());
+    Model.Restock restock = Model.classifyRestock(record.key(), record.value());
     if (restocksSeen.get(restock.restockId) != null) return; // repeated
-    restocksSeen.put(restock.restockId, record.timestamp());
     StockLevel level = load(restock.sku);
-    level.available += restock.qty;
+    try {
+      Math.addExact(Math.addExact(level.available, level.reserved), restock.qty);
+    } catch (ArithmeticException e) {
+      throw new Json.BadRecord(Model.DLQ_STOCK_OVERFLOW,
+          "restock of " + restock.qty + " units of " + restock.sku + " would take its stock beyond int64");
+    }
+    restocksSeen.put(restock.restockId, record.timestamp());
+    level.available += restock.qty; // <= available + reserved + qty: no overflow
     stock.put(restock.sku, level.toJson());
     ledger(restock.sku,
         Model.ledgerEntry(null, restock.sku, restock.qty, Model.RESTOCKED, level.available, restock.restockId),
@@ -98,17 +109,26 @@ final class InventoryProcessor implements Processor<String, byte[], String, Emit
     StockLevel level = load(sku);
     long now = ctx.currentSystemTimeMs();
     if (type.equals("RELEASE")) {
-      level.available += qty;
-      level.reserved -= qty;
+      long available;
+      long reservedAfter;
+      try {
+        if (qty <= 0) throw new ArithmeticException("qty <= 0");
+        available = Math.addExact(level.available, qty);
+        reservedAfter = Math.subtractExact(level.reserved, qty);
+      } catch (ArithmeticException e) {
+        throw new Json.BadRecord(bad, "RELEASE of " + qty + " units of " + sku + " does not fit the stock");
+      }
+      level.available = available;
+      level.reserved = reservedAfter;
       stock.put(sku, level.toJson());
       ledger(sku, Model.ledgerEntry(orderId, sku, qty, Model.RELEASED, level.available, null), now);
       return;
     }
     if (mode != Mode.MAIN) throw new Json.BadRecord(bad, "RESERVE on the releases topic");
-    boolean reserved = qty > 0 && level.available >= qty;
+    boolean reserved = qty > 0 && level.available >= qty && level.reserved <= Long.MAX_VALUE - qty;
     if (reserved) {
       level.available -= qty;
-      level.reserved += qty;
+      level.reserved += qty; // checked above: no overflow
       stock.put(sku, level.toJson());
     }
     ledger(sku, Model.ledgerEntry(orderId, sku, qty, reserved ? Model.RESERVED : Model.REJECTED, level.available,

@@ -45,6 +45,20 @@ final class Json {
     return v != null && v.isIntegralNumber() && v.canConvertToLong();
   }
 
+  private static final java.math.BigInteger MAX_UINT64 = java.math.BigInteger.ONE.shiftLeft(64).subtract(
+      java.math.BigInteger.ONE);
+
+  /**
+   * True when {@code v} is an integer above Long.MAX_VALUE that fits 64 unsigned bits: what
+   * nlohmann (model.cc) parses as an unsigned integer beyond int64 (an integer created_at out of
+   * range). Larger or more negative integers are floats to nlohmann, hence "not an integer" here too.
+   */
+  static boolean isUnsignedBeyondLong(JsonNode v) {
+    if (v == null || !v.isIntegralNumber() || v.canConvertToLong()) return false;
+    java.math.BigInteger b = v.bigIntegerValue();
+    return b.signum() > 0 && b.compareTo(MAX_UINT64) <= 0;
+  }
+
   static boolean isNonEmptyString(JsonNode obj, String key) {
     JsonNode v = obj.get(key);
     return v != null && v.isTextual() && !v.textValue().isEmpty();

@@ -4,13 +4,16 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.OptionalLong;
 import java.util.Set;
 
 /**
  * The records of /work/shared/contracts/ecommerce.md and the saga's internal records, with their
  * JSON text, mirroring apps/ecommerce_topology/model.{h,cc} and topology/saga_records.{h,cc}
- * field for field. The classification rules (malformed -> dead letter, invalid -> CANCELLED
- * INVALID) are model.cc's classify_order / validate_order / classify_restock.
+ * field for field. The classification rules (malformed or key mismatch -> dead letter, invalid ->
+ * CANCELLED INVALID), the numeric bounds and the overflow-checked arithmetic are model.cc's
+ * classify_order / validate_order / classify_restock / is_usable_event_time / saturating_add /
+ * Order::total_cents / ClassifiedOrder::event_time.
  * All types are plain values (thread-compatible).
  */
 final class Model {
@@ -36,8 +39,32 @@ final class Model {
   static final String DLQ_NOT_AN_OBJECT = "NOT_AN_OBJECT";
   static final String DLQ_MISSING_ORDER_ID = "MISSING_ORDER_ID";
   static final String DLQ_INVALID_RESTOCK = "INVALID_RESTOCK";
+  static final String DLQ_KEY_MISMATCH = "KEY_MISMATCH"; // record key is not the order_id / sku
+  // A restock that would take the sku's stock (available + reserved) past a long (the inventory's
+  // check: it depends on the stock, not on the record alone).
+  static final String DLQ_STOCK_OVERFLOW = "STOCK_OVERFLOW";
+
+  // Numeric bounds (contract: no arithmetic on an input can overflow).
+  static final long MAX_LINE_QTY = 1_000_000L;
+  static final long MAX_UNIT_PRICE_CENTS = 10_000_000_000L;
+  static final long MAX_RESTOCK_QTY = 1_000_000_000L;
+  /** created_at may lie at most this far ahead of the processing instance's clock. */
+  static final long MAX_CREATED_AT_AHEAD_MS = 24L * 3_600_000L;
 
   static final int MAX_ORDER_LINES = 100;
+
+  /** True when {@code t} is a usable event time at wall-clock {@code nowMs}: 0 <= t <= nowMs + 24 h. */
+  static boolean isUsableEventTime(long t, long nowMs) {
+    return t >= 0 && t <= saturatingAdd(nowMs, MAX_CREATED_AT_AHEAD_MS);
+  }
+
+  /** a + b, clamped to [Long.MIN_VALUE, Long.MAX_VALUE] instead of overflowing (analytics sums). */
+  static long saturatingAdd(long a, long b) {
+    long sum = a + b;
+    // Overflow iff both operands have the sign opposite to the result's.
+    if (((a ^ sum) & (b ^ sum)) < 0) return b > 0 ? Long.MAX_VALUE : Long.MIN_VALUE;
+    return sum;
+  }
 
   // order-status values.
   static final String PENDING = "PENDING";
@@ -81,9 +108,22 @@ final class Model {
     long createdAt;
     List<OrderItem> items = new ArrayList<>();
 
+    /**
+     * Sum of qty * unit_price_cents, overflow-checked: Long.MAX_VALUE (Long.MIN_VALUE) when the exact
+     * sum does not fit a long. Never reached by a valid order: its bounds keep the sum below 10^18.
+     */
     long totalCents() {
       long total = 0;
-      for (OrderItem i : items) total += i.qty * i.unitPriceCents;
+      for (OrderItem i : items) {
+        long line;
+        try {
+          line = Math.multiplyExact(i.qty, i.unitPriceCents);
+        } catch (ArithmeticException e) {
+          boolean negative = (i.qty < 0) != (i.unitPriceCents < 0);
+          line = negative ? Long.MIN_VALUE : Long.MAX_VALUE;
+        }
+        total = saturatingAdd(total, line);
+      }
       return total;
     }
 
@@ -126,14 +166,39 @@ final class Model {
 
   static final class ClassifiedOrder {
     InputClass inputClass = InputClass.MALFORMED;
+    // VALID: the complete order. INVALID: order_id plus every field that was well-typed (created_at
+    // is 0 when it was missing or ill-typed; an out-of-range integer is kept). MALFORMED: empty.
     final Order order = new Order();
+    // created_at is an integer within the bounds (isUsableEventTime): it is the event time.
     boolean hasCreatedAt;
+    // created_at is an integer outside the bounds: the order has no event time at all (the record
+    // timestamp is no substitute): it is not counted in analytics.
+    boolean createdAtOutOfRange;
+    // INVALID: the INVALID reason text; MALFORMED: the dlq.message.
     String reason = "";
+    // MALFORMED: the dlq.error class (MALFORMED_JSON, NOT_AN_OBJECT, MISSING_ORDER_ID, KEY_MISMATCH).
     String dlqError = "";
+
+    /**
+     * The order's event time (contract: created_at; the record timestamp when created_at is missing
+     * or ill-typed), or empty when it has none: created_at out of range, or the fallback record
+     * timestamp out of range too. MALFORMED: empty.
+     */
+    OptionalLong eventTime(long recordTimestamp, long nowMs) {
+      if (inputClass == InputClass.MALFORMED || createdAtOutOfRange) return OptionalLong.empty();
+      if (hasCreatedAt) return OptionalLong.of(order.createdAt);
+      if (isUsableEventTime(recordTimestamp, nowMs)) return OptionalLong.of(recordTimestamp);
+      return OptionalLong.empty();
+    }
   }
 
-  /** model.cc classify_order: never throws. A null Kafka value is malformed. */
-  static ClassifiedOrder classifyOrder(byte[] value) {
+  /**
+   * model.cc classify_order: an orders record's key (null for a null Kafka key) and value bytes, at
+   * wall-clock {@code nowMs} (the processing instance's clock: it bounds created_at). Malformed
+   * values first; then a key that is not the order_id (KEY_MISMATCH); then the validation rules.
+   * Never throws. A null Kafka value is malformed.
+   */
+  static ClassifiedOrder classifyOrder(String key, byte[] value, long nowMs) {
     ClassifiedOrder out = new ClassifiedOrder();
     JsonNode j = Json.parseOrNull(value);
     if (j == null || j.isNull()) {
@@ -151,17 +216,25 @@ final class Model {
       out.reason = "order_id missing, empty or not a string";
       return out;
     }
+    if (key == null || !key.equals(j.get("order_id").textValue())) {
+      out.dlqError = DLQ_KEY_MISMATCH;
+      out.reason = "record key is not the order_id";
+      return out;
+    }
     Order o = out.order;
     o.orderId = j.get("order_id").textValue();
+    // Best-effort fields, so that an INVALID status can still say what it knows.
     JsonNode c = j.get("customer_id");
     if (c != null && c.isTextual()) o.customerId = c.textValue();
     JsonNode created = j.get("created_at");
     if (Json.isLong(created)) {
       o.createdAt = created.longValue();
-      out.hasCreatedAt = o.createdAt >= 0;
-      if (!out.hasCreatedAt) o.createdAt = 0;
+      out.hasCreatedAt = isUsableEventTime(o.createdAt, nowMs);
+      out.createdAtOutOfRange = !out.hasCreatedAt;
+    } else if (Json.isUnsignedBeyondLong(created)) {
+      out.createdAtOutOfRange = true; // an integer beyond a long
     }
-    String problem = validateOrder(j, o);
+    String problem = validateOrder(j, o, nowMs);
     if (problem != null) {
       out.inputClass = InputClass.INVALID;
       out.reason = problem;
@@ -175,11 +248,15 @@ final class Model {
    * model.cc validate_order on an object with a non-empty string order_id: null when valid (then
    * {@code into} holds the complete order), else the INVALID reason.
    */
-  private static String validateOrder(JsonNode value, Order into) {
+  private static String validateOrder(JsonNode value, Order into, long nowMs) {
     JsonNode customer = value.get("customer_id");
     if (customer == null || !customer.isTextual()) return "customer_id missing or not a string";
     JsonNode created = value.get("created_at");
-    if (!Json.isLong(created) || created.longValue() < 0) return "created_at missing or not an integer >= 0";
+    if (!Json.isLong(created) && !Json.isUnsignedBeyondLong(created)) return "created_at missing or not an integer";
+    if (!Json.isLong(created)) return "created_at is out of range (0 .. the processing clock + 24 h)";
+    if (!isUsableEventTime(created.longValue(), nowMs)) {
+      return "created_at " + created.longValue() + " is out of range (0 .. the processing clock + 24 h)";
+    }
     JsonNode items = value.get("items");
     if (items == null || !items.isArray()) return "items missing or not an array";
     if (items.size() == 0) return "no items";
@@ -194,9 +271,11 @@ final class Model {
       JsonNode q = line.get("qty");
       if (!Json.isLong(q)) return at + ".qty missing or not an integer";
       if (q.longValue() <= 0) return at + ".qty must be > 0";
+      if (q.longValue() > MAX_LINE_QTY) return at + ".qty must be <= " + MAX_LINE_QTY;
       JsonNode p = line.get("unit_price_cents");
       if (!Json.isLong(p)) return at + ".unit_price_cents missing or not an integer";
       if (p.longValue() < 0) return at + ".unit_price_cents must be >= 0";
+      if (p.longValue() > MAX_UNIT_PRICE_CENTS) return at + ".unit_price_cents must be <= " + MAX_UNIT_PRICE_CENTS;
       String sku = line.get("sku").textValue();
       if (!skus.add(sku)) return "sku '" + sku + "' appears twice";
       lines.add(new OrderItem(sku, q.longValue(), p.longValue()));
@@ -211,8 +290,12 @@ final class Model {
     long qty;
   }
 
-  /** model.cc classify_restock: the restock, or a BadRecord (dead letter). */
-  static Restock classifyRestock(byte[] value) {
+  /**
+   * model.cc classify_restock: the restock, or a BadRecord (dead letter). Valid with a non-empty
+   * string restock_id and sku, an integer qty in 1..1,000,000,000 (else INVALID_RESTOCK) and a record
+   * key equal to its sku (else KEY_MISMATCH; null for a null Kafka key).
+   */
+  static Restock classifyRestock(String key, byte[] value) {
     JsonNode j = Json.parseOrNull(value);
     if (j == null || j.isNull()) {
       throw new Json.BadRecord(DLQ_MALFORMED_JSON, value != null ? "value is not valid JSON" : "null value");
@@ -225,8 +308,11 @@ final class Model {
     if (!Json.isNonEmptyString(j, "sku")) {
       throw new Json.BadRecord(DLQ_INVALID_RESTOCK, "sku missing or not a non-empty string");
     }
-    if (!Json.isLong(q) || q.longValue() <= 0) {
-      throw new Json.BadRecord(DLQ_INVALID_RESTOCK, "qty missing or not an integer > 0");
+    if (!Json.isLong(q) || q.longValue() <= 0 || q.longValue() > MAX_RESTOCK_QTY) {
+      throw new Json.BadRecord(DLQ_INVALID_RESTOCK, "qty missing or not an integer in 1.." + MAX_RESTOCK_QTY);
+    }
+    if (key == null || !key.equals(j.get("sku").textValue())) {
+      throw new Json.BadRecord(DLQ_KEY_MISMATCH, "record key is not the sku");
     }
     Restock r = new Restock();
     r.restockId = j.get("restock_id").textValue();

@@ -1,6 +1,8 @@
 package kstreams.bench.saga;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.util.OptionalLong;
+import java.util.function.LongSupplier;
 import kstreams.bench.saga.SagaRecords.Emit;
 import kstreams.bench.saga.SagaRecords.SagaState;
 import kstreams.bench.saga.SagaRecords.TerminalEvent;
@@ -17,10 +19,11 @@ import org.apache.kafka.streams.state.KeyValueStore;
  * "order-sagas" (hence one subtopology and one task per partition, like the C++ one):
  *
  * <pre>
- *   ORDERS:  malformed -> dead-letters; already seen -> dropped (idempotency);
+ *   ORDERS:  malformed or key != order_id -> dead-letters; already seen -> dropped (idempotency);
  *            invalid -> CANCELLED INVALID (no PENDING); valid -> PENDING, one RESERVE per line (key sku)
  *   RESULTS: all lines answered -> CONFIRMED, or CANCELLED OUT_OF_STOCK plus a RELEASE per reserved line
- *   terminal -> order-status, and the terminal-events branch (notifier outbox + analytics)
+ *   terminal -> order-status, and the terminal-events branch (notifier outbox; analytics only with an
+ *               event time: an order whose created_at is out of range has none)
  * </pre>
  *
  * Thread-safety: the task's thread only.
@@ -45,13 +48,15 @@ final class OrderSagaProcessor implements Processor<String, byte[], String, Emit
 
   private final Mode mode;
   private final Children children;
+  private final LongSupplier clock; // the processing instance's wall clock: bounds created_at
   private ProcessorContext<String, Emit> ctx;
   private KeyValueStore<String, String> orders;
   private KeyValueStore<String, String> sagas;
 
-  OrderSagaProcessor(Mode mode, Children children) {
+  OrderSagaProcessor(Mode mode, Children children, LongSupplier clock) {
     this.mode = mode;
     this.children = children;
+    this.clock = clock;
   }
 
   @Override
@@ -75,15 +80,20 @@ final class OrderSagaProcessor implements Processor<String, byte[], String, Emit
   }
 
   private void onOrder(Record<String, byte[]> record) {
-    Model.ClassifiedOrder classified = Model.classifyOrder(record.value());
+    long wall = clock.getAsLong();
+    Model.ClassifiedOrder classified = Model.classifyOrder(record.key(), record.value(), wall);
     if (classified.inputClass == Model.InputClass.MALFORMED) {
       throw new Json.BadRecord(classified.dlqError, classified.reason);
     }
     Model.Order order = classified.order;
     if (orders.get(order.orderId) != null) return; // a duplicate: idempotent
-    long createdAt = classified.hasCreatedAt ? order.createdAt : record.timestamp();
+    // record.timestamp() is what the extractor (SagaTopology.orderEventTime) made of the order: its
+    // created_at, or the fallback when created_at is missing or ill-typed. An out-of-range
+    // created_at is reported as sent, with no event time (not counted in analytics).
+    OptionalLong eventTime = classified.eventTime(record.timestamp(), wall);
+    long createdAt = classified.hasCreatedAt || classified.createdAtOutOfRange ? order.createdAt : record.timestamp();
     if (classified.inputClass == Model.InputClass.INVALID) {
-      finish(order, Model.CANCELLED, Model.REASON_INVALID, createdAt);
+      finish(order, Model.CANCELLED, Model.REASON_INVALID, createdAt, eventTime);
       return;
     }
     long now = ctx.currentSystemTimeMs();
@@ -137,7 +147,8 @@ final class OrderSagaProcessor implements Processor<String, byte[], String, Emit
       }
     }
     finish(saga.order, allReserved ? Model.CONFIRMED : Model.CANCELLED,
-        allReserved ? null : Model.REASON_OUT_OF_STOCK, saga.order.createdAt);
+        allReserved ? null : Model.REASON_OUT_OF_STOCK, saga.order.createdAt,
+        OptionalLong.of(saga.order.createdAt)); // a valid order's created_at is within bounds
   }
 
   private void emitStatus(String orderId, String statusJson, long updatedAt) {
@@ -146,8 +157,11 @@ final class OrderSagaProcessor implements Processor<String, byte[], String, Emit
     ctx.forward(new Record<>(orderId, Emit.json(statusJson), updatedAt), children.status);
   }
 
-  /** Writes the terminal status to order-status and the store, and hands it to the terminal-events branch. */
-  private void finish(Model.Order order, String status, String reason, long createdAt) {
+  /**
+   * Writes the terminal status to order-status and the store, and hands it to the terminal-events
+   * branch: the notifier always, the analytics only when the order has an event time.
+   */
+  private void finish(Model.Order order, String status, String reason, long createdAt, OptionalLong eventTime) {
     long now = ctx.currentSystemTimeMs();
     String statusJson = Model.orderStatus(order, status, reason, createdAt, now);
     emitStatus(order.orderId, statusJson, now);
@@ -155,9 +169,14 @@ final class OrderSagaProcessor implements Processor<String, byte[], String, Emit
     ev.orderId = order.orderId;
     ev.status = status;
     ev.totalCents = order.totalCents();
-    ev.createdAt = createdAt;
     ev.items = order.items;
-    // Analytics run on event time: the record's timestamp is the order's created_at.
-    ctx.forward(new Record<>(order.orderId, Emit.terminal(statusJson, ev), createdAt), children.terminal);
+    ev.hasEventTime = eventTime.isPresent();
+    // Analytics run on event time: the record's timestamp is the order's event time. Without one
+    // (the C++ saga forwards nothing to its analytics then) the record carries the decision time and
+    // the analytics branch drops it (SagaTopology, "with-event-time") before any window: a poison
+    // created_at never reaches TimeWindows.windowsFor.
+    ev.createdAt = eventTime.orElse(createdAt);
+    long timestamp = eventTime.orElse(now);
+    ctx.forward(new Record<>(order.orderId, Emit.terminal(statusJson, ev), timestamp), children.terminal);
   }
 }

@@ -139,13 +139,20 @@ final class SagaRecords {
     }
   }
 
-  /** A terminal status as the analytics windows see it (record timestamp = created_at). */
+  /**
+   * A terminal status as the notifier and the analytics windows see it (record timestamp = the
+   * order's event time). An order with no event time (created_at out of range) still reaches the
+   * notifier, but the analytics branch filters it out ({@link #hasEventTime}) before any window.
+   */
   static final class TerminalEvent {
     String orderId;
     String status; // CONFIRMED or CANCELLED
     long totalCents;
-    long createdAt;
+    long createdAt; // the event time when hasEventTime
     List<Model.OrderItem> items = new ArrayList<>();
+    // False: the order has no usable event time; it is in no analytics window. Not serialized: only
+    // events with an event time cross the analytics repartitions.
+    boolean hasEventTime = true;
 
     boolean confirmed() {
       return Model.CONFIRMED.equals(status);

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 import kstreams.bench.saga.SagaRecords.Emit;
 import kstreams.bench.saga.SagaRecords.TerminalEvent;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -40,9 +41,14 @@ import org.apache.kafka.streams.state.WindowStore;
  *             | result (key order_id) --repartition "reservation-results"--> order-saga-results
  *   order-saga-results --> order-status; RELEASE (key sku) --repartition "stock-releases"--> inventory-releases
  *   terminal statuses (both saga nodes) --merge--> notifier (outbox, webhook) --> notifications(-dlq)
- *                                       --group "all"--> tumbling 1 min  --> order-analytics
- *                                       --by sku------> hopping 5 min/1 min --> (on window close)
+ *                       --with an event time only--> --group "all"--> tumbling 1 min  --> order-analytics
+ *                                                    --by sku------> hopping 5 min/1 min --> (on window close)
  * </pre>
+ *
+ * An order whose created_at is out of range (contract: 0 .. the processing clock + 24 h) has no
+ * event time: the orders timestamp extractor ({@link #orderEventTime}) does not let it move stream
+ * time, and its terminal status is filtered out before the windowed aggregations (the C++ saga
+ * forwards nothing to its analytics for it, ClassifiedOrder::event_time).
  *
  * The C++ topology closes the saga -> inventory -> saga cycle through two ordinary topics it
  * creates itself; here the cycle runs through Kafka Streams' own repartition topics
@@ -81,12 +87,20 @@ public final class SagaTopology {
     build(builder, topicPrefix, onOrder, Model.DEFAULT_GRACE_MS);
   }
 
+  /** Same as {@link #build(StreamsBuilder, String, Consumer, long, LongSupplier)} on the system clock. */
+  public static void build(StreamsBuilder builder, String topicPrefix, Consumer<Long> onOrder, long graceMs) {
+    build(builder, topicPrefix, onOrder, graceMs, System::currentTimeMillis);
+  }
+
   /**
    * Adds the e-commerce topology to {@code builder}: contract topics are {@code topicPrefix} + name;
    * {@code onOrder} is called with 1 for every record read from the orders topic; {@code graceMs}
-   * is analytics.grace.ms. The notifier reads its notifications.* settings from the StreamsConfig.
+   * is analytics.grace.ms; {@code clock} is the processing instance's wall clock (epoch ms, called on
+   * stream threads): created_at may be at most 24 h ahead of it. The notifier reads its
+   * notifications.* settings from the StreamsConfig.
    */
-  public static void build(StreamsBuilder builder, String topicPrefix, Consumer<Long> onOrder, long graceMs) {
+  public static void build(StreamsBuilder builder, String topicPrefix, Consumer<Long> onOrder, long graceMs,
+      LongSupplier clock) {
     final String p = topicPrefix;
     final String restocksTopic = p + Model.RESTOCKS;
     for (String store : new String[] {ORDERS_STORE, SAGAS_STORE, OUTBOX_STORE, NOTIFIER_STORE, STOCK_STORE}) {
@@ -97,12 +111,12 @@ public final class SagaTopology {
 
     // The order saga, orders side.
     KStream<String, Emit> intake = builder
-        .stream(p + Model.ORDERS, Consumed.with(S, B).withTimestampExtractor(new CreatedAtExtractor())
+        .stream(p + Model.ORDERS, Consumed.with(S, B).withTimestampExtractor(new CreatedAtExtractor(clock))
             .withName("orders-source"))
         .peek((k, v) -> onOrder.accept(1L), Named.as("orders-counter"))
         .process(() -> new OrderSagaProcessor(OrderSagaProcessor.Mode.ORDERS,
                 new OrderSagaProcessor.Children("order-status-sink", "stock-commands", "terminal-events",
-                    "orders-dead-letters-sink")),
+                    "orders-dead-letters-sink"), clock),
             Named.as("order-saga"), ORDERS_STORE, SAGAS_STORE);
     intake.to(p + Model.ORDER_STATUS, emitTo("order-status-sink"));
     intake.to(p + Model.DEAD_LETTERS, emitTo("orders-dead-letters-sink"));
@@ -128,7 +142,7 @@ public final class SagaTopology {
     KStream<String, Emit> gather = results.process(
         () -> new OrderSagaProcessor(OrderSagaProcessor.Mode.RESULTS,
             new OrderSagaProcessor.Children("order-status-results-sink", "stock-releases", "terminal-events-results",
-                "results-dead-letters-sink")),
+                "results-dead-letters-sink"), clock),
         Named.as("order-saga-results"), ORDERS_STORE, SAGAS_STORE);
     gather.to(p + Model.ORDER_STATUS, emitTo("order-status-results-sink"));
     gather.to(p + Model.DEAD_LETTERS, emitTo("results-dead-letters-sink"));
@@ -152,7 +166,11 @@ public final class SagaTopology {
     notices.to(p + Model.NOTIFICATIONS, emitTo("notifications-sink"));
     notices.to(p + Model.NOTIFICATIONS_DLQ, emitTo("notifications-dlq-sink"));
 
-    KStream<String, TerminalEvent> events = terminal.mapValues(e -> e.terminal, Named.as("terminal-values"));
+    // Analytics on event time: only terminal statuses of orders that have one (a poison created_at
+    // such as Long.MAX_VALUE - 60000 would overflow TimeWindows.windowsFor and kill the stream thread).
+    KStream<String, TerminalEvent> events = terminal
+        .filter((k, e) -> e.terminal.hasEventTime, Named.as("with-event-time"))
+        .mapValues(e -> e.terminal, Named.as("terminal-values"));
     Duration grace = Duration.ofMillis(graceMs);
     String analytics = p + Model.ANALYTICS;
 
@@ -162,9 +180,10 @@ public final class SagaTopology {
         .windowedBy(TimeWindows.ofSizeAndGrace(Duration.ofMillis(Model.REVENUE_WINDOW_MS), grace))
         .emitStrategy(EmitStrategy.onWindowClose())
         .aggregate(() -> new long[3],
+            // Saturating sums: a long cannot hold more.
             (k, e, agg) -> e.confirmed()
-                ? new long[] {agg[0] + 1, agg[1], agg[2] + e.totalCents}
-                : new long[] {agg[0], agg[1] + 1, agg[2]},
+                ? new long[] {Model.saturatingAdd(agg[0], 1), agg[1], Model.saturatingAdd(agg[2], e.totalCents)}
+                : new long[] {agg[0], Model.saturatingAdd(agg[1], 1), agg[2]},
             Named.as("revenue-aggregate"),
             Materialized.<String, long[], WindowStore<Bytes, byte[]>>as(REVENUE_STORE)
                 .withKeySerde(S).withValueSerde(SagaRecords.LONGS_SERDE))
@@ -185,6 +204,7 @@ public final class SagaTopology {
         .flatMap((k, e) -> {
           List<KeyValue<String, long[]>> sales = new ArrayList<>(e.items.size());
           for (Model.OrderItem item : e.items) {
+            // A CONFIRMED order is valid: qty and price are bounded, the product fits a long.
             sales.add(KeyValue.pair(item.sku, new long[] {item.qty, item.qty * item.unitPriceCents}));
           }
           return sales;
@@ -194,7 +214,7 @@ public final class SagaTopology {
             .advanceBy(Duration.ofMillis(Model.SKU_WINDOW_ADVANCE_MS)))
         .emitStrategy(EmitStrategy.onWindowClose())
         .aggregate(() -> new long[2],
-            (k, sale, agg) -> new long[] {agg[0] + sale[0], agg[1] + sale[1]},
+            (k, sale, agg) -> new long[] {Model.saturatingAdd(agg[0], sale[0]), Model.saturatingAdd(agg[1], sale[1])},
             Named.as("sku-aggregate"),
             Materialized.<String, long[], WindowStore<Bytes, byte[]>>as(SKU_SALES_STORE)
                 .withKeySerde(S).withValueSerde(SagaRecords.LONGS_SERDE))
@@ -215,37 +235,61 @@ public final class SagaTopology {
   }
 
   /**
-   * Event time of an order: its created_at (the contract), read without a full JSON parse; the
-   * record timestamp when it is absent or unreadable (malformed orders still reach the saga, which
-   * dead-letters them).
+   * The timestamp extractor of `orders` (ecommerce_topology.cc order_event_time), at wall-clock
+   * {@code nowMs}: created_at when it is an integer within bounds (Model.isUsableEventTime); the
+   * record timestamp when created_at is absent or not a number and the record timestamp is within
+   * bounds; otherwise (created_at out of range, a poison pill) the partition time, 0 before the
+   * partition has one: such an order has no event time, so it neither advances stream time nor lands
+   * in a far-away window. Never negative: Kafka Streams would drop the record, and the order must
+   * still get its CANCELLED INVALID (or its dead letter). Reads created_at without a JSON parse (the
+   * way std::from_chars reads an int64); the saga's full parse decides the order's fate.
    */
+  static long orderEventTime(ConsumerRecord<Object, Object> record, long partitionTime, long nowMs) {
+    final long unchanged = Math.max(partitionTime, 0);
+    final long fallback = Model.isUsableEventTime(record.timestamp(), nowMs) ? record.timestamp() : unchanged;
+    Object value = record.value();
+    if (!(value instanceof byte[])) return fallback;
+    byte[] v = (byte[]) value;
+    int pos = CreatedAtExtractor.indexOf(v, CreatedAtExtractor.FIELD);
+    if (pos < 0) return fallback;
+    pos += CreatedAtExtractor.FIELD.length;
+    while (pos < v.length && v[pos] == ' ') pos++;
+    boolean negative = pos < v.length && v[pos] == '-';
+    int digits = negative ? pos + 1 : pos;
+    int end = digits;
+    long magnitude = 0;
+    boolean outOfRange = false;
+    while (end < v.length && v[end] >= '0' && v[end] <= '9') {
+      int d = v[end] - '0';
+      if (magnitude > (Long.MAX_VALUE - d) / 10) {
+        outOfRange = true; // the digits still count: an integer, just not an int64
+      } else if (!outOfRange) {
+        magnitude = magnitude * 10 + d;
+      }
+      end++;
+    }
+    // Not a number (or a float): created_at is ill-typed, the record timestamp stands in.
+    if (end == digits || (end < v.length && v[end] == '.')) return fallback;
+    // An integer: created_at is the event time if it is within bounds; otherwise the order has none.
+    long ts = negative ? -magnitude : magnitude;
+    return !outOfRange && Model.isUsableEventTime(ts, nowMs) ? ts : unchanged;
+  }
+
+  /** {@link #orderEventTime} on the topology's clock. */
   static final class CreatedAtExtractor implements TimestampExtractor {
-    private static final byte[] FIELD = "\"created_at\":".getBytes(StandardCharsets.US_ASCII);
+    static final byte[] FIELD = "\"created_at\":".getBytes(StandardCharsets.US_ASCII);
+    private final LongSupplier clock;
+
+    CreatedAtExtractor(LongSupplier clock) {
+      this.clock = clock;
+    }
 
     @Override
     public long extract(ConsumerRecord<Object, Object> record, long partitionTime) {
-      Object value = record.value();
-      if (!(value instanceof byte[])) return record.timestamp();
-      long ts = createdAt((byte[]) value);
-      return ts >= 0 ? ts : record.timestamp();
+      return orderEventTime(record, partitionTime, clock.getAsLong());
     }
 
-    /** created_at's value, or -1 when it is absent or not a non-negative integer. */
-    static long createdAt(byte[] v) {
-      int pos = indexOf(v, FIELD);
-      if (pos < 0) return -1;
-      pos += FIELD.length;
-      while (pos < v.length && v[pos] == ' ') pos++;
-      int start = pos;
-      long ts = 0;
-      while (pos < v.length && v[pos] >= '0' && v[pos] <= '9' && pos - start < 18) {
-        ts = ts * 10 + (v[pos] - '0');
-        pos++;
-      }
-      return pos == start ? -1 : ts;
-    }
-
-    private static int indexOf(byte[] hay, byte[] needle) {
+    static int indexOf(byte[] hay, byte[] needle) {
       outer:
       for (int i = 0; i + needle.length <= hay.length; i++) {
         for (int j = 0; j < needle.length; j++) {
