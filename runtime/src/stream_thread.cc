@@ -352,18 +352,13 @@ absl::Status StreamThread::create_clients() {
   // Throughput: restoration reads changelogs from start to end, so large fetches and a deep
   // prefetch queue pay (see the table; restore_step wakes a stalled fetcher).
   auto rprops = cfg.client_settings_with_defaults("restore.consumer.");
-  rprops["group.id"] = cfg.application_id() + "-restore-unused";
   rprops["enable.auto.commit"] = "false";
   rprops["isolation.level"] = "read_committed";
   rprops["enable.partition.eof"] = "true";
   rprops["client.id"] = ctx_.process_id + "-" + name_ + "-restore-consumer";
-  KSTREAMS_ASSIGN_OR_RETURN(auto rconf, rdk::make_conf(rprops));
-  rd_kafka_t* rrk = rd_kafka_new(RD_KAFKA_CONSUMER, rconf.get(), err, sizeof(err));
-  if (rrk == nullptr) return absl::InvalidArgumentError(std::string("creating restore consumer: ") + err);
   restore_fetch_.max_records = setting_of(rprops, "queued.min.messages", 100000);
   restore_fetch_.max_bytes = setting_of(rprops, "queued.max.messages.kbytes", 65536) * 1024;
-  rconf.release();
-  restore_consumer_.reset(rrk);
+  KSTREAMS_ASSIGN_OR_RETURN(restore_consumer_, PartitionReader::create(rprops, "restore consumer"));
 
   const std::string txn_id =
       cfg.exactly_once() ? cfg.application_id() + "-" + ctx_.process_id + "-" + std::to_string(index_) : "";
@@ -406,18 +401,13 @@ absl::Status StreamThread::init_global() {
   global_ = std::make_unique<GlobalStateTask>(*ctx_.topology, std::move(manager));
 
   auto props = cfg.client_settings("consumer.");
-  props["group.id"] = cfg.application_id() + "-global-unused";
   props["enable.auto.commit"] = "false";
   props["isolation.level"] = "read_committed";
   props["enable.partition.eof"] = "true";
   props.emplace("client.id", ctx_.process_id + "-" + name_ + "-global-consumer");
-  KSTREAMS_ASSIGN_OR_RETURN(auto conf, rdk::make_conf(props));
-  char err[512];
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof(err));
-  if (rk == nullptr) return absl::InvalidArgumentError(std::string("creating global consumer: ") + err);
-  conf.release();
-  global_consumer_.reset(rk);
-  rdk::TopicPartitionList list(rd_kafka_topic_partition_list_new(4));
+  KSTREAMS_ASSIGN_OR_RETURN(global_consumer_, PartitionReader::create(props, "global consumer"));
+  rd_kafka_t* rk = global_consumer_->handle();
+  std::vector<PartitionReader::Start> starts;
   for (const auto& g : ctx_.topology->global_stores()) {
     const rd_kafka_metadata_t* md = nullptr;
     rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, g.topic.c_str(), nullptr);
@@ -427,11 +417,10 @@ absl::Status StreamThread::init_global() {
     const int n = md->topic_cnt > 0 ? md->topics[0].partition_cnt : 0;
     rd_kafka_metadata_destroy(md);
     if (n == 0) return absl::FailedPreconditionError("global topic '" + g.topic + "' does not exist");
-    for (int p = 0; p < n; ++p)
-      rd_kafka_topic_partition_list_add(list.get(), g.topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    for (int p = 0; p < n; ++p) starts.push_back({g.topic, p, RD_KAFKA_OFFSET_BEGINNING});
   }
-  global_partitions_ = static_cast<size_t>(list->cnt);
-  KSTREAMS_RETURN_IF_ERROR(rdk::to_status(rd_kafka_assign(rk, list.get()), "assign global partitions"));
+  global_partitions_ = starts.size();
+  KSTREAMS_RETURN_IF_ERROR(global_consumer_->assign(starts));
   // Bootstrap: every global partition read to its end before any stream task processes.
   const auto t0 = std::chrono::steady_clock::now();
   bool at_end = false;
@@ -449,7 +438,7 @@ absl::Status StreamThread::poll_global(int timeout_ms, bool* at_end) {
   std::map<std::pair<std::string, int32_t>, std::vector<RawRecord>> batches;
   int wait = timeout_ms;
   for (int i = 0; i < 10000; ++i) {
-    rd_kafka_message_t* msg = rd_kafka_consumer_poll(global_consumer_.get(), wait);
+    rd_kafka_message_t* msg = rd_kafka_consume_queue(global_consumer_->queue(), wait);
     wait = 0;
     if (msg == nullptr) break;
     std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> owned(msg, rd_kafka_message_destroy);
@@ -504,7 +493,7 @@ void StreamThread::run() {
       // rebalance that gives the tasks back does not wait for this member's session to time out.
       if (consumer_) rd_kafka_consumer_close(consumer_.get());
       consumer_.reset();
-      if (restore_consumer_) rd_kafka_destroy_flags(restore_consumer_.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+      restore_consumer_.reset();
       rewind_pending_ = false;  // the new consumer starts from the committed offsets
       st = create_clients_retrying();
     }
@@ -542,11 +531,11 @@ void StreamThread::run() {
   close_suspended(/*clean=*/true);
   consumer_.reset();
   producer_.reset();
-  // These consumers never join their (unused) groups: nothing to leave, nothing to wait for.
-  if (restore_consumer_) rd_kafka_destroy_flags(restore_consumer_.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+  // These consumers have no group: nothing to leave, nothing to wait for.
+  restore_consumer_.reset();
   if (global_) (void)global_->close();
   global_.reset();
-  if (global_consumer_) rd_kafka_destroy_flags(global_consumer_.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+  global_consumer_.reset();
   set_state(ThreadState::kDead);
   mailbox_.close();  // runs what is queued: never leave a query waiting
 }
@@ -562,7 +551,7 @@ absl::Status StreamThread::create_clients_retrying() {
     producer_.reset();
     consumer_queue_.reset();
     if (consumer_) rd_kafka_destroy_flags(consumer_.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
-    if (restore_consumer_) rd_kafka_destroy_flags(restore_consumer_.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    restore_consumer_.reset();
     backoff_while_degraded();
   }
 }
@@ -1419,7 +1408,8 @@ absl::Status StreamThread::create_task(TaskId id, const std::vector<std::pair<st
     // broker answers "not leader" / "unknown partition" for a short while. Retry those for 30 s.
     rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
     for (const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);;) {
-      err = rd_kafka_query_watermark_offsets(restore_consumer_.get(), topic.c_str(), id.partition, &low, &high, 30000);
+      err = rd_kafka_query_watermark_offsets(restore_consumer_->handle(), topic.c_str(), id.partition, &low, &high,
+                                             30000);
       const bool transient = err == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
                              err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
                              err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
@@ -1559,14 +1549,13 @@ void StreamThread::pause_inputs(const std::vector<std::pair<std::string, int32_t
 }
 
 absl::Status StreamThread::assign_restore_consumer() {
-  rdk::TopicPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(changelog_owner_.size()) + 1));
+  std::vector<PartitionReader::Start> starts;
   for (const auto& [id, r] : restoring_) {
     for (const auto& c : r.changelogs) {
-      if (!c.done) rd_kafka_topic_partition_list_add(list.get(), c.topic.c_str(), c.partition)->offset = c.fetched;
+      if (!c.done) starts.push_back({c.topic, c.partition, c.fetched});
     }
   }
-  return rdk::to_status(rd_kafka_assign(restore_consumer_.get(), list->cnt > 0 ? list.get() : nullptr),
-                        "assign restore consumer");
+  return restore_consumer_->assign(starts);
 }
 
 absl::Status StreamThread::restore_step(std::chrono::milliseconds wait) {
@@ -1584,8 +1573,8 @@ absl::Status StreamThread::restore_step(std::chrono::milliseconds wait) {
   for (const auto& [id, r] : restoring_) {
     for (const auto& c : r.changelogs) pending += c.pending.size();
   }
-  rdk::Queue queue(rd_kafka_queue_get_consumer(restore_consumer_.get()));
-  restore_fetch_.observe(rd_kafka_queue_length(queue.get()));
+  rd_kafka_queue_t* queue = restore_consumer_->queue();
+  restore_fetch_.observe(rd_kafka_queue_length(queue));
   constexpr size_t kChunk = 1024;
   std::vector<rd_kafka_message_t*> msgs(kChunk);
   int timeout = pending > 0 ? 0 : static_cast<int>(wait.count());
@@ -1594,7 +1583,7 @@ absl::Status StreamThread::restore_step(std::chrono::milliseconds wait) {
   size_t sampled_bytes = 0;
   size_t sampled = 0;
   while (pending < bound) {
-    const ssize_t n = rd_kafka_consume_batch_queue(queue.get(), timeout, msgs.data(), kChunk);
+    const ssize_t n = rd_kafka_consume_batch_queue(queue, timeout, msgs.data(), kChunk);
     timeout = 0;
     if (n <= 0) {
       drained = true;
@@ -1636,11 +1625,11 @@ absl::Status StreamThread::restore_step(std::chrono::milliseconds wait) {
     if (std::chrono::steady_clock::now() >= deadline) break;
   }
   restore_fetch_.sample(sampled_bytes, sampled);
-  if (restore_fetch_.should_wake(drained ? 0 : rd_kafka_queue_length(queue.get()))) {
+  if (restore_fetch_.should_wake(drained ? 0 : rd_kafka_queue_length(queue))) {
     for (const auto& [id, r] : restoring_) {
       auto open = std::find_if(r.changelogs.begin(), r.changelogs.end(), [](const auto& c) { return !c.eof; });
       if (open == r.changelogs.end()) continue;
-      kick_stalled_fetcher(restore_consumer_.get(), open->topic, open->partition);
+      kick_stalled_fetcher(restore_consumer_->handle(), open->topic, open->partition);
       break;
     }
   }
@@ -1757,7 +1746,7 @@ void StreamThread::close_all_tasks(bool clean) {
   restoring_.clear();
   restoring_inputs_.clear();
   changelog_owner_.clear();
-  if (had_restoring && restore_consumer_) rd_kafka_assign(restore_consumer_.get(), nullptr);
+  if (had_restoring && restore_consumer_) (void)restore_consumer_->assign({});
   tasks_.clear();
   partition_to_task_.clear();
   paused_.clear();

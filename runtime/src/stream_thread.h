@@ -50,6 +50,7 @@
 #include "kstreams/state/state_manager.h"
 #include "kstreams/topology/topology.h"
 #include "mailbox.h"
+#include "partition_reader.h"
 #include "quarantine.h"
 #include "rdkafka_util.h"
 #include "record_watch.h"
@@ -308,8 +309,8 @@ class StreamThread {
   uint64_t assignment_epoch_ = 0;  // bumped by every rebalance callback (they run inside consumer polls)
   int64_t last_fetch_check_ms_ = 0;
   std::unique_ptr<KafkaProducer> producer_;
-  rdk::Handle restore_consumer_;
-  rdk::Handle global_consumer_;
+  std::unique_ptr<PartitionReader> restore_consumer_;  // no group (partition_reader.h)
+  std::unique_ptr<PartitionReader> global_consumer_;
   std::unique_ptr<GlobalStateTask> global_;
   std::set<std::pair<std::string, int32_t>> global_at_end_;
   size_t global_partitions_ = 0;

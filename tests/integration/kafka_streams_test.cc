@@ -755,6 +755,54 @@ TEST_F(CounterAppTest, PreloadedTableIsReadBeforeTheStreamBacklogSoEveryRecordJo
   EXPECT_EQ(wrong, 0);
 }
 
+// A GlobalKTable preloaded before the start: the global consumer (a group-less PartitionReader)
+// bootstraps every partition of it before any stream task runs, so every stream record joins.
+TEST_F(CounterAppTest, AGlobalTableIsBootstrappedBeforeProcessingSoEveryRecordJoins) {
+  constexpr int kRecords = 2000;
+  const std::string table = app_id_ + "-global-labels";
+  const std::string joined = app_id_ + "-global-joined";
+  create_topic(table, 5);  // not co-partitioned with the input: a global table needs not be
+  create_topic(joined, 3);
+  {
+    auto producer = runtime::ProducerClient::create(client_props({{"enable.idempotence", "true"}, {"linger.ms", "5"}}));
+    ASSERT_TRUE(producer.ok());
+    for (int i = 0; i < kRecords; ++i) {
+      RawRecord r;
+      r.topic = table;
+      r.partition = Partition(-1);
+      r.key = "i-" + std::to_string(i);
+      r.value = "label-" + std::to_string(i);
+      r.timestamp = 1;
+      absl::Status st;
+      while ((st = (*producer)->send(r)).code() == absl::StatusCode::kUnavailable) (*producer)->poll(5ms);
+      ASSERT_TRUE(st.ok()) << st;
+    }
+    ASSERT_TRUE((*producer)->flush(30s).ok());
+  }
+  produce_async(kRecords, 0);
+  producer_thread_.join();
+  auto app = start_instance(0, "exactly_once_v2", "", {}, {"--global-table", table, "--global-joined-out", joined});
+  const auto ids = wait_for_ids(kRecords, 120s);
+  EXPECT_EQ(static_cast<int>(ids.size()), kRecords) << logs(1);
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(app->terminate(30s), 0) << logs(1);
+  auto read = runtime::read_all(client_props({{"isolation.level", "read_committed"}}), {joined}, 60s);
+  ASSERT_TRUE(read.ok()) << read.status();
+  std::set<std::string> keys;
+  int wrong = 0;
+  for (const auto& r : *read) {
+    keys.insert(*r.key);
+    const std::string n = r.key->substr(2);
+    if (*r.value != "g-" + std::to_string(std::stoi(n) % kGroups) + "|label-" + n) ++wrong;
+  }
+  EXPECT_EQ(static_cast<int>(keys.size()), kRecords) << logs(1);
+  EXPECT_EQ(static_cast<int>(read->size()), kRecords);
+  EXPECT_EQ(wrong, 0);
+  EXPECT_NE(testing::tail_file(log_path(0), 200).find("global stores bootstrapped from 5 partition(s)"),
+            std::string::npos)
+      << logs(1);
+}
+
 TEST_F(CounterAppTest, TwoStreamThreadsShareTheTasksAndStayExactlyOnceAcrossASigkill) {
   constexpr int kRecords = 6000;
   produce_async(kRecords, 1500);

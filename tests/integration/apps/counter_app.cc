@@ -3,7 +3,7 @@
 //
 //   counter_app --input T --ids-out T --counts-out T [--table T --joined-out T] [--windowed-out T]
 //               [--closed-windows-out T] [--id-table T --id-joined-out T] [--fault POINT:SKIP:TIMES ...]
-//               [--hang-on GROUP] [--config F] [--set key=value ...]
+//               [--global-table T --global-joined-out T] [--hang-on GROUP] [--config F] [--set key=value ...]
 //
 // --fault arms a kstreams fault point (kstreams/common/fault_points.h) to return an aborted
 // transaction error TIMES times after letting SKIP hits pass: the runtime's failure paths under load.
@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::string input, ids_out, counts_out, table, joined_out, windowed_out, closed_windows_out, id_table, id_joined_out,
-      hang_on;
+      hang_on, global_table, global_joined_out;
   for (size_t i = 0; i + 1 < rest.size(); i += 2) {
     if (rest[i] == "--input") input = rest[i + 1];
     if (rest[i] == "--ids-out") ids_out = rest[i + 1];
@@ -44,6 +44,8 @@ int main(int argc, char** argv) {
     if (rest[i] == "--id-table") id_table = rest[i + 1];
     if (rest[i] == "--id-joined-out") id_joined_out = rest[i + 1];
     if (rest[i] == "--hang-on") hang_on = rest[i + 1];
+    if (rest[i] == "--global-table") global_table = rest[i + 1];
+    if (rest[i] == "--global-joined-out") global_joined_out = rest[i + 1];
     if (rest[i] == "--fault") {
       const std::string& f = rest[i + 1];
       const size_t a = f.find(':');
@@ -94,6 +96,16 @@ int main(int argc, char** argv) {
     auto by_id = builder.table<std::string, std::string>(id_table, kstreams::Materialized::as("id-labels"));
     records.join(by_id, [](const std::string& group, const std::string& label) { return group + "|" + label; })
         .to(id_joined_out);
+  }
+  if (!global_table.empty() && !global_joined_out.empty()) {
+    // Stream-GlobalKTable join on the record's key: every instance holds the whole table.
+    auto labels =
+        builder.global_table<std::string, std::string>(global_table, kstreams::Materialized::as("global-labels"));
+    records
+        .join(
+            labels, [](const std::string& id, const std::string&) { return id; },
+            [](const std::string& group, const std::string& label) { return group + "|" + label; })
+        .to(global_joined_out);
   }
   if (!windowed_out.empty()) {
     // Windowed count: per group, tumbling 1 s windows on event time (generous grace: results must
