@@ -3,6 +3,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -44,6 +45,11 @@ using GroupMetadata = std::unique_ptr<rd_kafka_consumer_group_metadata_t, GroupM
 
 // Builds a configuration; an unknown or invalid property is kInvalidArgument naming it.
 [[nodiscard]] absl::StatusOr<Conf> make_conf(const Properties& props);
+
+// Asks the cluster for one topic's metadata, so that the client's cached partition leaders are
+// current (librdkafka refreshes them by itself only on some errors and every
+// topic.metadata.refresh.interval.ms). Best effort: errors are ignored (the caller retries).
+void refresh_topic_metadata(rd_kafka_t* rk, const std::string& topic, std::chrono::milliseconds timeout);
 
 // Maps a librdkafka error code to the kstreams error vocabulary.
 [[nodiscard]] absl::Status to_status(rd_kafka_resp_err_t err, const std::string& context);

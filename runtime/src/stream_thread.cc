@@ -1404,16 +1404,21 @@ absl::Status StreamThread::create_task(TaskId id, const std::vector<std::pair<st
     const std::string topic = changelog_topic(app, spec.name);
     int64_t low = 0;
     int64_t high = 0;
-    // A changelog created a moment ago (first start) may not have a leader everywhere yet: the
-    // broker answers "not leader" / "unknown partition" for a short while. Retry those for 30 s.
+    // The broker answers "not leader" / "unknown partition" for a changelog created a moment ago
+    // (first start), and for a partition whose leader moved (a broker crashed). librdkafka does not
+    // refresh its metadata after a failed watermark query (only every
+    // topic.metadata.refresh.interval.ms, 5 minutes): ask for the topic's metadata, then query
+    // again. Bounded to a few seconds: past that the task's creation is deferred and retried with
+    // backoff, and the thread's other tasks keep running meanwhile.
     rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
-    for (const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);;) {
-      err = rd_kafka_query_watermark_offsets(restore_consumer_->handle(), topic.c_str(), id.partition, &low, &high,
-                                             30000);
+    for (const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);;) {
+      err =
+          rd_kafka_query_watermark_offsets(restore_consumer_->handle(), topic.c_str(), id.partition, &low, &high, 5000);
       const bool transient = err == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
                              err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
-                             err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+                             err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || err == RD_KAFKA_RESP_ERR__TIMED_OUT;
       if (!transient || std::chrono::steady_clock::now() >= deadline) break;
+      rdk::refresh_topic_metadata(restore_consumer_->handle(), topic, std::chrono::milliseconds(2000));
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     absl::Status wm = rdk::to_status(err, "watermarks of " + topic);
