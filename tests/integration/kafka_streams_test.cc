@@ -28,6 +28,7 @@
 #include "kstreams/runtime/kafka_streams.h"
 #include "support/broker_env.h"
 #include "support/child_process.h"
+#include "support/raw_connection.h"
 
 namespace kstreams {
 namespace {
@@ -1206,6 +1207,58 @@ TEST_F(CounterAppTest, BacklogLargerThanThePrefetchQueueIsProcessedExactlyOnceWi
   EXPECT_GE(wakeups, 1) << "the fetcher was never woken: " << metrics->body.substr(0, 2000);
   RecordProperty("fetcher_wakeups", static_cast<int>(wakeups));
   EXPECT_EQ(app->terminate(30s), 0) << logs(1);
+}
+
+// Hostile HTTP input against the real query server process: a path byte that is not UTF-8, an
+// undecodable key, 50 slowloris connections and a header flood. The instance answers 400/404 (never
+// 500), stays alive, and keeps answering /healthz quickly throughout.
+TEST_F(CounterAppTest, TheQueryServerProcessSurvivesHostileRequestsAndStaysResponsive) {
+  const int port = testing::free_tcp_port();
+  const std::string server = "127.0.0.1:" + std::to_string(port);
+  instances_.push_back(start_instance(0, "exactly_once_v2", server));
+  auto client = runtime::http::HttpClient::create("http://" + server);
+  ASSERT_TRUE(client.ok());
+  const auto up = std::chrono::steady_clock::now() + 60s;
+  while (std::chrono::steady_clock::now() < up) {
+    auto r = (*client)->get("/healthz");
+    if (r.ok() && r->status == 200) break;
+    std::this_thread::sleep_for(200ms);
+  }
+  const auto status_of = [&](const std::string& request) {
+    testing::RawConnection c(port);
+    EXPECT_TRUE(c.connected());
+    c.send(request);
+    const std::string answer = c.read_for(3s);
+    return answer.size() >= 12 ? std::stoi(answer.substr(9, 3)) : -1;
+  };
+  EXPECT_EQ(status_of("GET /\xff HTTP/1.1\r\nHost: x\r\n\r\n") / 100, 4);
+  const int undecodable = status_of("GET /v1/stores/group-counts/keys/%ff%fe HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_TRUE(undecodable == 400 || undecodable == 404) << undecodable;
+  std::string flood = "GET /healthz HTTP/1.1\r\n";
+  for (int i = 0; i < 2000; ++i) flood += "X-Flood-" + std::to_string(i) + ": " + std::string(100, 'a') + "\r\n";
+  EXPECT_EQ(status_of(flood + "\r\n") / 100, 4);
+
+  // 50 slowloris connections: one byte of a request line every 500 ms.
+  std::vector<std::unique_ptr<testing::RawConnection>> slow;
+  for (int i = 0; i < 50; ++i) slow.push_back(std::make_unique<testing::RawConnection>(port));
+  std::vector<double> probe_ms;
+  const std::string line = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
+  for (size_t step = 0; step < 12; ++step) {
+    for (auto& c : slow) c->send(std::string(1, line[step % line.size()]));
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = (*client)->get("/healthz");
+    probe_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->status, 200);
+    std::this_thread::sleep_for(500ms);
+  }
+  std::sort(probe_ms.begin(), probe_ms.end());
+  std::printf("healthz under 50 slowloris connections: median %.1f ms, max %.1f ms\n", probe_ms[probe_ms.size() / 2],
+              probe_ms.back());
+  EXPECT_LT(probe_ms[probe_ms.size() / 2], 100.0);
+  EXPECT_LT(probe_ms.back(), 1000.0);
+  slow.clear();
+  EXPECT_EQ(instances_[0]->terminate(30s), 0) << logs(1);  // alive all along, and closes cleanly
 }
 
 // close() while queries arrive: the HTTP handlers read the stream threads (state, degraded reason,

@@ -18,56 +18,20 @@
 #include <gtest/gtest.h>
 
 #include "kstreams/runtime/http.h"
+#include "support/raw_connection.h"
 #include "tls_test_util.h"
 
 namespace kstreams::runtime::http {
 namespace {
 
 using namespace std::chrono_literals;
+using kstreams::testing::RawConnection;
 using ::testing::HasSubstr;
 using testing_tls::curl;
 using testing_tls::make_cert;
 using testing_tls::run;
 using testing_tls::TestCert;
 using Clock = std::chrono::steady_clock;
-
-// A TCP connection that sends raw bytes and can tell when the server closed it.
-class RawConnection {
- public:
-  explicit RawConnection(int port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-  }
-  ~RawConnection() { ::close(fd_); }
-  RawConnection(const RawConnection&) = delete;
-  RawConnection& operator=(const RawConnection&) = delete;
-
-  [[nodiscard]] bool connected() const { return connected_; }
-  void send(const std::string& bytes) { (void)::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL); }
-  // True when the server closed the connection (EOF or reset) within `timeout`; what it sent before
-  // goes to `*received`.
-  bool closed_within(std::chrono::milliseconds timeout, std::string* received = nullptr) {
-    const auto deadline = Clock::now() + timeout;
-    for (;;) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-      if (left <= 0) return false;
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(left)) <= 0) continue;
-      char buf[4096];
-      const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
-      if (n <= 0) return true;
-      if (received != nullptr) received->append(buf, static_cast<size_t>(n));
-    }
-  }
-
- private:
-  int fd_ = -1;
-  bool connected_ = false;
-};
 
 class HttpTlsTest : public ::testing::Test {
  protected:

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/raw_connection.h"
 #include "tls_test_util.h"
 
 namespace kstreams::runtime {
@@ -27,6 +28,7 @@ using nlohmann::json;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using namespace std::chrono_literals;
+using kstreams::testing::RawConnection;
 
 // A backend whose stores, ownership and state the test sets before sending requests.
 class FakeBackend final : public QueryBackend {
@@ -360,59 +362,6 @@ TEST_F(QueryServerTest, ApplicationRoutesGetPathAndQueryParameters) {
 }
 
 // ---- issue 24: hostile input ---------------------------------------------------------------------
-
-// A connection that writes raw bytes, reads with a deadline and never blocks the test.
-class RawConnection {
- public:
-  explicit RawConnection(int port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  }
-  ~RawConnection() { ::close(fd_); }
-  RawConnection(const RawConnection&) = delete;
-  RawConnection& operator=(const RawConnection&) = delete;
-  [[nodiscard]] bool connected() const { return connected_; }
-  // Sends what the socket takes now; false once the server closed or reset the connection.
-  bool send(const std::string& bytes) {
-    size_t sent = 0;
-    while (sent < bytes.size()) {
-      const ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
-      if (n <= 0) return false;
-      sent += static_cast<size_t>(n);
-    }
-    return true;
-  }
-  // Whatever arrives within `timeout` (stops early at the server's close).
-  std::string read_for(std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    std::string out;
-    for (;;) {
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
-      if (left <= 0) return out;
-      pollfd pfd{fd_, POLLIN, 0};
-      if (::poll(&pfd, 1, static_cast<int>(left)) <= 0) return out;
-      char buf[65536];
-      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) {
-        closed_ = true;
-        return out;
-      }
-      out.append(buf, static_cast<size_t>(n));
-    }
-  }
-  [[nodiscard]] bool closed() const { return closed_; }
-
- private:
-  int fd_ = -1;
-  bool connected_ = false;
-  bool closed_ = false;
-};
 
 // `GET /v1/orders/%ff%fe` was a 500 carrying nlohmann's exception text (the decoded id is not UTF-8).
 TEST_F(QueryServerTest, NonUtf8PathSegmentsAre400Or404NeverA500) {
