@@ -1179,6 +1179,12 @@ void StreamThread::rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafk
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     self->rebalances_total_->increment();
     rd_kafka_assign(rk, parts);
+    // librdkafka may keep a partition's pause across a rebalance that hands it back to this
+    // consumer, while the revocation cleared what this thread knew of its pauses (paused_, the
+    // inputs of tasks that were restoring or waiting): every assigned partition starts unpaused, and
+    // the tasks created below pause what they must (restoring, waiting for their directory).
+    rd_kafka_resume_partitions(rk, parts);
+    self->paused_.clear();
     self->on_partitions_assigned(parts);
   } else {
     self->on_partitions_revoked(rd_kafka_assignment_lost(rk) != 0);

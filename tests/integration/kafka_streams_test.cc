@@ -804,6 +804,31 @@ TEST_F(CounterAppTest, AGlobalTableIsBootstrappedBeforeProcessingSoEveryRecordJo
       << logs(1);
 }
 
+// librdkafka keeps a partition's pause across a rebalance that gives it back to the same consumer.
+// With a backlog and a small buffered.records.per.partition, the inputs are paused most of the time
+// (backpressure); rebalances while they are (a second instance joins, then leaves) must not leave a
+// partition paused for good: every record is processed, exactly once.
+TEST_F(CounterAppTest, PartitionsPausedByBackpressureAcrossRebalancesAreResumed) {
+  constexpr int kRecords = 300000;
+  produce_async(kRecords, 0);
+  producer_thread_.join();
+  const std::vector<std::string> settings = {"buffered.records.per.partition=20"};
+  auto a = start_instance(0, "exactly_once_v2", "", settings);
+  std::this_thread::sleep_for(5s);  // A works through the backlog, its inputs paused most of the time
+  for (int round = 0; round < 2; ++round) {
+    auto b = start_instance(1, "exactly_once_v2", "", settings);
+    std::this_thread::sleep_for(3s);
+    EXPECT_EQ(b->terminate(30s), 0) << logs(2);
+    std::this_thread::sleep_for(2s);
+  }
+  const auto ids = wait_for_ids(kRecords, 120s);
+  std::set<std::string> unique;
+  for (const auto& r : ids) unique.insert(*r.key);
+  EXPECT_EQ(unique.size(), static_cast<size_t>(kRecords)) << logs(2);
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kRecords));
+  EXPECT_EQ(a->terminate(30s), 0) << logs(1);
+}
+
 TEST_F(CounterAppTest, TwoStreamThreadsShareTheTasksAndStayExactlyOnceAcrossASigkill) {
   constexpr int kRecords = 6000;
   produce_async(kRecords, 1500);
