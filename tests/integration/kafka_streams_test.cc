@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <regex>
@@ -130,6 +131,62 @@ class CounterAppTest : public ::testing::Test {
       ASSERT_TRUE((*producer)->flush(30s).ok());
       produced_ = n;
     });
+  }
+
+  // Produces `n` records now (id i-<k>, group g-<k % kGroups>, the wall clock as timestamp) and
+  // waits for them; `tweak` may change record k first.
+  void produce_now(int n, const std::function<void(int, RawRecord&)>& tweak) {
+    auto producer = runtime::ProducerClient::create(client_props({{"enable.idempotence", "true"}}));
+    ASSERT_TRUE(producer.ok());
+    for (int i = 0; i < n; ++i) {
+      RawRecord r;
+      r.topic = input_;
+      r.partition = Partition(-1);
+      r.key = "i-" + std::to_string(i);
+      r.value = "g-" + std::to_string(i % kGroups);
+      r.timestamp =
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+              .count();
+      tweak(i, r);
+      ASSERT_TRUE((*producer)->send(r).ok());
+    }
+    ASSERT_TRUE((*producer)->flush(30s).ok());
+  }
+
+  // Writes `n` table rows (key i-<k>, value label-<k>) to `topic`, timestamped before any record.
+  void preload_labels(const std::string& topic, int n) {
+    auto producer = runtime::ProducerClient::create(client_props({{"enable.idempotence", "true"}, {"linger.ms", "5"}}));
+    ASSERT_TRUE(producer.ok());
+    for (int i = 0; i < n; ++i) {
+      RawRecord r;
+      r.topic = topic;
+      r.partition = Partition(-1);
+      r.key = "i-" + std::to_string(i);
+      r.value = "label-" + std::to_string(i);
+      r.timestamp = 1;  // older than every stream record
+      absl::Status st;
+      while ((st = (*producer)->send(r)).code() == absl::StatusCode::kUnavailable) (*producer)->poll(5ms);
+      ASSERT_TRUE(st.ok()) << st;
+    }
+    ASSERT_TRUE((*producer)->flush(30s).ok());
+  }
+
+  // Every one of the `n` input records found its table row: one "<group>|label-<k>" per id on `joined`.
+  void expect_every_record_joined(const std::string& joined, int n) {
+    auto read = runtime::read_all(client_props({{"isolation.level", "read_committed"}}), {joined}, 60s);
+    ASSERT_TRUE(read.ok()) << read.status();
+    std::set<std::string> keys;
+    int wrong = 0;
+    for (const auto& r : *read) {
+      keys.insert(*r.key);
+      const std::string k = r.key->substr(2);
+      if (*r.value != "g-" + std::to_string(std::stoi(k) % kGroups) + "|label-" + k) ++wrong;
+    }
+    EXPECT_EQ(static_cast<int>(keys.size()), n)
+        << "stream records that found no table row: " << n - static_cast<int>(keys.size()) << "\n"
+        << logs(1);
+    EXPECT_EQ(static_cast<int>(read->size()), n);
+    EXPECT_EQ(wrong, 0);
   }
 
   // Waits until `ids` holds at least `n` committed records (or the timeout).
@@ -692,22 +749,7 @@ TEST_F(CounterAppTest, PreloadedTableIsReadBeforeTheStreamBacklogSoEveryRecordJo
   const std::string joined = app_id_ + "-id-joined";
   create_topic(table, 3);
   create_topic(joined, 3);
-  {
-    auto producer = runtime::ProducerClient::create(client_props({{"enable.idempotence", "true"}, {"linger.ms", "5"}}));
-    ASSERT_TRUE(producer.ok());
-    for (int i = 0; i < kRecords; ++i) {
-      RawRecord r;
-      r.topic = table;
-      r.partition = Partition(-1);
-      r.key = "i-" + std::to_string(i);
-      r.value = "label-" + std::to_string(i);
-      r.timestamp = 1;  // older than every stream record
-      absl::Status st;
-      while ((st = (*producer)->send(r)).code() == absl::StatusCode::kUnavailable) (*producer)->poll(5ms);
-      ASSERT_TRUE(st.ok()) << st;
-    }
-    ASSERT_TRUE((*producer)->flush(30s).ok());
-  }
+  preload_labels(table, kRecords);
   produce_async(kRecords, 0);
   producer_thread_.join();
   std::vector<std::string> argv = {KSTREAMS_COUNTER_APP,
@@ -741,19 +783,7 @@ TEST_F(CounterAppTest, PreloadedTableIsReadBeforeTheStreamBacklogSoEveryRecordJo
   EXPECT_EQ(static_cast<int>(ids.size()), kRecords) << logs(1);
   std::this_thread::sleep_for(1s);
   EXPECT_EQ(app->terminate(30s), 0) << logs(1);
-  auto read = runtime::read_all(client_props({{"isolation.level", "read_committed"}}), {joined}, 60s);
-  ASSERT_TRUE(read.ok()) << read.status();
-  std::set<std::string> keys;
-  int wrong = 0;
-  for (const auto& r : *read) {
-    keys.insert(*r.key);
-    const std::string n = r.key->substr(2);
-    if (*r.value != "g-" + std::to_string(std::stoi(n) % kGroups) + "|label-" + n) ++wrong;
-  }
-  EXPECT_EQ(static_cast<int>(keys.size()), kRecords)
-      << "stream records that found no table row: " << kRecords - static_cast<int>(keys.size());
-  EXPECT_EQ(static_cast<int>(read->size()), kRecords);
-  EXPECT_EQ(wrong, 0);
+  expect_every_record_joined(joined, kRecords);
 }
 
 // A GlobalKTable preloaded before the start: the global consumer (a group-less PartitionReader)
@@ -764,22 +794,7 @@ TEST_F(CounterAppTest, AGlobalTableIsBootstrappedBeforeProcessingSoEveryRecordJo
   const std::string joined = app_id_ + "-global-joined";
   create_topic(table, 5);  // not co-partitioned with the input: a global table needs not be
   create_topic(joined, 3);
-  {
-    auto producer = runtime::ProducerClient::create(client_props({{"enable.idempotence", "true"}, {"linger.ms", "5"}}));
-    ASSERT_TRUE(producer.ok());
-    for (int i = 0; i < kRecords; ++i) {
-      RawRecord r;
-      r.topic = table;
-      r.partition = Partition(-1);
-      r.key = "i-" + std::to_string(i);
-      r.value = "label-" + std::to_string(i);
-      r.timestamp = 1;
-      absl::Status st;
-      while ((st = (*producer)->send(r)).code() == absl::StatusCode::kUnavailable) (*producer)->poll(5ms);
-      ASSERT_TRUE(st.ok()) << st;
-    }
-    ASSERT_TRUE((*producer)->flush(30s).ok());
-  }
+  preload_labels(table, kRecords);
   produce_async(kRecords, 0);
   producer_thread_.join();
   auto app = start_instance(0, "exactly_once_v2", "", {}, {"--global-table", table, "--global-joined-out", joined});
@@ -787,18 +802,7 @@ TEST_F(CounterAppTest, AGlobalTableIsBootstrappedBeforeProcessingSoEveryRecordJo
   EXPECT_EQ(static_cast<int>(ids.size()), kRecords) << logs(1);
   std::this_thread::sleep_for(1s);
   EXPECT_EQ(app->terminate(30s), 0) << logs(1);
-  auto read = runtime::read_all(client_props({{"isolation.level", "read_committed"}}), {joined}, 60s);
-  ASSERT_TRUE(read.ok()) << read.status();
-  std::set<std::string> keys;
-  int wrong = 0;
-  for (const auto& r : *read) {
-    keys.insert(*r.key);
-    const std::string n = r.key->substr(2);
-    if (*r.value != "g-" + std::to_string(std::stoi(n) % kGroups) + "|label-" + n) ++wrong;
-  }
-  EXPECT_EQ(static_cast<int>(keys.size()), kRecords) << logs(1);
-  EXPECT_EQ(static_cast<int>(read->size()), kRecords);
-  EXPECT_EQ(wrong, 0);
+  expect_every_record_joined(joined, kRecords);
   EXPECT_NE(testing::tail_file(log_path(0), 200).find("global stores bootstrapped from 5 partition(s)"),
             std::string::npos)
       << logs(1);
@@ -1112,22 +1116,11 @@ TEST_F(CounterAppTest, ARecordThatHangsTheThreadPastItsBudgetIsQuarantinedAndDea
   const std::vector<std::string> settings = {"processing.record.budget.ms=2000"};
   const std::vector<std::string> hang = {"--hang-on", "g-hang"};
   auto app = start_instance(0, "exactly_once_v2", "", settings, hang);
-  auto producer = runtime::ProducerClient::create(client_props({{"enable.idempotence", "true"}}));
-  ASSERT_TRUE(producer.ok());
   constexpr int kRecords = 100;
-  for (int i = 0; i < kRecords; ++i) {
-    RawRecord r;
-    r.topic = input_;
-    r.partition = Partition(-1);
-    r.key = "i-" + std::to_string(i);
+  produce_now(kRecords, [](int i, RawRecord& r) {
     r.value = i == 40 ? "g-hang" : "g-" + std::to_string(i % kGroups);
     if (i == 40) r.headers.set("trace-id", "poison-40");
-    r.timestamp =
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-            .count();
-    ASSERT_TRUE((*producer)->send(r).ok());
-  }
-  ASSERT_TRUE((*producer)->flush(30s).ok());
+  });
   // The hung instance ends by itself once the budget is spent.
   const auto deadline = std::chrono::steady_clock::now() + 60s;
   while (app->running() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(100ms);
@@ -1167,21 +1160,10 @@ TEST_F(CounterAppTest, ARecordTheBrokerRefusesGoesToTheDeadLetterTopicAfterTheAb
   // refused batch), so batch.size stays below 1000; the 2 KB record then travels alone.
   auto app = start_instance(0, "exactly_once_v2", "",
                             {"default.production.exception.handler=dead-letter", "producer.batch.size=800"});
-  auto producer = runtime::ProducerClient::create(client_props({{"enable.idempotence", "true"}}));
-  ASSERT_TRUE(producer.ok());
   constexpr int kRecords = 200;
-  for (int i = 0; i < kRecords; ++i) {
-    RawRecord r;
-    r.topic = input_;
-    r.partition = Partition(-1);
-    r.key = "i-" + std::to_string(i);
+  produce_now(kRecords, [](int i, RawRecord& r) {
     r.value = i == 10 ? std::string(2000, 'x') : "g-" + std::to_string(i % kGroups);
-    r.timestamp =
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-            .count();
-    ASSERT_TRUE((*producer)->send(r).ok());
-  }
-  ASSERT_TRUE((*producer)->flush(30s).ok());
+  });
   const auto ids = wait_for_ids(kRecords - 1, 90s);
   std::set<std::string> unique;
   for (const auto& r : ids) unique.insert(*r.key);

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace kstreams::testing {
 
@@ -31,6 +32,16 @@ class RawConnection {
   RawConnection& operator=(const RawConnection&) = delete;
 
   [[nodiscard]] bool connected() const { return connected_; }
+  // Sends everything, waiting for the socket as needed; false once the server closed or reset it.
+  bool send_all(std::string_view bytes) {
+    while (!bytes.empty()) {
+      const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      bytes.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+  void shut_write() { ::shutdown(fd_, SHUT_WR); }
   // Sends what the socket takes now (never blocks); false once the server closed or reset it.
   bool send(const std::string& bytes) {
     size_t sent = 0;
@@ -42,24 +53,30 @@ class RawConnection {
     }
     return true;
   }
+  // Waits until `deadline` for bytes and appends what one read returns to `*out`; false on timeout.
+  // The server's close counts as bytes (none): closed() is then true.
+  bool read_some(std::chrono::steady_clock::time_point deadline, std::string* out) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    if (left <= 0) return false;
+    pollfd pfd{fd_, POLLIN, 0};
+    if (::poll(&pfd, 1, static_cast<int>(left)) <= 0) return false;
+    char buf[65536];
+    const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) {
+      closed_ = true;
+      return true;
+    }
+    out->append(buf, static_cast<size_t>(n));
+    return true;
+  }
   // Whatever arrives within `timeout` (stops early at the server's close: closed() is then true).
   std::string read_for(std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     std::string out;
-    for (;;) {
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
-      if (left <= 0) return out;
-      pollfd pfd{fd_, POLLIN, 0};
-      if (::poll(&pfd, 1, static_cast<int>(left)) <= 0) return out;
-      char buf[65536];
-      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) {
-        closed_ = true;
-        return out;
-      }
-      out.append(buf, static_cast<size_t>(n));
+    while (!closed_ && read_some(deadline, &out)) {
     }
+    return out;
   }
   // True when the server closed the connection (EOF or reset) within `timeout`; what it sent
   // before goes to `*received`.

@@ -19,6 +19,7 @@
 
 #include "http_response_parser.h"
 #include "kstreams/runtime/http.h"
+#include "support/raw_connection.h"
 
 namespace kstreams::runtime::http {
 namespace {
@@ -36,37 +37,13 @@ struct Answer {
 // A client socket that writes raw bytes and reads responses with a deadline.
 class RawClient {
  public:
-  explicit RawClient(int port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-  }
-  ~RawClient() { ::close(fd_); }
-  RawClient(const RawClient&) = delete;
-  RawClient& operator=(const RawClient&) = delete;
+  explicit RawClient(int port) : conn_(port) {}
 
-  [[nodiscard]] bool connected() const { return connected_; }
-  void send(std::string_view bytes) {
-    while (!bytes.empty()) {
-      const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (n <= 0) return;
-      bytes.remove_prefix(static_cast<size_t>(n));
-    }
-  }
-  void shut_write() { ::shutdown(fd_, SHUT_WR); }
-  // Sends what the socket takes without waiting; returns the bytes sent.
-  size_t send_nowait(std::string_view bytes) {
-    size_t sent = 0;
-    while (sent < bytes.size()) {
-      const ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (n <= 0) break;
-      sent += static_cast<size_t>(n);
-    }
-    return sent;
-  }
+  [[nodiscard]] bool connected() const { return conn_.connected(); }
+  void send(std::string_view bytes) { (void)conn_.send_all(bytes); }
+  void shut_write() { conn_.shut_write(); }
+  // Sends what the socket takes without waiting.
+  void send_nowait(const std::string& bytes) { (void)conn_.send(bytes); }
 
   // Reads until `count` whole responses are parsed, the server closes, or `timeout` passes.
   std::vector<Answer> read(size_t count, std::chrono::milliseconds timeout = 3000ms) {
@@ -74,7 +51,7 @@ class RawClient {
     const auto deadline = Clock::now() + timeout;
     while (out.size() < count) {
       if (take(&out)) continue;
-      if (closed_ || !fill(deadline)) break;
+      if (conn_.closed() || !fill(deadline)) break;
     }
     return out;
   }
@@ -88,21 +65,21 @@ class RawClient {
         in_.erase(0, at + marker.size());
         return true;
       }
-      if (closed_ || !fill(deadline)) return false;
+      if (conn_.closed() || !fill(deadline)) return false;
     }
   }
 
   // Whether the server closed the connection within `timeout` (bytes before the close are kept).
   bool closed_within(std::chrono::milliseconds timeout) {
     const auto deadline = Clock::now() + timeout;
-    while (!closed_ && fill(deadline)) {
+    while (!conn_.closed() && fill(deadline)) {
     }
-    return closed_;
+    return conn_.closed();
   }
 
  private:
   bool take(std::vector<Answer>* out) {
-    const internal::ParsedResponse p = internal::parse_response(in_, closed_);
+    const internal::ParsedResponse p = internal::parse_response(in_, conn_.closed());
     if (p.result != internal::ParsedResponse::Result::kComplete) return false;
     Answer a;
     a.status = p.status;
@@ -115,24 +92,9 @@ class RawClient {
   }
 
   // Waits for bytes until the deadline; false on timeout.
-  bool fill(Clock::time_point deadline) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    if (left <= 0) return false;
-    pollfd pfd{fd_, POLLIN, 0};
-    if (::poll(&pfd, 1, static_cast<int>(left)) <= 0) return false;
-    char buf[65536];
-    const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
-    if (n <= 0) {
-      closed_ = true;
-      return true;
-    }
-    in_.append(buf, static_cast<size_t>(n));
-    return true;
-  }
+  bool fill(Clock::time_point deadline) { return conn_.read_some(deadline, &in_); }
 
-  int fd_ = -1;
-  bool connected_ = false;
-  bool closed_ = false;
+  kstreams::testing::RawConnection conn_;
   std::string in_;
 };
 
