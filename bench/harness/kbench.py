@@ -23,6 +23,7 @@ import queue
 import re
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -228,6 +229,21 @@ def spawn(argv, log_path, cpu=None):
         f.write("$ " + " ".join(shlex.quote(a) for a in full) + "\n")
         f.flush()
         return subprocess.Popen(full, stdout=f, stderr=f)
+
+
+def wait_listening(proc, port, timeout_s):
+    """Waits until `proc` accepts connections on 127.0.0.1:`port`; HarnessError if it exits first
+    (e.g. the port is taken) or does not listen in time: every saga run would wait for it in vain."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        if proc.proc.poll() is not None:
+            raise HarnessError(f"{proc.name()} exited with {proc.proc.returncode} at start (log: {proc.log_path})")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise HarnessError(f"{proc.name()} does not listen on 127.0.0.1:{port} after {timeout_s} s (log: {proc.log_path})")
 
 
 def run_tool(argv, log_path, cpu=None, timeout_s=900):
@@ -931,6 +947,7 @@ def main(argv=None):
                                  f"127.0.0.1:{a.webhook_port}", "--threads", str(a.webhook_threads)],
                                 os.path.join(bench.logs, "webhook.log"),
                                 cpu=bench.load_cpu, nice=a.webhook_nice)
+            wait_listening(webhook, a.webhook_port, 15)
         bench.matrix()
         bench.restore()
         bench.failover()
