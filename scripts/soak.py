@@ -320,11 +320,12 @@ def main():
             nodes.append(1)
         while len(nodes) < BROKER_KILLS:
             nodes.append((nodes[-1] % 3) + 1)
-        for n, node in enumerate(nodes):
+        for n, node in enumerate(nodes[:BROKER_KILLS]):
             what = " (transaction coordinator of instance 1)" if n == 0 else ""
             fault(f"SIGKILL broker {node}{what}, restart 10 s later", broker_kill(node), settle_s=20)
-        fault(f"freeze (SIGSTOP) broker {nodes[-1] % 3 + 1} for {FREEZE_S} s", broker_freeze(nodes[-1] % 3 + 1),
-              settle_s=10)
+        if FREEZE_S > 0:
+            frozen = nodes[min(BROKER_KILLS, len(nodes)) - 1] % 3 + 1 if BROKER_KILLS > 0 else 1
+            fault(f"freeze (SIGSTOP) broker {frozen} for {FREEZE_S} s", broker_freeze(frozen), settle_s=10)
 
         log("faults done; waiting for the load to finish")
         if loadgen.wait() != 0:
