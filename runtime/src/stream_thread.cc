@@ -1428,6 +1428,9 @@ absl::Status StreamThread::create_task(TaskId id, const std::vector<std::pair<st
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     absl::Status wm = rdk::to_status(err, "watermarks of " + topic);
+    if (err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+      wm = absl::UnavailableError(wm.message());  // still transient: the task's creation is retried
+    }
     if (!wm.ok()) {
       (void)(*manager)->close();
       ctx_.state_directory->unlock(id);
