@@ -153,15 +153,16 @@ class CounterAppTest : public ::testing::Test {
     ASSERT_TRUE((*producer)->flush(30s).ok());
   }
 
-  // Writes `n` table rows (key i-<k>, value label-<k>) to `topic`, timestamped before any record.
-  void preload_labels(const std::string& topic, int n) {
+  // Writes `n` table rows (key <key_prefix><k>, value label-<k>) to `topic`, timestamped before any
+  // record.
+  void preload_labels(const std::string& topic, int n, const std::string& key_prefix = "i-") {
     auto producer = runtime::ProducerClient::create(client_props({{"enable.idempotence", "true"}, {"linger.ms", "5"}}));
     ASSERT_TRUE(producer.ok());
     for (int i = 0; i < n; ++i) {
       RawRecord r;
       r.topic = topic;
       r.partition = Partition(-1);
-      r.key = "i-" + std::to_string(i);
+      r.key = key_prefix + std::to_string(i);
       r.value = "label-" + std::to_string(i);
       r.timestamp = 1;  // older than every stream record
       absl::Status st;
@@ -660,20 +661,7 @@ TEST_F(CounterAppTest, ThreeInstancesGiveTheSameWindowedCountsAndJoinResultsAsOn
   constexpr int kRecords = 6000;
   const std::string table = app_id_ + "-labels";
   create_topic(table, 3);
-  {
-    auto producer = runtime::ProducerClient::create(client_props({{"enable.idempotence", "true"}}));
-    ASSERT_TRUE(producer.ok());
-    for (int g = 0; g < kGroups; ++g) {
-      RawRecord r;
-      r.topic = table;
-      r.partition = Partition(-1);
-      r.key = "g-" + std::to_string(g);
-      r.value = "label-" + std::to_string(g);
-      r.timestamp = 1;
-      ASSERT_TRUE((*producer)->send(r).ok());
-    }
-    ASSERT_TRUE((*producer)->flush(30s).ok());
-  }
+  preload_labels(table, kGroups, "g-");
   produce_async(kRecords, 0);
   producer_thread_.join();
   auto run = [&](const std::string& variant, int instances) {
