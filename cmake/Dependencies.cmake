@@ -4,9 +4,10 @@ find_package(Threads REQUIRED)
 
 # librdkafka 2.0.2 ships no CMake config.
 pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka rdkafka++)
-# cpp-httplib 0.11.4 is a compiled library in Debian; its pkg-config carries the SSL/zlib/brotli defines.
+# cpp-httplib 0.11.4 (a compiled library in Debian): only bench_http_server_cpu, which measures its
+# server against ours; kstreams itself does not use it.
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
-# libcurl (Debian libcurl4-openssl-dev): the webhook client's multi interface (runtime-private).
+# libcurl (Debian libcurl4-openssl-dev): HttpClient and HttpPool (runtime-private).
 pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
 # OpenSSL (Debian libssl-dev): TLS in the event-loop server (runtime-private, OpenSSL::SSL).
 find_package(OpenSSL 1.1.1 REQUIRED)

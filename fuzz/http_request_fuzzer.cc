@@ -1,4 +1,4 @@
-// Fuzzes the event-loop server's request parser (runtime/src/http_request_parser.h).
+// Fuzzes the event-loop server's request parser (runtime/src/http/http_request_parser.h).
 //
 // Input: byte 0 picks the limits (small limits reach 413 and 431), the rest is what a client sent.
 // Invariants beyond "no crash":
@@ -17,7 +17,7 @@
 #include <string_view>
 
 #include "fuzz_check.h"
-#include "http_request_parser.h"
+#include "http/http_request_parser.h"
 
 namespace {
 

@@ -1,5 +1,5 @@
-// Fuzzes the URL handling of the HTTP layer: parse_url (runtime/src/http_url.h), url_encode /
-// url_decode (kstreams/runtime/http.h), parse_query and Router::dispatch (runtime/src/http_router.h).
+// Fuzzes the URL handling of the HTTP layer: parse_url (runtime/src/http/http_url.h), url_encode /
+// url_decode (kstreams/runtime/http.h), parse_query and Router::dispatch (runtime/src/http/http_router.h).
 //
 // Input: byte 0 picks the method of the routed request, the rest is a URL / request target.
 // Invariants beyond "no crash":
@@ -19,8 +19,8 @@
 #include <nlohmann/json.hpp>
 
 #include "fuzz_check.h"
-#include "http_router.h"
-#include "http_url.h"
+#include "http/http_router.h"
+#include "http/http_url.h"
 #include "kstreams/runtime/http.h"
 
 namespace {

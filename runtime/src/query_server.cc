@@ -1,7 +1,5 @@
 #include "query_server.h"
 
-#include <httplib.h>
-#include <sys/socket.h>
 #include "kstreams/common/logging.h"
 #include "kstreams/runtime/http.h"
 
@@ -9,6 +7,7 @@
 #include <atomic>
 #include <charconv>
 #include <fstream>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
@@ -22,47 +21,7 @@ namespace {
 using nlohmann::json;
 using std::chrono::milliseconds;
 
-// ---- URL handling -------------------------------------------------------------------------------
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Strict percent-decoding: a '%' not followed by two hex digits is an error.
-absl::StatusOr<std::string> url_decode(std::string_view s, bool plus_is_space) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%') {
-      const int hi = i + 2 < s.size() ? hex_value(s[i + 1]) : -1;
-      const int lo = i + 2 < s.size() ? hex_value(s[i + 2]) : -1;
-      if (hi < 0 || lo < 0) {
-        return absl::InvalidArgumentError("malformed percent-encoding in '" + std::string(s) + "'");
-      }
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else if (plus_is_space && s[i] == '+') {
-      out.push_back(' ');
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
-std::vector<std::string_view> split(std::string_view s, char sep) {
-  std::vector<std::string_view> parts;
-  size_t start = 0;
-  while (true) {
-    const size_t pos = s.find(sep, start);
-    parts.push_back(s.substr(start, pos == std::string_view::npos ? std::string_view::npos : pos - start));
-    if (pos == std::string_view::npos) return parts;
-    start = pos + 1;
-  }
-}
+// ---- request text --------------------------------------------------------------------------
 
 // RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF.
 bool is_utf8(std::string_view s) {
@@ -98,43 +57,6 @@ bool is_utf8(std::string_view s) {
     i += n + 1;
   }
   return true;
-}
-
-// Decodes and requires UTF-8 (keys and parameters end up in JSON answers).
-absl::StatusOr<std::string> decode_text(std::string_view s, bool plus_is_space) {
-  KSTREAMS_ASSIGN_OR_RETURN(std::string out, url_decode(s, plus_is_space));
-  if (!is_utf8(out)) return absl::InvalidArgumentError("the request path and parameters must be UTF-8 text");
-  return out;
-}
-
-struct ParsedTarget {
-  std::vector<std::string> segments;
-  std::map<std::string, std::string> query;
-};
-
-absl::StatusOr<ParsedTarget> parse_target(std::string_view target) {
-  target = target.substr(0, target.find('#'));
-  const size_t q = target.find('?');
-  const std::string_view path = target.substr(0, q);
-  if (path.empty() || path[0] != '/') return absl::InvalidArgumentError("the request path must start with '/'");
-  ParsedTarget parsed;
-  for (std::string_view raw : split(path.substr(1), '/')) {
-    KSTREAMS_ASSIGN_OR_RETURN(std::string segment, decode_text(raw, /*plus_is_space=*/false));
-    parsed.segments.push_back(std::move(segment));
-  }
-  if (q != std::string_view::npos) {
-    for (std::string_view pair : split(target.substr(q + 1), '&')) {
-      if (pair.empty()) continue;
-      const size_t eq = pair.find('=');
-      KSTREAMS_ASSIGN_OR_RETURN(std::string name, decode_text(pair.substr(0, eq), true));
-      std::string value;
-      if (eq != std::string_view::npos) {
-        KSTREAMS_ASSIGN_OR_RETURN(value, decode_text(pair.substr(eq + 1), true));
-      }
-      parsed.query[std::move(name)] = std::move(value);
-    }
-  }
-  return parsed;
 }
 
 // ---- parameters ---------------------------------------------------------------------------------
@@ -204,112 +126,22 @@ json entry_json(const QueryEntry& e) {
   return j;
 }
 
-struct Route {
-  std::vector<std::string> segments;  // literal or "{name}"
-  RouteHandler handler;
-};
-
-std::vector<std::string> pattern_segments(const std::string& pattern) {
-  KSTREAMS_CHECK(!pattern.empty() && pattern[0] == '/', "a route pattern must start with '/'");
-  std::vector<std::string> out;
-  for (std::string_view s : split(std::string_view(pattern).substr(1), '/')) out.emplace_back(s);
-  return out;
-}
-
-bool is_placeholder(const std::string& s) { return s.size() > 2 && s.front() == '{' && s.back() == '}'; }
-
-bool match(const Route& route, const std::vector<std::string>& segments, std::map<std::string, std::string>* params) {
-  if (route.segments.size() != segments.size()) return false;
-  params->clear();
-  for (size_t i = 0; i < segments.size(); ++i) {
-    if (is_placeholder(route.segments[i])) {
-      (*params)[route.segments[i].substr(1, route.segments[i].size() - 2)] = segments[i];
-    } else if (route.segments[i] != segments[i]) {
-      return false;
-    }
-  }
-  return true;
-}
-
-absl::StatusOr<std::pair<std::string, int>> split_server(const std::string& server) {
-  const size_t colon = server.rfind(':');
-  if (colon == std::string::npos || colon == 0) {
-    return absl::InvalidArgumentError("server address must be host:port, got '" + server + "'");
-  }
-  int port = 0;
-  const std::string port_text = server.substr(colon + 1);
-  const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc() || end != port_text.data() + port_text.size() || port <= 0 || port > 65535) {
-    return absl::InvalidArgumentError("bad port in server address '" + server + "'");
-  }
-  std::string host = server.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  return std::make_pair(host, port);
-}
-
 }  // namespace
-
-std::string url_encode(const std::string& s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-        c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
 
 absl::StatusOr<HttpResponse> http_request(const std::string& server, const std::string& method,
                                           const std::string& target, const std::map<std::string, std::string>& headers,
                                           milliseconds timeout, const ClientTls* tls) {
-  KSTREAMS_ASSIGN_OR_RETURN(auto host_port, split_server(server));
-  std::unique_ptr<httplib::ClientImpl> owned;
-  if (tls != nullptr) {
-    auto ssl = tls->cert_file.empty() ? std::make_unique<httplib::SSLClient>(host_port.first, host_port.second)
-                                      : std::make_unique<httplib::SSLClient>(host_port.first, host_port.second,
-                                                                             tls->cert_file, tls->key_file);
-    if (!ssl->is_valid()) {
-      return absl::UnavailableError("HTTPS client for " + server + ": cannot load the client certificate '" +
-                                    tls->cert_file + "' or key '" + tls->key_file + "'");
-    }
-    (void)SSL_CTX_set_min_proto_version(ssl->ssl_context(), TLS1_2_VERSION);
-    if (!tls->ca_file.empty()) ssl->set_ca_cert_path(tls->ca_file);
-    ssl->enable_server_certificate_verification(true);  // chain and host name
-    owned = std::move(ssl);
-  } else {
-    owned = std::make_unique<httplib::ClientImpl>(host_port.first, host_port.second);
-  }
-  httplib::ClientImpl& client = *owned;
-  client.set_url_encode(false);  // `target` is sent as given
-  client.set_connection_timeout(timeout);
-  client.set_read_timeout(timeout);
-  client.set_write_timeout(timeout);
-  client.set_keep_alive(false);
-  // Without it, over TLS the request waits behind the handshake's last write for the server's
-  // delayed ACK (Nagle): 40 ms per hop.
-  client.set_tcp_nodelay(true);
-  httplib::Request req;
-  req.method = method;
-  req.path = target;
-  for (const auto& [k, v] : headers) req.headers.emplace(k, v);
-  httplib::Result result = client.send(req);
-  if (!result) {
-    return absl::UnavailableError(std::string(tls != nullptr ? "HTTPS " : "HTTP ") + method + " " + server + target +
-                                  " failed: " + httplib::to_string(result.error()));
-  }
-  HttpResponse out;
-  out.status = result->status;
-  out.body = result->body;
-  out.content_type = result->get_header_value("Content-Type");
-  for (const auto& [k, v] : result->headers) out.headers[k] = v;
-  return out;
+  http::HttpClientOptions options;
+  options.connect_timeout = timeout;
+  options.read_timeout = timeout;
+  options.keep_alive = false;
+  if (tls != nullptr) options.tls = *tls;
+  KSTREAMS_ASSIGN_OR_RETURN(std::unique_ptr<http::HttpClient> client,
+                            http::HttpClient::create((tls != nullptr ? "https://" : "http://") + server, options));
+  return client->request(method, target, http::HttpHeaders(headers.begin(), headers.end()));
 }
+
+namespace {
 
 // Compares in time independent of where the strings differ (only the length may leak).
 bool same_secret(std::string_view given, std::string_view expected) {
@@ -336,21 +168,80 @@ http::HttpServerOptions server_options(const QueryServerOptions& o) {
   return s;
 }
 
-struct QueryServer::Impl {
-  Impl(QueryBackend& b, QueryServerOptions o) : backend(b), options(std::move(o)), server(server_options(options)) {
-    if (!options.tls_cert_file.empty()) {
-      peer_tls = ClientTls{options.tls_ca_file, options.tls_cert_file, options.tls_key_file};
+// Kept connections to the other instances, so that forwards and fan-out pay no TCP (or TLS)
+// handshake per request: up to kIdlePerPeer idle clients per instance, kMaxPeers instances (beyond
+// that a request uses a new connection and closes it). Thread-safe; a client is used by one
+// request at a time.
+class PeerClients {
+ public:
+  PeerClients(std::chrono::milliseconds timeout, std::optional<ClientTls> tls)
+      : timeout_(timeout), tls_(std::move(tls)) {}
+
+  absl::StatusOr<HttpResponse> get(const std::string& server, const std::string& target,
+                                   const std::map<std::string, std::string>& headers) {
+    std::unique_ptr<http::HttpClient> client = take(server);
+    if (client == nullptr) {
+      http::HttpClientOptions o;
+      o.connect_timeout = timeout_;
+      o.read_timeout = timeout_;
+      if (tls_) o.tls = *tls_;
+      KSTREAMS_ASSIGN_OR_RETURN(client, http::HttpClient::create((tls_ ? "https://" : "http://") + server, o));
     }
+    auto response = client->request("GET", target, http::HttpHeaders(headers.begin(), headers.end()));
+    if (response.ok()) give_back(server, std::move(client));  // a failed one may hold a broken connection
+    return response;
+  }
+
+ private:
+  static constexpr size_t kIdlePerPeer = 4;
+  static constexpr size_t kMaxPeers = 64;
+
+  std::unique_ptr<http::HttpClient> take(const std::string& server) {
+    std::lock_guard lock(mu_);
+    auto it = idle_.find(server);
+    if (it == idle_.end() || it->second.empty()) return nullptr;
+    std::unique_ptr<http::HttpClient> c = std::move(it->second.back());
+    it->second.pop_back();
+    return c;
+  }
+
+  void give_back(const std::string& server, std::unique_ptr<http::HttpClient> client) {
+    std::lock_guard lock(mu_);
+    auto it = idle_.find(server);
+    if (it == idle_.end()) {
+      if (idle_.size() >= kMaxPeers) return;
+      it = idle_.emplace(server, std::vector<std::unique_ptr<http::HttpClient>>{}).first;
+    }
+    if (it->second.size() < kIdlePerPeer) it->second.push_back(std::move(client));
+  }
+
+  const std::chrono::milliseconds timeout_;
+  const std::optional<ClientTls> tls_;
+  std::mutex mu_;
+  std::map<std::string, std::vector<std::unique_ptr<http::HttpClient>>> idle_;  // guarded by mu_
+};
+
+}  // namespace
+
+struct QueryServer::Impl {
+  Impl(QueryBackend& b, QueryServerOptions o)
+      : backend(b),
+        options(std::move(o)),
+        server(server_options(options)),
+        peers(options.forward_timeout, peer_tls()) {}
+
+  // Set: the other instances are reached over https, presenting this instance's certificate.
+  std::optional<ClientTls> peer_tls() const {
+    if (options.tls_cert_file.empty()) return std::nullopt;
+    return ClientTls{options.tls_ca_file, options.tls_cert_file, options.tls_key_file};
   }
 
   QueryBackend& backend;
   const QueryServerOptions options;
   http::HttpServer server;
   bool started = false;  // start() was called (never reset: a server is started once)
-  std::vector<Route> builtin;
-  std::vector<Route> app_routes;
   std::string self;
-  std::optional<ClientTls> peer_tls;  // set: the other instances are reached over https
+  mutable PeerClients peers;
 
   // Whether `path` (raw) needs the bearer token.
   bool needs_token(std::string_view path) const {
@@ -360,8 +251,6 @@ struct QueryServer::Impl {
     return true;
   }
 
-  [[nodiscard]] const ClientTls* peer_tls_ptr() const { return peer_tls ? &*peer_tls : nullptr; }
-
   // Headers of a request to another instance: the loop guard and, when set, the token.
   std::map<std::string, std::string> peer_headers() const {
     std::map<std::string, std::string> h{{kForwardedByHeader, self}};
@@ -369,54 +258,51 @@ struct QueryServer::Impl {
     return h;
   }
 
-  QueryResponse dispatch(const http::HttpRequest& http) {
+  // 401 when `http` needs the bearer token and lacks it.
+  std::optional<QueryResponse> unauthorized(const http::HttpRequest& http) const {
+    if (!needs_token(http.path)) return std::nullopt;
+    auto auth = http.headers.find("Authorization");
+    const std::string_view prefix = "Bearer ";
+    if (auth != http.headers.end() && auth->second.compare(0, prefix.size(), prefix) == 0 &&
+        same_secret(std::string_view(auth->second).substr(prefix.size()), options.auth_token)) {
+      return std::nullopt;
+    }
+    QueryResponse r = error(401, "unauthorized", "a valid bearer token is required");
+    r.headers["WWW-Authenticate"] = "Bearer";
+    return r;
+  }
+
+  // The server's handler for a route: the token, then UTF-8 text (keys and parameters end up in
+  // JSON answers), then `handler`. Routing, percent-decoding and exceptions (500) are the Router's.
+  http::HttpHandler route(RouteHandler handler) {
+    return [this, handler = std::move(handler)](const http::HttpRequest& http) -> http::HttpResponse {
+      if (auto denied = unauthorized(http)) return *denied;
+      for (const auto* values : {&http.params, &http.query}) {
+        for (const auto& [name, value] : *values) {
+          if (!is_utf8(name) || !is_utf8(value)) {
+            return error(400, "bad_request", "the request path and parameters must be UTF-8 text");
+          }
+        }
+      }
+      QueryRequest req;
+      req.target = http.target;
+      req.path_params = http.params;
+      req.query = http.query;
+      auto fwd = http.headers.find(kForwardedByHeader);
+      if (fwd != http.headers.end()) req.forwarded_by = fwd->second;
+      return handler(req);
+    };
+  }
+
+  // Every request whose path matches no route.
+  http::HttpResponse unrouted(const http::HttpRequest& http) const {
     if (http.method != "GET") {
       QueryResponse r = error(405, "method_not_allowed", "only GET (and HEAD) are supported");
       r.headers["Allow"] = "GET, HEAD";
       return r;
     }
-    if (needs_token(http.path)) {
-      auto auth = http.headers.find("Authorization");
-      const std::string_view prefix = "Bearer ";
-      if (auth == http.headers.end() || auth->second.compare(0, prefix.size(), prefix) != 0 ||
-          !same_secret(std::string_view(auth->second).substr(prefix.size()), options.auth_token)) {
-        QueryResponse r = error(401, "unauthorized", "a valid bearer token is required");
-        r.headers["WWW-Authenticate"] = "Bearer";
-        return r;
-      }
-    }
-    auto parsed = parse_target(http.target);
-    if (!parsed.ok()) return error(400, "bad_request", std::string(parsed.status().message()));
-    QueryRequest req;
-    req.target = http.target;
-    req.query = std::move(parsed->query);
-    auto fwd = http.headers.find(kForwardedByHeader);
-    if (fwd != http.headers.end()) req.forwarded_by = fwd->second;
-    for (const auto* routes : {&builtin, &app_routes}) {
-      for (const Route& route : *routes) {
-        if (match(route, parsed->segments, &req.path_params)) return route.handler(req);
-      }
-    }
+    if (auto denied = unauthorized(http)) return *denied;
     return error(404, "not_found", "no such route");
-  }
-
-  http::HttpResponse handle(const http::HttpRequest& http) {
-    QueryResponse r;
-    try {
-      r = dispatch(http);
-    } catch (const std::exception& e) {
-      KS_LOG_ERROR("query server: GET {} failed: {}", http.path.substr(0, 200), e.what());
-      r = error(500, "internal", "internal error");
-    } catch (...) {
-      KS_LOG_ERROR("query server: GET {} failed with an unknown exception", http.path.substr(0, 200));
-      r = error(500, "internal", "internal error");
-    }
-    http::HttpResponse out;
-    out.status = r.status;
-    out.body = std::move(r.body);
-    out.content_type = std::move(r.content_type);
-    for (auto& [k, v] : r.headers) out.headers[k] = std::move(v);
-    return out;
   }
 
   // ---- built-in routes --------------------------------------------------------------------------
@@ -541,8 +427,9 @@ struct QueryServer::Impl {
 
     // A forwarded request is always answered locally: no fan-out from a fan-out.
     if (!*local && req.forwarded_by.empty()) {
-      const std::string remote_target = "/v1/stores/" + url_encode(store) + "/range?from=" + url_encode(from) +
-                                        "&to=" + url_encode(to) + "&limit=" + std::to_string(*limit) +
+      const std::string remote_target = "/v1/stores/" + http::url_encode(store) +
+                                        "/range?from=" + http::url_encode(from) + "&to=" + http::url_encode(to) +
+                                        "&limit=" + std::to_string(*limit) +
                                         "&local=true&stale=" + (*stale ? "true" : "false");
       for (const InstanceInfo& instance : backend.instances()) {
         if (instance.self || instance.application_server.empty() || instance.application_server == self) continue;
@@ -561,7 +448,7 @@ struct QueryServer::Impl {
   // would look complete to the caller).
   std::optional<QueryResponse> fetch_remote_range(const std::string& server, const std::string& target,
                                                   std::map<std::string, json>* merged) {
-    auto response = http_request(server, "GET", target, peer_headers(), options.forward_timeout, peer_tls_ptr());
+    auto response = peers.get(server, target, peer_headers());
     if (!response.ok()) {
       return error(
           503, "unavailable",
@@ -590,7 +477,7 @@ struct QueryServer::Impl {
                        ") does not own the key either (ownership is moving); retry");
     }
     if (owner.empty()) return error(503, "unavailable", "no instance owns the key right now; retry");
-    auto response = http_request(owner, "GET", req.target, peer_headers(), options.forward_timeout, peer_tls_ptr());
+    auto response = peers.get(owner, req.target, peer_headers());
     if (!response.ok()) {
       return error(503, "unavailable",
                    "owner " + owner + " is unreachable: " + std::string(response.status().message()));
@@ -603,10 +490,16 @@ struct QueryServer::Impl {
     return out;
   }
 
-  void add_builtin(const std::string& pattern, QueryResponse (Impl::*fn)(const QueryRequest&)) {
-    builtin.push_back({pattern_segments(pattern), [this, fn](const QueryRequest& r) { return (this->*fn)(r); }});
+  void add_route(const std::string& pattern, RouteHandler handler) {
+    const absl::Status added = server.handle("GET", pattern, route(std::move(handler)));
+    KSTREAMS_CHECK(added.ok(), ("query route " + pattern + ": " + std::string(added.message())).c_str());
   }
 
+  void add_builtin(const std::string& pattern, QueryResponse (Impl::*fn)(const QueryRequest&)) {
+    add_route(pattern, [this, fn](const QueryRequest& r) { return (this->*fn)(r); });
+  }
+
+  // Built-in routes first: the first route that matches wins, so they win over application routes.
   void install_handlers() {
     add_builtin("/healthz", &Impl::healthz);
     add_builtin("/metrics", &Impl::metrics);
@@ -615,10 +508,8 @@ struct QueryServer::Impl {
     add_builtin("/v1/stores/{store}/keys/{key}", &Impl::key);
     add_builtin("/v1/stores/{store}/range", &Impl::range);
     add_builtin("/v1/stores/{store}/windows/{key}", &Impl::windows);
-
-    // Routing is ours (on the raw target): every request goes to handle().
-    KSTREAMS_CHECK(server.handle_any([this](const http::HttpRequest& r) { return handle(r); }).ok(),
-                   "the query server's handler");
+    KSTREAMS_CHECK(server.handle_any([this](const http::HttpRequest& r) { return unrouted(r); }).ok(),
+                   "the query server's fallback handler");
   }
 };
 
@@ -687,7 +578,7 @@ QueryServer::~QueryServer() { stop(); }
 void QueryServer::add_get_route(const std::string& pattern, RouteHandler handler) {
   KSTREAMS_CHECK(!impl_->started, "add_get_route() must be called before start()");
   KSTREAMS_CHECK(handler != nullptr, "a route needs a handler");
-  impl_->app_routes.push_back({pattern_segments(pattern), std::move(handler)});
+  impl_->add_route(pattern, std::move(handler));
 }
 
 absl::Status QueryServer::start() {

@@ -15,7 +15,10 @@
 //
 // Served by the project's HttpServer (kstreams/runtime/http.h, thread-pool engine): one event-loop
 // thread holds every connection and enforces the limits (request line, header size and count, body,
-// read timeout -> 408, idle timeout, connection cap -> 503); handlers run on `worker_threads`.
+// read timeout -> 408, idle timeout, connection cap -> 503); handlers run on `worker_threads`. Its
+// Router matches the routes (built-in routes first, so they win over application routes; a `{name}`
+// segment matches one non-empty segment, so an empty key is a 404); a known path with another
+// method is a 405 naming the allowed ones. Forwards and fan-out go through HttpClient.
 //
 // Lifecycle: constructed -> add_get_route()* -> start() -> stop() (the destructor stops); a stopped
 // server is not restarted. The backend must outlive the server. Thread-safety: handlers run on the
@@ -32,6 +35,7 @@
 #include <string>
 
 #include "kstreams/common/status.h"
+#include "kstreams/runtime/http.h"
 #include "kstreams/runtime/streams_config.h"
 #include "query_backend.h"
 
@@ -40,35 +44,23 @@ namespace kstreams::runtime {
 inline constexpr const char* kForwardedByHeader = "X-Kstreams-Forwarded-By";
 inline constexpr const char* kServedByHeader = "X-Kstreams-Served-By";
 
-struct HttpResponse {
-  int status = 0;
-  std::string body;
-  std::string content_type;
-  std::map<std::string, std::string> headers;  // names as sent by the server
-};
+// A response as the clients see it (status, body, content type, every header).
+using HttpResponse = http::HttpResponse;
 
-// https for http_request. The server's certificate is always verified: it must chain to a CA of
-// `ca_file` (empty: the system's trust store, /etc/ssl/certs) and name the host being connected to
-// (a DNS or IP subject alternative name, or the common name). TLS 1.2 or newer.
-struct ClientTls {
-  std::string ca_file;
-  std::string cert_file;  // presented when the server asks for a client certificate (mutual TLS); "" = none
-  std::string key_file;
-};
+// https for http_request (kstreams/runtime/http.h: the certificate is always verified).
+using ClientTls = http::HttpClientTls;
 
-// One HTTP/1.1 request to `server` ("host:port"), over TLS when `tls` is given. `target` (path and
-// query) is sent exactly as given, so it must already be percent-encoded. kInvalidArgument for a
-// malformed `server`; kUnavailable when the server cannot be reached, fails TLS verification, or does
-// not answer within `timeout` (used for both connect and read). Used by forwarding and fan-out;
-// tests use it as their client.
+// One HTTP/1.1 request to `server` ("host:port") on a new connection (an HttpClient without
+// keep-alive), over TLS when `tls` is given. `target` (path and query) is sent as given, so it must
+// already be percent-encoded. kInvalidArgument for a malformed `server`; kUnavailable when the
+// server cannot be reached or fails TLS verification; kDeadlineExceeded when it does not connect
+// within `timeout` or answer within `timeout` after that. Used by forwarding and fan-out; tests use
+// it as their client.
 [[nodiscard]] absl::StatusOr<HttpResponse> http_request(const std::string& server, const std::string& method,
                                                         const std::string& target,
                                                         const std::map<std::string, std::string>& headers,
                                                         std::chrono::milliseconds timeout,
                                                         const ClientTls* tls = nullptr);
-
-// Percent-encodes everything except RFC 3986 unreserved characters (for building targets).
-[[nodiscard]] std::string url_encode(const std::string& s);
 
 // A request as a route handler sees it.
 struct QueryRequest {
@@ -78,12 +70,8 @@ struct QueryRequest {
   std::string forwarded_by;                        // X-Kstreams-Forwarded-By, "" when not forwarded
 };
 
-struct QueryResponse {
-  int status = 200;
-  std::string body;  // JSON unless content_type says otherwise
-  std::string content_type = "application/json";
-  std::map<std::string, std::string> headers;
-};
+// What a route handler answers: status, body (JSON unless content_type says otherwise), headers.
+using QueryResponse = http::HttpResponse;
 
 using RouteHandler = std::function<QueryResponse(const QueryRequest&)>;
 

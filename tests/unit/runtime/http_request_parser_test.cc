@@ -1,5 +1,5 @@
-// The event-loop HttpServer's request parser (runtime/src/http_request_parser.h), on bytes alone.
-#include "http_request_parser.h"
+// The event-loop HttpServer's request parser (runtime/src/http/http_request_parser.h), on bytes alone.
+#include "http/http_request_parser.h"
 
 #include <string>
 

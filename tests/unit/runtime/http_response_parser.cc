@@ -6,7 +6,7 @@
 #include <cctype>
 #include <optional>
 
-#include "http_wire.h"
+#include "http/http_wire.h"
 
 namespace kstreams::runtime::http {
 namespace internal {

@@ -287,5 +287,84 @@ TEST(HttpTest, UrlEncodeDecodeRoundTrip) {
   EXPECT_FALSE(url_decode("%g0", &decoded));
 }
 
+// ---- HttpClient (libcurl) ------------------------------------------------------------------------
+
+TEST_P(HttpServerTest, ClientRefusesAHeaderThatWouldSplitIntoLinesAndSendsNothing) {
+  std::atomic<int> calls{0};
+  HttpServer server(options());
+  ASSERT_TRUE(server
+                  .handle("POST", "/hook",
+                          [&calls](const HttpRequest& r) {
+                            ++calls;
+                            return echo(r);
+                          })
+                  .ok());
+  ASSERT_TRUE(server.start().ok());
+  auto client = client_for(server);
+  for (const std::string& value :
+       {std::string("o-1\r\nX-Injected: yes"), std::string("a\nb"), std::string("a\0b", 3)}) {
+    auto res = client->post_json("/hook", "{}", {{"Idempotency-Key", value}});
+    EXPECT_EQ(res.status().code(), absl::StatusCode::kInvalidArgument) << res.status();
+  }
+  auto bad_name = client->get("/hook", {{"Bad Name", "x"}});
+  EXPECT_EQ(bad_name.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(calls.load(), 0);
+  // The client stays usable.
+  auto ok = client->post_json("/hook", "{}", {{"Idempotency-Key", "o-1:CONFIRMED"}});
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(calls.load(), 1);
+}
+
+TEST_P(HttpServerTest, ClientFailsAResponseOverItsCapAndKeepsWorking) {
+  HttpServer server(options());
+  ASSERT_TRUE(server
+                  .handle("GET", "/big",
+                          [](const HttpRequest&) {
+                            HttpResponse r;
+                            r.body.assign(300 * 1024, 'x');
+                            return r;
+                          })
+                  .ok());
+  ASSERT_TRUE(server.handle("GET", "/ping", echo).ok());
+  ASSERT_TRUE(server.start().ok());
+  HttpClientOptions o;
+  o.max_response_bytes = 256 * 1024;
+  auto client = client_for(server, o);
+  auto big = client->get("/big");
+  EXPECT_EQ(big.status().code(), absl::StatusCode::kResourceExhausted) << big.status();
+  auto ping = client->get("/ping");
+  ASSERT_TRUE(ping.ok()) << ping.status();
+  EXPECT_EQ(ping->status, 200);
+}
+
+TEST_P(HttpServerTest, ClientPercentEncodesBytesOutsideVisibleAsciiAndSendsOtherMethods) {
+  HttpServer server(options());
+  ASSERT_TRUE(server.handle("GET", "/keys/{key}", echo).ok());
+  ASSERT_TRUE(server.handle("PUT", "/keys/{key}", echo).ok());
+  ASSERT_TRUE(server.handle("DELETE", "/keys/{key}", echo).ok());
+  ASSERT_TRUE(server.start().ok());
+  auto client = client_for(server);
+  auto raw = client->get("/keys/caf\xc3\xa9 au lait");
+  ASSERT_TRUE(raw.ok()) << raw.status();
+  EXPECT_EQ(json::parse(raw->body)["params"]["key"], "caf\xc3\xa9 au lait");
+  auto put = client->request("PUT", "/keys/k", {}, R"({"v":1})", "application/json");
+  ASSERT_TRUE(put.ok()) << put.status();
+  EXPECT_EQ(json::parse(put->body)["method"], "PUT");
+  EXPECT_EQ(json::parse(put->body)["body"], R"({"v":1})");
+  auto del = client->request("DELETE", "/keys/k");
+  ASSERT_TRUE(del.ok()) << del.status();
+  EXPECT_EQ(json::parse(del->body)["method"], "DELETE");
+  auto head = client->request("HEAD", "/keys/k");
+  ASSERT_TRUE(head.ok()) << head.status();
+  EXPECT_EQ(head->status, 200);
+  EXPECT_TRUE(head->body.empty());
+  EXPECT_EQ(client->request("TRACE", "/keys/k").status().code(), absl::StatusCode::kInvalidArgument);
+  // A 405 names the methods of the path.
+  auto post = client->post_json("/keys/k", "{}");
+  ASSERT_TRUE(post.ok()) << post.status();
+  EXPECT_EQ(post->status, 405);
+  EXPECT_EQ(post->headers["Allow"], "GET, HEAD, PUT, DELETE");
+}
+
 }  // namespace
 }  // namespace kstreams::runtime::http

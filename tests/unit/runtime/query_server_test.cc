@@ -245,14 +245,14 @@ TEST_F(QueryServerTest, UnknownStoreOrKeyIs404) {
 }
 
 TEST_F(QueryServerTest, UnknownPathsAre404) {
+  // An empty key matches no route (a `{key}` segment is never empty).
   for (const char* target : {"/", "/v2/stores", "/healthz/", "/v1/stores/counts", "/v1/stores/counts/keys",
-                             "/v1/stores/counts/keys/apple/extra", "/metrics/x"}) {
+                             "/v1/stores/counts/keys/", "/v1/stores/counts/keys/apple/extra", "/metrics/x"}) {
     expect_error(get(a_, target), 404, "not_found");
   }
 }
 
 TEST_F(QueryServerTest, BadKeysAndEncodingsAre400) {
-  expect_error(get(a_, "/v1/stores/counts/keys/"), 400, "bad_request");              // empty key
   expect_error(get(a_, "/v1/stores/counts/keys/%zz"), 400, "bad_request");           // bad escape
   expect_error(get(a_, "/v1/stores/counts/keys/abc%4"), 400, "bad_request");         // truncated escape
   expect_error(get(a_, "/v1/stores/counts/keys/abc%"), 400, "bad_request");          // truncated escape
@@ -301,10 +301,11 @@ TEST_F(QueryServerTest, WindowsRejectBadParameters) {
        {"/v1/stores/revenue/windows/sku-1", "/v1/stores/revenue/windows/sku-1?from=0",
         "/v1/stores/revenue/windows/sku-1?from=x&to=1", "/v1/stores/revenue/windows/sku-1?from=5&to=1",
         "/v1/stores/revenue/windows/sku-1?from=0&to=1.5",
-        "/v1/stores/revenue/windows/sku-1?from=0&to=99999999999999999999", "/v1/stores/revenue/windows/?from=0&to=1"}) {
+        "/v1/stores/revenue/windows/sku-1?from=0&to=99999999999999999999"}) {
     expect_error(get(a_, target), 400, "bad_request");
   }
   EXPECT_EQ(get(a_, "/v1/stores/revenue/windows/sku-1?from=-100&to=0").status, 200);
+  expect_error(get(a_, "/v1/stores/revenue/windows/?from=0&to=1"), 404, "not_found");  // empty key: no route
 }
 
 TEST_F(QueryServerTest, RestoringTaskIs503UnlessStaleReadsAreAllowed) {
@@ -318,7 +319,11 @@ TEST_F(QueryServerTest, RestoringTaskIs503UnlessStaleReadsAreAllowed) {
 
 TEST_F(QueryServerTest, OtherMethodsAre405) {
   for (const char* method : {"POST", "PUT", "DELETE", "PATCH"}) {
-    expect_error(get(a_, "/v1/stores/counts/keys/apple", {}, method), 405, "method_not_allowed");
+    for (const char* target : {"/v1/stores/counts/keys/apple", "/healthz", "/no/such/path"}) {
+      const HttpResponse r = get(a_, target, {}, method);
+      expect_error(r, 405, "method_not_allowed");
+      EXPECT_EQ(r.headers.count("Allow") ? r.headers.at("Allow") : "", "GET, HEAD") << method << " " << target;
+    }
   }
 }
 
@@ -793,6 +798,26 @@ TEST_F(ForwardingTest, ForwardedRequestIsNeverForwardedAgain) {
   EXPECT_EQ(b_.backend.get_calls, 0);
 }
 
+// Forwards keep their connections to the owner; one that the owner closed (here: it restarted on
+// the same port) is replaced, not answered with an error.
+TEST_F(ForwardingTest, AForwardAfterTheOwnerRestartedReachesTheNewProcess) {
+  EXPECT_EQ(body_of(get(a_, "/v1/stores/counts/keys/k"))["value"]["at"], "b");
+  const int port = b_.server->port();
+  b_.server->stop();
+  Instance c;
+  QueryServerOptions o;
+  o.host = "127.0.0.1";
+  o.port = port;
+  c.server = std::make_unique<QueryServer>(c.backend, o);
+  c.backend.kv["counts"] = {{"k", "{\"at\":\"c\"}"}};
+  c.start();
+  for (int i = 0; i < 3; ++i) {
+    const HttpResponse r = get(a_, "/v1/stores/counts/keys/k");
+    EXPECT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(body_of(r)["value"]["at"], "c") << r.body;
+  }
+}
+
 TEST_F(ForwardingTest, UnreachableOrUnknownOwnerIs503) {
   // A port that was bound and released: nothing listens there.
   int dead_port = 0;
@@ -839,6 +864,7 @@ TEST_F(ForwardingTest, RangeWithAnUnreachableInstanceIs503) {
 }
 
 TEST(UrlEncodeTest, EncodesEverythingButUnreservedCharacters) {
+  using http::url_encode;
   EXPECT_EQ(url_encode("sku-0007_a.b~"), "sku-0007_a.b~");
   EXPECT_EQ(url_encode("a/b c:d%"), "a%2Fb%20c%3Ad%25");
   EXPECT_EQ(url_encode(std::string("\xff\x00", 2)), "%FF%00");

@@ -1,17 +1,26 @@
-// A small HTTP/1.1 client and server for tools, tests and the notification sender, hiding the HTTP
-// library (cpp-httplib stays in runtime/src/http.cc; no third-party type appears here).
+// The project's one HTTP layer (sources in runtime/src/http/): HttpClient and HttpPool (libcurl)
+// as clients, HttpServer (an epoll event loop of our own) as the server. No third-party type
+// appears here.
 //
-// HttpClient: one keep-alive connection to one base URL; a request reuses the connection and
-// reconnects transparently when the server closed it. Errors are absl::Status:
-//   kInvalidArgument   malformed base URL (create())
-//   kUnavailable       the server cannot be reached (connection refused, reset, closed early)
-//   kDeadlineExceeded  connect or read timeout
+// HttpClient: blocking requests to one base URL (http or https) over one kept connection; a request
+// reuses the connection and reconnects transparently when the server closed it. Errors are
+// absl::Status:
+//   kInvalidArgument   malformed base URL or options (create()); a header that cannot be sent
+//                      (check_header()) or an unsupported method (request(); nothing is sent)
+//   kUnavailable       the server cannot be reached (cannot resolve or connect, reset, closed
+//                      early), TLS fails or the server's certificate is not verified
+//   kDeadlineExceeded  no connection within connect_timeout, or no whole response within
+//                      read_timeout of the request's start
+//   kResourceExhausted the response is larger than max_response_bytes, or its header lines larger
+//                      than kMaxResponseHeaderBytes
+//   kInternal          the server's bytes are not an HTTP/1.x response
 // Any HTTP status (2xx, 4xx, 5xx) is an ok StatusOr carrying the status code: callers decide.
+// Redirects are not followed, proxies from the environment are not used, no "Expect: 100-continue".
 // Thread-safety: HttpClient is thread-safe; concurrent requests are serialized over its single
-// connection (use one client per thread for parallel requests).
+// connection (use one client per thread for parallel requests; HttpPool for many small POSTs).
 //
 // HttpServer: routes registered with handle() before start(). One thread multiplexes every
-// connection with epoll (runtime/src/http_event_loop.h) and enforces the limits below; handlers
+// connection with epoll (runtime/src/http/http_event_loop.h) and enforces the limits below; handlers
 // run either on that thread (HttpServerEngine::kEventLoop: quick, never blocking) or on a pool of
 // worker threads (kThreadPool: concurrent, must be thread-safe, may block). Lifecycle: constructed
 // -> handle()* -> start() -> stop() (the destructor stops). Routing works on the raw request
@@ -82,9 +91,33 @@ using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 // Decodes %XX escapes (and nothing else: '+' stays '+'); false on a malformed escape.
 [[nodiscard]] bool url_decode(std::string_view s, std::string* out);
 
+// OK when `name` is an HTTP header field name (RFC 9110 token characters) and `value` a field value
+// (visible ASCII, obs-text bytes >= 0x80, space and tab; no CR, LF, NUL or other control byte).
+// kInvalidArgument says which byte is wrong. Both clients apply it to every header they are given,
+// so a value built from record data can never split into header lines of its own.
+[[nodiscard]] absl::Status check_header(std::string_view name, std::string_view value);
+
+// The header lines of one response (interim 1xx responses included) may not exceed this (both clients).
+inline constexpr size_t kMaxResponseHeaderBytes = 64 * 1024;
+
+// https for the clients. The server's certificate is always verified: it must chain to a CA of
+// `ca_file` (empty: the system's trust store) and name the host connected to (a DNS or IP subject
+// alternative name). TLS 1.2 or newer.
+struct HttpClientTls {
+  std::string ca_file;
+  std::string cert_file;  // presented when the server asks for a client certificate (mutual TLS); "" = none
+  std::string key_file;
+};
+
 struct HttpClientOptions {
-  std::chrono::milliseconds connect_timeout{2000};
-  std::chrono::milliseconds read_timeout{5000};  // also the write timeout
+  std::chrono::milliseconds connect_timeout{2000};  // for the TCP (and TLS) connect alone
+  // The whole request, from its start (connect included), must end within this.
+  std::chrono::milliseconds read_timeout{5000};
+  // A response body larger than this fails the request (kResourceExhausted); it is buffered, so
+  // this also bounds the client's memory.
+  size_t max_response_bytes = 16 * 1024 * 1024;
+  bool keep_alive = true;  // false: a new connection per request, closed after it
+  HttpClientTls tls;       // used for https:// base URLs
 };
 
 class HttpClient {
@@ -98,6 +131,13 @@ class HttpClient {
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
+  // One request: `method` is GET, HEAD, POST, PUT, DELETE or PATCH; `path` (path and query) is
+  // appended to the base URL's prefix and sent as given, so it must already be percent-encoded
+  // (bytes outside visible ASCII are percent-encoded on the way, which decodes to the same bytes).
+  // `body` and `content_type` are sent when not empty.
+  [[nodiscard]] absl::StatusOr<HttpResponse> request(std::string_view method, const std::string& path,
+                                                     const HttpHeaders& headers = {}, const std::string& body = "",
+                                                     std::string_view content_type = "");
   // POST with Content-Type application/json and the extra `headers` (e.g. Idempotency-Key).
   [[nodiscard]] absl::StatusOr<HttpResponse> post_json(const std::string& path, const std::string& body,
                                                        const HttpHeaders& headers = {});

@@ -43,16 +43,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "kstreams/runtime/http.h"
 
 namespace kstreams::runtime::http {
-
-// OK when `name` is an HTTP header field name (RFC 9110 token characters) and `value` a field value
-// (visible ASCII, obs-text bytes >= 0x80, space and tab; no CR, LF, NUL or other control byte).
-// kInvalidArgument says which byte is wrong. post() applies it to every header it is given.
-[[nodiscard]] absl::Status check_header(std::string_view name, std::string_view value);
-
-// The header lines of one response (interim 1xx responses included) may not exceed this.
-inline constexpr size_t kMaxResponseHeaderBytes = 64 * 1024;
 
 class HttpPool {
  public:
@@ -71,6 +64,7 @@ class HttpPool {
     // A response body larger than this fails the request (kResourceExhausted) as soon as it is
     // announced (Content-Length) or read past; bodies are discarded, so this bounds time, not memory.
     size_t max_response_bytes = 1 << 20;
+    HttpClientTls tls;  // used for an https:// URL
   };
   // The HTTP status code, or an error (see above).
   using Callback = std::function<void(absl::StatusOr<int> status)>;

@@ -1,4 +1,4 @@
-// The one parser of http(s) URLs for HttpClient and HttpPool (runtime-internal).
+// The one parser of http(s) URLs for HttpClient and HttpPool (runtime-internal; http_url.cc).
 #pragma once
 
 #include <string>

@@ -1,6 +1,7 @@
-// The route table of an HttpServer, shared by its two engines (cpp-httplib's thread pool and the
-// event loop): route patterns, matching on percent-decoded segments, and the JSON answers for a
-// malformed path (400), an unknown path (404), a known path with another method (405) and a
+// The route table of an HttpServer, shared by its two engines (worker pool and inline handlers):
+// route patterns, matching on percent-decoded segments (the first route that matches wins), and the
+// JSON answers for a malformed path (400), an unknown path (404), a known path with another method
+// (405, with an Allow header naming the path's methods) and a
 // handler that throws (500, a generic body; the exception is logged). Messages never echo bytes of
 // the request other than printable ASCII. See kstreams/runtime/http.h for the routing contract.
 //

@@ -1,4 +1,5 @@
-// HttpPool (kstreams/runtime/http_pool.h) on libcurl's multi interface.
+// HttpPool (kstreams/runtime/http_pool.h) on libcurl's multi interface; the handle options and
+// error mapping it shares with HttpClient are in curl_transfer.h.
 #include "kstreams/runtime/http_pool.h"
 
 #include <curl/curl.h>
@@ -7,12 +8,12 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <cstring>
 #include <deque>
 #include <mutex>
 #include <thread>
 
+#include "curl_transfer.h"
 #include "http_url.h"
 #include "kstreams/common/fault_points.h"
 #include "kstreams/common/logging.h"
@@ -20,35 +21,7 @@
 
 namespace kstreams::runtime::http {
 
-absl::Status check_header(std::string_view name, std::string_view value) {
-  static constexpr std::string_view kTokenSymbols = "!#$%&'*+-.^_`|~";
-  if (name.empty()) return absl::InvalidArgumentError("empty header name");
-  for (const char ch : name) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (!std::isalnum(c) && kTokenSymbols.find(ch) == std::string_view::npos) {
-      return absl::InvalidArgumentError("header name '" + std::string(name.substr(0, 40)) + "' has byte " +
-                                        std::to_string(c) + ", not a token character");
-    }
-  }
-  for (const char ch : value) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == '\t' || (c >= 0x20 && c != 0x7f)) continue;
-    const char* what = c == '\r' ? "CR" : c == '\n' ? "LF" : c == 0 ? "NUL" : "a control byte";
-    return absl::InvalidArgumentError("value of header " + std::string(name) + " contains " + what + " (byte " +
-                                      std::to_string(c) + "), which a header value cannot carry");
-  }
-  return absl::OkStatus();
-}
-
 namespace {
-
-void init_curl_once() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    const CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-    KSTREAMS_CHECK(rc == CURLE_OK, "curl_global_init failed");
-  });
-}
 
 // SCHED_BATCH for `thread` (priority 0; the nice value stays the process's). Linux lets a process
 // lower its own threads' policy, but a sandbox (seccomp) may refuse it: the fault point stands for
@@ -66,11 +39,7 @@ struct Request {
   curl_slist* headers = nullptr;  // owned
   HttpPool::Callback done;
   CURL* easy = nullptr;  // while running
-  size_t body_cap = 0;   // Options::max_response_bytes
-  size_t body_bytes = 0;
-  size_t header_bytes = 0;
-  enum class Abort { kNone, kBody, kHeaders } abort = Abort::kNone;
-  char error[CURL_ERROR_SIZE] = {};
+  internal::Transfer transfer;
 
   Request() = default;
   Request(const Request&) = delete;
@@ -84,6 +53,8 @@ struct HttpPool::Impl {
   std::string url;          // normalised: scheme://host[:port]/path
   std::string host_header;  // host[:port], for messages
   Options options;
+  internal::EasyOptions easy_options;  // from options
+  bool https = false;
   CURLM* multi = nullptr;
   std::thread thread;
 
@@ -98,26 +69,6 @@ struct HttpPool::Impl {
   std::vector<std::unique_ptr<Request>> running;
   std::vector<CURL*> idle_handles;
 
-  static size_t on_body(char*, size_t size, size_t n, void* user) {
-    auto* r = static_cast<Request*>(user);
-    r->body_bytes += size * n;
-    // The body is discarded; the cap bounds how long a server can keep us reading.
-    if (r->body_bytes > r->body_cap) {
-      r->abort = Request::Abort::kBody;
-      return 0;
-    }
-    return size * n;
-  }
-  static size_t on_header(char*, size_t size, size_t n, void* user) {
-    auto* r = static_cast<Request*>(user);
-    r->header_bytes += size * n;
-    if (r->header_bytes > kMaxResponseHeaderBytes) {  // all header lines, interim responses included
-      r->abort = Request::Abort::kHeaders;
-      return 0;
-    }
-    return size * n;
-  }
-
   // An easy handle with every per-pool option set; handles are reused as they are (options stay
   // set between transfers), so a request only sets what is its own.
   CURL* take_handle() {
@@ -128,21 +79,10 @@ struct HttpPool::Impl {
     }
     CURL* e = curl_easy_init();
     if (e == nullptr) return nullptr;
-    const long timeout_ms = static_cast<long>(options.timeout.count());
+    internal::configure_easy(e, easy_options);
+    if (https) internal::configure_tls(e, options.tls);
     curl_easy_setopt(e, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(e, CURLOPT_PROXY, "");  // no proxy from the environment
-    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
     curl_easy_setopt(e, CURLOPT_POST, 1L);
-    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options.max_response_bytes));
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Impl::on_body);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Impl::on_header);
     return e;
   }
 
@@ -154,13 +94,11 @@ struct HttpPool::Impl {
       return;
     }
     r->easy = e;
-    r->body_cap = options.max_response_bytes;
+    r->transfer.body_cap = options.max_response_bytes;
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body.data());
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r->body.size()));
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, r.get());
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, r.get());
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->error);
+    r->transfer.attach(e);
     curl_easy_setopt(e, CURLOPT_PRIVATE, r.get());
     const CURLMcode mc = curl_multi_add_handle(multi, e);
     if (mc != CURLM_OK) {
@@ -169,42 +107,6 @@ struct HttpPool::Impl {
       return;
     }
     running.push_back(std::move(r));
-  }
-
-  absl::Status error_status(const Request& r, CURLcode code) const {
-    const std::string detail = r.error[0] != '\0' ? r.error : curl_easy_strerror(code);
-    const std::string ms = std::to_string(options.timeout.count());
-    switch (code) {
-      case CURLE_OPERATION_TIMEDOUT: {
-        curl_off_t connect_us = 0;
-        curl_easy_getinfo(r.easy, CURLINFO_CONNECT_TIME_T, &connect_us);
-        return absl::DeadlineExceededError((connect_us == 0 ? "could not connect to " : "no response from ") +
-                                           host_header + " within " + ms + " ms");
-      }
-      case CURLE_COULDNT_RESOLVE_HOST:
-        return absl::UnavailableError("resolving " + host_header + ": " + detail);
-      case CURLE_COULDNT_CONNECT:
-        return absl::UnavailableError("connecting to " + host_header + ": " + detail);
-      case CURLE_FILESIZE_EXCEEDED:
-        return absl::ResourceExhaustedError("response larger than " + std::to_string(options.max_response_bytes) +
-                                            " bytes from " + host_header);
-      case CURLE_WRITE_ERROR:
-        if (r.abort == Request::Abort::kBody) {
-          return absl::ResourceExhaustedError("response larger than " + std::to_string(options.max_response_bytes) +
-                                              " bytes from " + host_header);
-        }
-        if (r.abort == Request::Abort::kHeaders) {
-          return absl::ResourceExhaustedError("response headers larger than " +
-                                              std::to_string(kMaxResponseHeaderBytes) + " bytes from " + host_header);
-        }
-        return absl::InternalError("reading the response of " + host_header + ": " + detail);
-      case CURLE_WEIRD_SERVER_REPLY:
-      case CURLE_UNSUPPORTED_PROTOCOL:
-      case CURLE_BAD_CONTENT_ENCODING:
-        return absl::InternalError("bad response from " + host_header + ": " + detail);
-      default:  // send/receive errors, connections closed early, TLS failures
-        return absl::UnavailableError(host_header + ": " + detail);
-    }
   }
 
   void finish(CURL* e, CURLcode code) {
@@ -222,7 +124,7 @@ struct HttpPool::Impl {
       curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
       result = static_cast<int>(status);
     } else {
-      result = error_status(*r, code);
+      result = internal::transfer_status(e, r->transfer, code, host_header, easy_options);
     }
     r->easy = nullptr;
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, nullptr);  // r's buffer goes away with r
@@ -267,8 +169,12 @@ absl::StatusOr<std::unique_ptr<HttpPool>> HttpPool::create(const std::string& ur
   if (options.connections < 1) return absl::InvalidArgumentError("HttpPool needs at least one connection");
   if (options.timeout.count() <= 0) return absl::InvalidArgumentError("HttpPool timeout must be positive");
   if (options.max_response_bytes == 0) return absl::InvalidArgumentError("HttpPool max_response_bytes must be > 0");
-  init_curl_once();
+  internal::init_curl_once();
   auto impl = std::make_unique<Impl>();
+  impl->https = u.scheme == "https";
+  impl->easy_options.connect_timeout = options.timeout;
+  impl->easy_options.total_timeout = options.timeout;
+  impl->easy_options.max_response_bytes = options.max_response_bytes;
   impl->host_header = u.host + (u.explicit_port ? ":" + u.port : "");
   impl->url = u.scheme + "://" + u.host + ":" + u.port + (u.path.empty() ? "/" : u.path);
   impl->options = std::move(options);
@@ -312,18 +218,13 @@ HttpPool::~HttpPool() {
 }
 
 void HttpPool::post(std::string body, const std::vector<std::pair<std::string, std::string>>& headers, Callback done) {
+  absl::StatusOr<curl_slist*> list = internal::header_list(headers, "application/json");
+  if (!list.ok()) {
+    done(list.status());  // nothing of it reaches the wire
+    return;
+  }
   auto r = std::make_unique<Request>();
-  for (const auto& [name, value] : headers) {
-    if (absl::Status valid = check_header(name, value); !valid.ok()) {
-      done(std::move(valid));  // nothing of it reaches the wire
-      return;
-    }
-  }
-  r->headers = curl_slist_append(r->headers, "Content-Type: application/json");
-  r->headers = curl_slist_append(r->headers, "Expect:");  // no 100-continue round trip
-  for (const auto& [name, value] : headers) {
-    r->headers = curl_slist_append(r->headers, (name + ": " + value).c_str());
-  }
+  r->headers = *list;
   r->body = std::move(body);
   r->done = std::move(done);
   bool was_empty = false;

@@ -80,29 +80,39 @@ bool Router::match(const Route& route, const std::vector<std::string>& decoded,
 
 HttpResponse Router::dispatch(std::string_view target, HttpRequest request) const {
   const std::string raw_path(target.substr(0, target.find('?')));
+  if (raw_path.empty() || raw_path.front() != '/') {
+    return json_error(400, "bad_request", "the request target must be a path starting with '/'");
+  }
   std::vector<std::string> decoded;
   for (std::string_view seg : split_path(raw_path)) {
     std::string d;
     if (!url_decode(seg, &d)) return json_error(400, "bad_request", "malformed percent-escape in path");
     decoded.push_back(std::move(d));
   }
-  bool path_known = false;
+  std::string allowed;  // the methods of the routes whose path matches, for a 405's Allow header
   for (const Route& route : routes_) {
     std::map<std::string, std::string> params;
     if (!match(route, decoded, &params)) continue;
-    path_known = true;
-    if (route.method != request.method) continue;
+    if (route.method != request.method) {
+      if (allowed.find(route.method) == std::string::npos) {
+        allowed += (allowed.empty() ? "" : ", ") + route.method + (route.method == "GET" ? ", HEAD" : "");
+      }
+      continue;
+    }
     request.path = raw_path;
     request.params = std::move(params);
     return call(route.handler, request);
   }
+  const bool path_known = !allowed.empty();
   if (!path_known && fallback_) {
     request.path = raw_path;
     return call(fallback_, request);
   }
   if (path_known) {
-    return json_error(405, "method_not_allowed",
-                      printable(request.method) + " is not allowed on " + printable(raw_path));
+    HttpResponse r =
+        json_error(405, "method_not_allowed", printable(request.method) + " is not allowed on " + printable(raw_path));
+    r.headers["Allow"] = allowed;
+    return r;
   }
   return json_error(404, "not_found", "no route for " + printable(raw_path));
 }
