@@ -841,6 +841,47 @@ TEST_F(CounterAppTest, TwoStreamThreadsShareTheTasksAndStayExactlyOnceAcrossASig
   EXPECT_NE(log.find("StreamThread-2"), std::string::npos) << "the second thread ran no task\n" << log;
 }
 
+// Issue 23 item 4: a rebalance used to close every task of the instances that stay and restore it
+// from its changelog. Two instances under load; a third joins and later leaves. The range assignor
+// gives each survivor back at least one of its partitions in both rebalances, and such a task is
+// resumed (kept open, nothing restored); the output stays exactly-once.
+TEST_F(CounterAppTest, TasksASurvivorKeepsAcrossAJoinAndALeaveAreResumedNotRestored) {
+  constexpr int kRecords = 9000;
+  produce_async(kRecords, 500);  // 18 s
+  auto a = start_instance(0, "exactly_once_v2");
+  auto b = start_instance(1, "exactly_once_v2");
+  const std::regex running(R"(task \[\d_\d\] running with)");
+  auto wait_until_running = [&](int instance) {
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (std::regex_search(testing::tail_file(log_path(instance), 2000), running)) return true;
+      std::this_thread::sleep_for(200ms);
+    }
+    return false;
+  };
+  ASSERT_TRUE(wait_until_running(0) && wait_until_running(1)) << logs(2);
+  std::this_thread::sleep_for(3s);  // both in the group, processing
+  auto c = start_instance(2, "exactly_once_v2");
+  ASSERT_TRUE(wait_until_running(2)) << logs(3);
+  std::this_thread::sleep_for(3s);
+  EXPECT_EQ(c->terminate(30s), 0) << logs(3);
+  producer_thread_.join();
+  const auto ids = wait_for_ids(kRecords, 120s);
+  EXPECT_EQ(a->terminate(30s), 0) << logs(2);
+  EXPECT_EQ(b->terminate(30s), 0) << logs(2);
+  expect_exactly_once(ids, kRecords);
+  // Each rebalance resumes at least one task on some survivor.
+  int resumed = 0;
+  for (int i : {0, 1}) {
+    const std::string log = testing::tail_file(log_path(i), 5000);
+    for (size_t at = log.find("resumed after the rebalance"); at != std::string::npos;
+         at = log.find("resumed after the rebalance", at + 1)) {
+      ++resumed;
+    }
+  }
+  EXPECT_GE(resumed, 2) << "the survivors closed and restored the tasks they kept\n" << logs(2);
+}
+
 TEST_F(CounterAppTest, InternalTopicWithTheWrongPartitionCountIsAClearStartupError) {
   // The repartition topic exists with 2 partitions; the topology needs 3 (its input has 3).
   create_topic(app_id_ + "-by-group-repartition", 2);
