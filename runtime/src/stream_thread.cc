@@ -330,6 +330,12 @@ absl::Status StreamThread::create_clients() {
   auto props = cfg.client_settings_with_defaults("consumer.");
   props["group.id"] = cfg.application_id();
   props["client.id"] = ctx_.process_id + "-" + name_ + "-consumer";
+  // Static membership (consumer.group.instance.id): each thread is its own static member, so the
+  // thread number is appended (as Kafka Streams does). Restarted within session.timeout.ms, the
+  // member gets its partitions back without a rebalance; a clean close does not leave the group.
+  if (auto it = props.find("group.instance.id"); it != props.end() && !it->second.empty()) {
+    it->second += "-" + name_.substr(name_.rfind('-') + 1);
+  }
   props["enable.auto.commit"] = "false";
   props["enable.auto.offset.store"] = "false";
   props.emplace("session.timeout.ms", cfg.get_string(config::kSessionTimeoutMs));
@@ -1178,6 +1184,7 @@ void StreamThread::rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafk
   ++self->assignment_epoch_;
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     self->rebalances_total_->increment();
+    KS_LOG_INFO("stream-thread [{}] assigned {} partitions", self->name_, parts->cnt);
     rd_kafka_assign(rk, parts);
     // librdkafka may keep a partition's pause across a rebalance that hands it back to this
     // consumer, while the revocation cleared what this thread knew of its pauses (paused_, the
@@ -1187,7 +1194,9 @@ void StreamThread::rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafk
     self->paused_.clear();
     self->on_partitions_assigned(parts);
   } else {
-    self->on_partitions_revoked(rd_kafka_assignment_lost(rk) != 0);
+    const bool lost = rd_kafka_assignment_lost(rk) != 0;
+    KS_LOG_INFO("stream-thread [{}] partitions revoked{}", self->name_, lost ? " (lost)" : "");
+    self->on_partitions_revoked(lost);
     rd_kafka_assign(rk, nullptr);
   }
 }

@@ -508,6 +508,9 @@ const std::vector<StreamsConfig::ClientDefault>& StreamsConfig::client_defaults(
       {"consumer", "auto.offset.reset", "earliest", "as Kafka Streams"},
       {"consumer", "isolation.level", "read_committed", "as Kafka Streams (reads only committed transactions)"},
       {"consumer", "max.poll.interval.ms", "300000", "as Kafka Streams"},
+      {"consumer", "heartbeat.interval.ms", "1000",
+       "a rebalance is noticed within 1 s (librdkafka: 3000): the members stop together and the partitions of a "
+       "member that left wait less for a new owner"},
       {"consumer", "fetch.wait.max.ms", "10", "new records are fetched within 10 ms of being written (latency)"},
       {"consumer", "queued.min.messages", "30000",
        "prefetch bound in records (librdkafka: 100000); the stream thread wakes the fetcher when a full queue is "
@@ -572,7 +575,8 @@ std::string StreamsConfig::to_markdown() {
      << "Each client starts from librdkafka's defaults with these changes; set the key with the client's prefix "
         "(e.g. `consumer.queued.min.messages=100000`) to override one. Settings the runtime owns "
         "(`group.id`, `enable.auto.commit`, `enable.auto.offset.store`, `enable.partition.eof`, "
-        "`transactional.id`, `client.id`) cannot be overridden.\n\n"
+        "`transactional.id`, `client.id`) cannot be overridden. `consumer.group.instance.id` turns on static "
+        "membership: each stream thread joins as the static member `<value>-<thread number>` (docs/operations.md).\n\n"
      << "| client | key | value | why |\n|---|---|---|---|\n";
   for (const auto& c : client_defaults()) {
     md << "| `" << c.client << ".` | `" << c.key << "` | `" << c.value << "` | " << c.why << " |\n";

@@ -882,6 +882,44 @@ TEST_F(CounterAppTest, TasksASurvivorKeepsAcrossAJoinAndALeaveAreResumedNotResto
   EXPECT_GE(resumed, 2) << "the survivors closed and restored the tasks they kept\n" << logs(2);
 }
 
+// Static membership (consumer.group.instance.id, one static member per thread): an instance
+// SIGKILLed and restarted within session.timeout.ms gets its partitions back without a rebalance,
+// so the other instance is not interrupted at all; the output stays exactly-once. Without it, the
+// restarted instance joins as a new member and every instance goes through a rebalance.
+TEST_F(CounterAppTest, WithStaticMembershipAQuicklyRestartedInstanceCausesNoRebalance) {
+  constexpr int kRecords = 8000;
+  auto settings = [](const std::string& member) {
+    return std::vector<std::string>{"consumer.group.instance.id=" + member, "session.timeout.ms=20000"};
+  };
+  auto count_in_log = [&](int instance, const std::string& needle) {
+    const std::string log = testing::tail_file(log_path(instance), 100000);
+    int n = 0;
+    for (size_t at = log.find(needle); at != std::string::npos; at = log.find(needle, at + 1)) ++n;
+    return n;
+  };
+  produce_async(kRecords, 500);  // 16 s
+  auto a = start_instance(0, "exactly_once_v2", "", settings("counter-a"));
+  auto b = start_instance(1, "exactly_once_v2", "", settings("counter-b"));
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (std::chrono::steady_clock::now() < deadline &&
+         (count_in_log(0, "] running with") == 0 || count_in_log(1, "] running with") == 0)) {
+    std::this_thread::sleep_for(200ms);
+  }
+  std::this_thread::sleep_for(3s);  // the group is stable, both process
+  const int revoked_before = count_in_log(1, "partitions revoked");
+  a->kill_hard();
+  std::this_thread::sleep_for(500ms);
+  a = start_instance(0, "exactly_once_v2", "", settings("counter-a"));
+  producer_thread_.join();
+  const auto ids = wait_for_ids(kRecords, 120s);
+  EXPECT_EQ(a->terminate(30s), 0) << logs(2);
+  EXPECT_EQ(count_in_log(1, "partitions revoked"), revoked_before)
+      << "the instance that kept running went through a rebalance\n"
+      << logs(2);
+  EXPECT_EQ(b->terminate(30s), 0) << logs(2);
+  expect_exactly_once(ids, kRecords);
+}
+
 TEST_F(CounterAppTest, InternalTopicWithTheWrongPartitionCountIsAClearStartupError) {
   // The repartition topic exists with 2 partitions; the topology needs 3 (its input has 3).
   create_topic(app_id_ + "-by-group-repartition", 2);
