@@ -556,14 +556,23 @@ std::map<std::pair<std::string, int32_t>, int64_t> StreamTask::committed_offsets
   return out;
 }
 
-absl::Status StreamTask::close(bool clean) {
-  if (closed_) return absl::OkStatus();
+bool StreamTask::close_nodes() {
+  if (closed_) return false;
   closed_ = true;
   for (auto& node : nodes_) node->close();
   nodes_.clear();
-  if (!state_) return absl::OkStatus();
+  return state_ != nullptr;
+}
+
+absl::Status StreamTask::close(bool clean) {
+  if (!close_nodes()) return absl::OkStatus();
   if (!clean) state_->abort();
   return state_->close();
+}
+
+absl::Status StreamTask::close_moved() {
+  if (!close_nodes()) return absl::OkStatus();
+  return state_->close_keeping_last_flush();
 }
 
 }  // namespace kstreams::runtime

@@ -176,6 +176,10 @@ class StreamTask final : private internal::TaskContext {
   [[nodiscard]] std::map<std::pair<std::string, int32_t>, int64_t> committed_offsets() const;
   // Closes nodes and stores. Not clean: uncommitted writes are dropped.
   [[nodiscard]] absl::Status close(bool clean);
+  // Closes a suspended task the new assignment gave to someone else: nothing is uncommitted, and
+  // the stores are not flushed (ProcessorStateManager::close_keeping_last_flush): waiting for
+  // RocksDB to flush every store of every moved task held up the tasks that stayed for seconds.
+  [[nodiscard]] absl::Status close_moved();
 
   [[nodiscard]] bool commit_requested() const { return commit_requested_; }
   // Transactions sealed (seal_commit) and not yet post-committed or aborted: 0, 1 or 2.
@@ -187,6 +191,8 @@ class StreamTask final : private internal::TaskContext {
   [[nodiscard]] std::vector<std::string> source_topics() const;
 
  private:
+  // Closes the nodes once; true when there are stores left to close.
+  bool close_nodes();
   struct PartitionQueue {
     std::string topic;
     const std::string* interned_topic = nullptr;  // InFlightRecord::intern(topic)

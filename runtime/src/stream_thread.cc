@@ -534,7 +534,7 @@ void StreamThread::run() {
                 in_time ? "the final commit failed" : "shutdown deadline reached");
     rd_kafka_destroy_flags(consumer_.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
   }
-  close_suspended(/*clean=*/true);
+  close_suspended(/*clean=*/true, /*moved=*/false);
   consumer_.reset();
   producer_.reset();
   // These consumers have no group: nothing to leave, nothing to wait for.
@@ -1336,9 +1336,9 @@ absl::Status StreamThread::seek_to_committed(const std::vector<std::pair<std::st
   return absl::OkStatus();
 }
 
-void StreamThread::close_suspended(bool clean) {
+void StreamThread::close_suspended(bool clean, bool moved) {
   for (auto& [id, e] : suspended_) {
-    absl::Status st = e.task->close(clean);
+    absl::Status st = moved ? e.task->close_moved() : e.task->close(clean);
     if (!st.ok()) KS_LOG_WARN("stream-thread [{}] task [{}] close: {}", name_, id.to_string(), st.ToString());
     ctx_.state_directory->unlock(id);
     ctx_.metrics->remove_matching({{"task", id.to_string()}});
@@ -1375,7 +1375,7 @@ void StreamThread::on_partitions_assigned(rd_kafka_topic_partition_list_t* parts
       shutdown_requested_ = true;
     }
   }
-  close_suspended(/*clean=*/true);  // what the new assignment did not give back
+  close_suspended(/*clean=*/true, /*moved=*/true);  // what the new assignment did not give back
   if (!restoring_.empty()) {
     absl::Status st = assign_restore_consumer();
     if (!st.ok()) {
@@ -1741,7 +1741,7 @@ void StreamThread::publish_snapshot() {
 }
 
 void StreamThread::close_all_tasks(bool clean) {
-  close_suspended(clean);
+  close_suspended(clean, /*moved=*/false);
   deferred_tasks_.clear();     // never created: nothing to close
   discard_pipelined_commit();  // after commit_all() (clean) there is none
   stores_diverged_ = false;    // the stores close with what they applied; reopening restores the rest

@@ -274,7 +274,8 @@ class StreamThread {
   void suspend_all_tasks();
   // Whether the suspended task `id` could take its inputs back: no one committed them since.
   [[nodiscard]] bool resume_task(TaskId id, const std::vector<std::pair<std::string, int32_t>>& inputs);
-  void close_suspended(bool clean);
+  // `moved`: the new assignment gave them to someone else (StreamTask::close_moved: no flush).
+  void close_suspended(bool clean, bool moved);
   // Tasks whose creation hit a retriable error (their directory still locked by another thread or
   // process, a broker round trip that timed out): their inputs stay paused and creation is retried
   // with backoff from the loop, never a shutdown.

@@ -278,7 +278,11 @@ bool ProcessorStateManagerImpl::has_uncommitted_writes() const {
   return false;
 }
 
-absl::Status ProcessorStateManagerImpl::close() {
+absl::Status ProcessorStateManagerImpl::close() { return close_stores(/*flush=*/true); }
+
+absl::Status ProcessorStateManagerImpl::close_keeping_last_flush() { return close_stores(/*flush=*/false); }
+
+absl::Status ProcessorStateManagerImpl::close_stores(bool flush) {
   if (closed_) return absl::OkStatus();
   abort();
   closed_ = true;
@@ -286,7 +290,7 @@ absl::Status ProcessorStateManagerImpl::close() {
   index_.clear();
   changelog_buffer_.reset();  // leaves the ChangelogCache
   if (!db_) return absl::OkStatus();
-  absl::Status status = db_->close();
+  absl::Status status = flush ? db_->close() : db_->close_without_flush();
   db_.reset();
   return status;
 }

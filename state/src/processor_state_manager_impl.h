@@ -41,8 +41,10 @@ class ProcessorStateManagerImpl final : public ProcessorStateManager {
   void abort() override;
   [[nodiscard]] bool has_uncommitted_writes() const override;
   [[nodiscard]] absl::Status close() override;
+  [[nodiscard]] absl::Status close_keeping_last_flush() override;
 
  private:
+  [[nodiscard]] absl::Status close_stores(bool flush);
   struct Slot {
     std::unique_ptr<StateStore> store;
     TransactionalStore* txn = nullptr;

@@ -273,6 +273,16 @@ absl::Status RocksDBTaskDb::close() {
   return flushed.ok() ? closed : flushed;
 }
 
+absl::Status RocksDBTaskDb::close_without_flush() {
+  if (!db_) return absl::OkStatus();
+  rocksdb::Status ignored = db_->SetDBOptions({{"avoid_flush_during_shutdown", "true"}});
+  (void)ignored;
+  release();
+  absl::Status closed = from_rocksdb(db_->Close(), "close " + dir_.string());
+  db_.reset();
+  return closed;
+}
+
 RocksDBTaskDb::~RocksDBTaskDb() {
   if (!db_) return;
   // Not closed: behave like a crash and persist nothing that is not already in SST files.

@@ -57,6 +57,9 @@ class RocksDBTaskDb {
   [[nodiscard]] absl::Status flush_memtables();
   // Flushes what is not in files yet, then closes.
   [[nodiscard]] absl::Status close();
+  // Closes without flushing: what is only in the memtables is dropped, as in a crash (the files
+  // hold the state and changelog positions of the last flush).
+  [[nodiscard]] absl::Status close_without_flush();
 
  private:
   RocksDBTaskDb() = default;

@@ -70,6 +70,28 @@ TEST_F(RocksDBTaskDbTest, ACrashLosesTheWritesSinceTheLastFlushTogetherWithTheir
   EXPECT_EQ(db->offsets_at_open().at("s"), 1);  // restoration resumes after v1's record
 }
 
+// A task that moved to another instance closes without flushing: on disk it stays as of its last
+// flush, consistently with its offsets (as after a crash), and the DB opens again at once.
+TEST_F(RocksDBTaskDbTest, CloseWithoutFlushKeepsTheLastFlushWithItsOffsets) {
+  use_flush_interval(1h);
+  auto db = open();
+  commit(*db, "k", "v1", 1);
+  ASSERT_TRUE(db->close().ok());  // flushes
+  db = open();
+  commit(*db, "k", "v2", 2);
+  EXPECT_GT(db->unflushed_entries(), 0u);
+  ASSERT_TRUE(db->close_without_flush().ok());
+  ASSERT_TRUE(db->close_without_flush().ok());  // idempotent
+  db = open();
+  EXPECT_EQ(get(*db, "k"), "v1");
+  EXPECT_EQ(db->offsets_at_open().at("s"), 1);
+  commit(*db, "k", "v3", 3);
+  ASSERT_TRUE(db->close().ok());
+  db = open();
+  EXPECT_EQ(get(*db, "k"), "v3");
+  EXPECT_EQ(db->offsets_at_open().at("s"), 3);
+}
+
 TEST_F(RocksDBTaskDbTest, AWriteOneIntervalAfterTheOldestUnflushedOneFlushesInTheBackground) {
   use_flush_interval(50ms);
   auto db = open();
