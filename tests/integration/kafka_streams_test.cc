@@ -880,6 +880,14 @@ TEST_F(CounterAppTest, TasksASurvivorKeepsAcrossAJoinAndALeaveAreResumedNotResto
     }
   }
   EXPECT_GE(resumed, 2) << "the survivors closed and restored the tasks they kept\n" << logs(2);
+  // The instance that left on SIGTERM gave its partitions up before closing (flushing) its stores.
+  const std::string left = testing::tail_file(log_path(2), 5000);
+  const size_t term = left.find("shutting down");
+  ASSERT_NE(term, std::string::npos) << left;
+  const size_t revoked = left.find("partitions revoked", term);
+  const size_t closed = left.find("] closed", term);
+  EXPECT_NE(closed, std::string::npos) << left.substr(term);
+  EXPECT_LT(revoked, closed) << left.substr(term);
 }
 
 // Static membership (consumer.group.instance.id, one static member per thread): an instance
