@@ -6,6 +6,7 @@
 
 #include "curl_transfer.h"
 #include "http_url.h"
+#include "http_wire.h"
 #include "kstreams/common/status.h"
 #include "kstreams/runtime/http.h"
 
@@ -15,7 +16,6 @@ namespace {
 // Bytes a request target may carry as they are: visible ASCII. Anything else (space, controls,
 // bytes >= 0x80) is percent-encoded, which a server decodes back to the same bytes.
 std::string wire_target(std::string_view target) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
   out.reserve(target.size());
   for (const char ch : target) {
@@ -23,9 +23,7 @@ std::string wire_target(std::string_view target) {
     if (c > 0x20 && c < 0x7f) {
       out.push_back(ch);
     } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
+      internal::append_percent_encoded(&out, c);
     }
   }
   return out;

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <mutex>
 
+#include "http_wire.h"
 #include "kstreams/common/logging.h"
 
 namespace kstreams::runtime::http {
@@ -43,14 +44,6 @@ size_t on_body(char* data, size_t size, size_t n, void* user) {
   return len;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 size_t on_header(char* data, size_t size, size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const size_t len = size * n;
@@ -60,7 +53,8 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
     return 0;
   }
   if (!t->keep_headers) return len;
-  const std::string_view line(data, len);
+  std::string_view line(data, len);
+  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
   if (line.substr(0, 5) == "HTTP/") {
     t->headers.clear();  // a new response (after an interim 1xx): only the final one's headers count
     return len;

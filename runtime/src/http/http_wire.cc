@@ -37,8 +37,6 @@ bool parse_content_length(std::string_view value, size_t* out) {
   return true;
 }
 
-namespace {
-
 int hex_digit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -46,7 +44,12 @@ int hex_digit(char c) {
   return -1;
 }
 
-}  // namespace
+void append_percent_encoded(std::string* out, unsigned char c) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  out->push_back('%');
+  out->push_back(kHex[c >> 4]);
+  out->push_back(kHex[c & 0xF]);
+}
 
 size_t chunked_end(std::string_view in, size_t pos, std::string* error, std::string* decoded, size_t* announced,
                    size_t* need) {

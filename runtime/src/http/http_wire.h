@@ -14,6 +14,11 @@ namespace kstreams::runtime::http::internal {
 // Without leading and trailing spaces and tabs.
 [[nodiscard]] std::string_view trim(std::string_view s);
 
+// The value of a hex digit (either case), -1 for any other byte.
+[[nodiscard]] int hex_digit(char c);
+// Appends "%XX" (upper-case hex) for the byte `c`.
+void append_percent_encoded(std::string* out, unsigned char c);
+
 // A Content-Length value: digits only, at most 15 of them; false otherwise.
 [[nodiscard]] bool parse_content_length(std::string_view value, size_t* out);
 

@@ -18,18 +18,9 @@
 #include "http_event_loop.h"
 #include "http_router.h"
 #include "http_tls.h"
+#include "http_wire.h"
 
 namespace kstreams::runtime::http {
-namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-}  // namespace
 
 bool CaseInsensitiveLess::operator()(std::string_view a, std::string_view b) const {
   const size_t n = std::min(a.size(), b.size());
@@ -51,7 +42,6 @@ HttpResponse json_error(int status, std::string_view code, std::string_view mess
 }
 
 std::string url_encode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
   out.reserve(s.size());
   for (char c : s) {
@@ -59,9 +49,7 @@ std::string url_encode(std::string_view s) {
     if (std::isalnum(u) || c == '-' || c == '_' || c == '.' || c == '~') {
       out.push_back(c);
     } else {
-      out.push_back('%');
-      out.push_back(kHex[u >> 4]);
-      out.push_back(kHex[u & 0xF]);
+      internal::append_percent_encoded(&out, u);
     }
   }
   return out;
@@ -76,8 +64,8 @@ bool url_decode(std::string_view s, std::string* out) {
       continue;
     }
     if (i + 2 >= s.size()) return false;
-    const int hi = hex_value(s[i + 1]);
-    const int lo = hex_value(s[i + 2]);
+    const int hi = internal::hex_digit(s[i + 1]);
+    const int lo = internal::hex_digit(s[i + 2]);
     if (hi < 0 || lo < 0) return false;
     out->push_back(static_cast<char>(hi * 16 + lo));
     i += 2;
