@@ -39,11 +39,16 @@ test: build
 	exit $$status
 
 # The unit and topology tiers built with the `dev` preset (Debug + ASan + UBSan, build/dev): only
-# the binaries those tiers run (target unit_topology_tier).
+# the binaries those tiers run (target unit_topology_tier); then the integration tests of the query
+# server's concurrency (close while queries arrive, forwarding, restoration, hostile requests), whose
+# application processes run under the sanitizers too (their ctest fixture starts a broker).
+SANITIZE_INTEGRATION ?= ClosingWhileQueriesArrive|AnyInstanceAnswersAnyKey|QueriesAreAnsweredWhileATaskRestores|TheQueryServerProcessSurvives
 sanitize: deps
 	@cmake --preset dev >/dev/null
-	@cmake --build --preset dev -j $(JOBS) --target unit_topology_tier
-	@cd build/dev && ctest -j $(JOBS) -L 'unit|topology' --output-on-failure --timeout 900
+	@cmake --build --preset dev -j $(JOBS) --target unit_topology_tier integration_tests
+	@status=0; (cd build/dev && ctest -j $(JOBS) -L 'unit|topology' --output-on-failure --timeout 900) || status=1; \
+	(cd build/dev && ctest -L integration -R '$(SANITIZE_INTEGRATION)' --output-on-failure --timeout 900) || status=1; \
+	exit $$status
 
 # Every libFuzzer target (preset `fuzz`, clang, build/fuzz) for FUZZ_SECONDS each over its corpus.
 fuzz: deps
