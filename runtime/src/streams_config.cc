@@ -508,9 +508,6 @@ const std::vector<StreamsConfig::ClientDefault>& StreamsConfig::client_defaults(
       {"consumer", "auto.offset.reset", "earliest", "as Kafka Streams"},
       {"consumer", "isolation.level", "read_committed", "as Kafka Streams (reads only committed transactions)"},
       {"consumer", "max.poll.interval.ms", "300000", "as Kafka Streams"},
-      {"consumer", "heartbeat.interval.ms", "1000",
-       "a rebalance is noticed within 1 s (librdkafka: 3000): the members stop together and the partitions of a "
-       "member that left wait less for a new owner"},
       {"consumer", "fetch.wait.max.ms", "10", "new records are fetched within 10 ms of being written (latency)"},
       {"consumer", "queued.min.messages", "30000",
        "prefetch bound in records (librdkafka: 100000); the stream thread wakes the fetcher when a full queue is "
